@@ -1,0 +1,42 @@
+#include "conformance/capability_statement.h"
+
+namespace conformance {
+
+fhir::Resource BuildCapabilityStatement(const ServerDescription& server,
+                                        const fhir::model::Definitions& defs) {
+  fhir::Resource cs;
+  cs.set_root(cs.NewNode(nullptr, defs.FindResource("CapabilityStatement")));
+  fhir::Node* root = cs.root();
+  cs.AddPrimitive(root, "name", "fhirhub");
+  cs.AddPrimitive(root, "title", "fhirhub FHIR R4 server");
+  cs.AddPrimitive(root, "status", "active");
+  cs.AddPrimitive(root, "date", server.date);
+  cs.AddPrimitive(root, "publisher", "fhirhub");
+  cs.AddPrimitive(root, "description",
+                  "FHIR R4 interoperability server for primary care: this statement lists only "
+                  "what the running server supports.");
+  cs.AddPrimitive(root, "kind", "instance");
+  fhir::Node* software = cs.AddChild(root, "software");
+  cs.AddPrimitive(software, "name", "fhirhub");
+  cs.AddPrimitive(software, "version", server.software_version);
+  fhir::Node* implementation = cs.AddChild(root, "implementation");
+  cs.AddPrimitive(implementation, "description", "fhirhub");
+  cs.AddPrimitive(root, "fhirVersion", "4.0.1");
+  for (const std::string& format : server.formats) cs.AddPrimitive(root, "format", format);
+
+  fhir::Node* rest = cs.AddChild(root, "rest");
+  cs.AddPrimitive(rest, "mode", "server");
+  for (const ResourceCapability& resource : server.resources) {
+    fhir::Node* node = cs.AddChild(rest, "resource");
+    cs.AddPrimitive(node, "type", resource.type);
+    for (const std::string& code : resource.interactions) {
+      cs.AddPrimitive(cs.AddChild(node, "interaction"), "code", code);
+    }
+  }
+  for (const std::string& code : server.system_interactions) {
+    cs.AddPrimitive(cs.AddChild(rest, "interaction"), "code", code);
+  }
+  return cs;
+}
+
+}  // namespace conformance

@@ -1,0 +1,35 @@
+// The server's CapabilityStatement, generated from what the running server really supports:
+// the server fills in a ServerDescription from its wiring (routes, formats), and this turns it
+// into the resource answered at GET [base]/metadata. Pure: no clock, no I/O.
+#ifndef CONFORMANCE_CAPABILITY_STATEMENT_H_
+#define CONFORMANCE_CAPABILITY_STATEMENT_H_
+
+#include <string>
+#include <vector>
+
+#include "fhir/element.h"
+#include "fhir/model/definitions.h"
+
+namespace conformance {
+
+struct ResourceCapability {
+  std::string type;                       // "Patient"
+  std::vector<std::string> interactions;  // type-restful-interaction codes: "read", "create", ...
+};
+
+struct ServerDescription {
+  std::string software_version;  // fhirhub's version
+  std::string date;              // dateTime the statement was generated (server start)
+  std::vector<std::string> formats;  // mime types: "application/fhir+json", ...
+  std::vector<ResourceCapability> resources;
+  std::vector<std::string> system_interactions;  // system-restful-interaction codes
+};
+
+// implementation.url is left out: it is the base URL each client used (see the capabilities
+// handler, which adds it per request).
+fhir::Resource BuildCapabilityStatement(const ServerDescription& server,
+                                        const fhir::model::Definitions& defs);
+
+}  // namespace conformance
+
+#endif  // CONFORMANCE_CAPABILITY_STATEMENT_H_

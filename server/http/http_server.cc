@@ -1,0 +1,176 @@
+#include "server/http/http_server.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/URI.h>
+
+#include <cctype>
+#include <exception>
+#include <string>
+
+#include "fhir/json/json.h"
+#include "fhir/outcome.h"
+#include "fhir/xml/xml.h"
+#include "server/http/negotiation.h"
+
+namespace server::http {
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+void Send(Poco::Net::HTTPServerResponse& out, bool head, int status, std::string_view content_type,
+          const std::string& body) {
+  out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  out.setContentType(std::string(content_type));
+  out.setContentLength64(static_cast<Poco::Int64>(body.size()));
+  if (head) {
+    out.send();
+    return;
+  }
+  out.sendBuffer(body.data(), body.size());
+}
+
+class FhirRequestHandler : public Poco::Net::HTTPRequestHandler {
+ public:
+  FhirRequestHandler(const HttpOptions& options, const rest::Router& router,
+                     const fhir::model::Definitions& defs)
+      : options_(options), router_(router), defs_(defs) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    const bool head = request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD;
+    try {
+      Handle(request, response, head);
+    } catch (const std::exception&) {
+      // The details stay out of the answer and out of the logs (they may hold PHI).
+      if (!response.sent()) {
+        WriteError(response, head, Format::kJson,
+                   fhir::Error::Internal("server.internal",
+                                         "The server failed to process the request"));
+      }
+    }
+  }
+
+ private:
+  void Handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
+              bool head) {
+    Poco::URI uri(request.getURI());
+    const std::string& path = uri.getPath();
+    if (path == "/healthz") {
+      Send(response, head, 200, "application/json", "{\"status\":\"up\"}");
+      return;
+    }
+
+    rest::FhirRequest fhir_request;
+    for (const auto& [key, value] : uri.getQueryParameters()) {
+      fhir_request.query.emplace_back(key, value);
+    }
+    for (const auto& [name, value] : request) {
+      fhir_request.headers.emplace_back(Lower(name), value);
+    }
+    auto format = ResponseFormat(fhir_request.Param("_format"), fhir_request.Header("accept"));
+    if (!format.ok()) {
+      WriteError(response, head, Format::kJson, format.error());
+      return;
+    }
+
+    const std::string& base = options_.base_path;
+    if (path.compare(0, base.size(), base) != 0 ||
+        (path.size() > base.size() && path[base.size()] != '/')) {
+      WriteError(response, head, *format,
+                 fhir::Error::NotFound("http.outside-base",
+                                       "The FHIR API is served under " + base));
+      return;
+    }
+    fhir_request.method = rest::ParseMethod(request.getMethod());
+    fhir_request.path = path.substr(std::min(path.size(), base.size() + 1));
+    fhir_request.base_url = "http://" + request.getHost() + base;
+
+    rest::FhirResponse fhir_response = router_.Dispatch(fhir_request);
+    for (const auto& [name, value] : fhir_response.headers) response.set(name, value);
+    const bool pretty = fhir_request.Param("_pretty") == std::optional<std::string_view>("true");
+    std::string body;
+    if (fhir_response.body.has_value()) body = Serialize(*fhir_response.body, *format, pretty);
+    Send(response, head, fhir_response.status, ContentType(*format), body);
+  }
+
+  static std::string Serialize(const fhir::Resource& resource, Format format, bool pretty) {
+    if (format == Format::kXml) return fhir::xml::Write(resource, {.pretty = pretty});
+    return fhir::json::Write(resource, {.pretty = pretty});
+  }
+
+  void WriteError(Poco::Net::HTTPServerResponse& response, bool head, Format format,
+                  const fhir::Error& error) {
+    Send(response, head, error.http_status(), ContentType(format),
+         Serialize(fhir::ToOperationOutcome(error, defs_), format, false));
+  }
+
+  const HttpOptions& options_;
+  const rest::Router& router_;
+  const fhir::model::Definitions& defs_;
+};
+
+class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  HandlerFactory(const HttpOptions& options, const rest::Router& router,
+                 const fhir::model::Definitions& defs)
+      : options_(options), router_(router), defs_(defs) {}
+
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    return new FhirRequestHandler(options_, router_, defs_);
+  }
+
+ private:
+  const HttpOptions& options_;
+  const rest::Router& router_;
+  const fhir::model::Definitions& defs_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(HttpOptions options, const rest::Router& router,
+                       const fhir::model::Definitions& defs)
+    : options_(std::move(options)), router_(router), defs_(defs) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+fhir::Result<void> HttpServer::Start() {
+  try {
+    Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(options_.host, options_.port), 64);
+    port_ = socket.address().port();
+    auto* params = new Poco::Net::HTTPServerParams;  // owned by the server (reference counted)
+    params->setMaxThreads(options_.max_threads);
+    params->setMaxQueued(options_.max_queued);
+    params->setTimeout(Poco::Timespan(options_.timeout.count(), 0));
+    params->setKeepAlive(true);
+    server_ = std::make_unique<Poco::Net::HTTPServer>(
+        new HandlerFactory(options_, router_, defs_), socket, params);
+    server_->start();
+    return {};
+  } catch (const Poco::Exception& e) {
+    return fhir::Error::Unavailable("http.bind",
+                                    "Cannot listen on " + options_.host + ":" +
+                                        std::to_string(options_.port) + ": " + e.displayText());
+  }
+}
+
+void HttpServer::Stop() {
+  if (server_) {
+    server_->stopAll(false);
+    server_.reset();
+  }
+}
+
+}  // namespace server::http

@@ -1,0 +1,43 @@
+// The `fhirhub` command line: subcommands and their options. Options are `--name value`,
+// `--name=value` or bare flags; the rest are positional arguments. Each option can also come
+// from the environment as FHIRHUB_<NAME> (upper case, '-' as '_'), the flag winning.
+#ifndef SERVER_MAIN_COMMAND_LINE_H_
+#define SERVER_MAIN_COMMAND_LINE_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhir/result.h"
+
+namespace server::main {
+
+class CommandLine {
+ public:
+  // `flags` are the options that take no value; `valued` those that take one. Unknown options
+  // are an error.
+  static fhir::Result<CommandLine> Parse(const std::vector<std::string>& args,
+                                         const std::set<std::string, std::less<>>& flags,
+                                         const std::set<std::string, std::less<>>& valued);
+
+  bool Has(std::string_view flag) const;
+  // The option's value from the command line, else from FHIRHUB_<NAME>, else nullopt.
+  std::optional<std::string> Get(std::string_view name) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::set<std::string, std::less<>> flags_;
+  std::map<std::string, std::string, std::less<>> values_;
+  std::vector<std::string> positional_;
+};
+
+// The subcommands, each returning the process exit code.
+int RunServe(const std::vector<std::string>& args);
+int RunConvert(const std::vector<std::string>& args);
+
+}  // namespace server::main
+
+#endif  // SERVER_MAIN_COMMAND_LINE_H_

@@ -1,0 +1,28 @@
+// Loading the FHIR R4 definitions the server runs on, from the hl7.fhir.r4.examples@4.0.1 npm
+// package either unpacked (a folder, as scripts/bootstrap prepares it) or as the downloaded
+// .tgz file itself, for hospital networks without registry access.
+#ifndef SERVER_MAIN_FHIR_PACKAGE_H_
+#define SERVER_MAIN_FHIR_PACKAGE_H_
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "fhir/model/definitions.h"
+#include "fhir/result.h"
+
+namespace server::main {
+
+// `location` is the package folder (holding StructureDefinition-*.json, or holding "package/"
+// that does), or a .tgz file. Without a location, the folder scripts/bootstrap prepared is used.
+fhir::Result<std::unique_ptr<fhir::model::Definitions>> LoadDefinitions(
+    const std::optional<std::string>& location);
+
+// The StructureDefinition-*.json files of a package .tgz, read without unpacking it.
+fhir::Result<std::vector<std::string>> ReadStructureDefinitionsFromTgz(
+    const std::filesystem::path& tgz);
+
+}  // namespace server::main
+
+#endif  // SERVER_MAIN_FHIR_PACKAGE_H_

@@ -1,0 +1,44 @@
+// fhirhub: the FHIR R4 server and its tools, one executable with subcommands.
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/main/command_line.h"
+
+namespace {
+
+constexpr std::string_view kUsage = R"(fhirhub: FHIR R4 interoperability server for primary care
+
+usage: fhirhub <command> [options]
+
+commands:
+  serve     serve the FHIR REST API over HTTP
+              --host H            address to listen on (default 127.0.0.1)
+              --port N            port (default 8080; 0 picks a free one)
+              --fhir-package P    R4 definitions: package folder or .tgz
+  convert   convert one resource between JSON and XML
+              --to json|xml       output format (required)
+              --pretty            indent the output
+              --fhir-package P    as for serve
+              FILE|-              input file, or - for standard input
+  help      show this text
+
+Every option may also be set in the environment as FHIRHUB_<OPTION>, e.g. FHIRHUB_PORT=9090.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::fwrite(kUsage.data(), 1, kUsage.size(), args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "serve") return server::main::RunServe(args);
+  if (command == "convert") return server::main::RunConvert(args);
+  std::fprintf(stderr, "fhirhub: unknown command '%s' (see fhirhub --help)\n", command.c_str());
+  return 2;
+}

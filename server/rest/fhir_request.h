@@ -1,0 +1,47 @@
+// FhirRequest and FhirResponse: the plain data that crosses from the HTTP adapter into the router
+// and handlers and back. No Poco type appears here, so handlers are testable without sockets.
+#ifndef SERVER_REST_FHIR_REQUEST_H_
+#define SERVER_REST_FHIR_REQUEST_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fhir/element.h"
+
+namespace server::rest {
+
+enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
+
+Method ParseMethod(std::string_view method);
+
+// Header names are stored lower-case.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+struct FhirRequest {
+  Method method = Method::kGet;
+  // The path below the FHIR base, without leading slash: "metadata", "Patient/123".
+  std::string path;
+  QueryParams query;  // decoded, in request order
+  Headers headers;
+  std::optional<fhir::Resource> body;
+  // The absolute base URL the client used, e.g. "http://127.0.0.1:8080/fhir".
+  std::string base_url;
+
+  // The first value of a header (name in lower case) or of a query parameter, or nullopt.
+  std::optional<std::string_view> Header(std::string_view lower_name) const;
+  std::optional<std::string_view> Param(std::string_view name) const;
+};
+
+struct FhirResponse {
+  int status = 200;
+  Headers headers;                      // besides Content-Type, which the HTTP adapter sets
+  std::optional<fhir::Resource> body;  // a resource, or an OperationOutcome for errors
+};
+
+}  // namespace server::rest
+
+#endif  // SERVER_REST_FHIR_REQUEST_H_

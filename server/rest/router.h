@@ -1,0 +1,54 @@
+// The router: a table of (method, path pattern) -> handler. It knows neither HTTP nor storage.
+// Patterns are '/'-separated segments; a segment "{type}" matches a resource type name known to
+// the definitions, "{id}" matches a FHIR id, anything else matches literally. A path that no
+// pattern matches answers 404; a path matched with another method answers 405 with an Allow
+// header. Every error answer carries an OperationOutcome. Dispatch is thread-safe once the
+// table is built.
+#ifndef SERVER_REST_ROUTER_H_
+#define SERVER_REST_ROUTER_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhir/model/definitions.h"
+#include "fhir/result.h"
+#include "server/rest/fhir_request.h"
+
+namespace server::rest {
+
+// Path parameters captured by "{type}" and "{id}" segments.
+using PathParams = std::map<std::string, std::string, std::less<>>;
+
+using Handler = std::function<fhir::Result<FhirResponse>(const FhirRequest&, const PathParams&)>;
+
+class Router {
+ public:
+  explicit Router(const fhir::model::Definitions& defs) : defs_(defs) {}
+
+  void Add(Method method, std::string_view pattern, Handler handler);
+
+  // Routes one request. Never throws; handler errors become OperationOutcome responses.
+  FhirResponse Dispatch(const FhirRequest& request) const;
+
+  // The response for an error: status from the error, body an OperationOutcome.
+  FhirResponse ErrorResponse(const fhir::Error& error) const;
+
+ private:
+  struct Route {
+    Method method;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  bool Match(const Route& route, const std::vector<std::string_view>& path,
+             PathParams* params) const;
+
+  const fhir::model::Definitions& defs_;
+  std::vector<Route> routes_;
+};
+
+}  // namespace server::rest
+
+#endif  // SERVER_REST_ROUTER_H_

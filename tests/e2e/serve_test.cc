@@ -1,0 +1,114 @@
+// End-to-end: the real fhirhub binary, a real socket, a real HTTP client.
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+
+#include "fhir/json/json.h"
+#include "fhir/xml/xml.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_definitions.h"
+
+namespace {
+
+struct Answer {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+Answer Get(int port, const std::string& uri, const std::string& accept = "") {
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, uri,
+                                 Poco::Net::HTTPMessage::HTTP_1_1);
+  if (!accept.empty()) request.set("Accept", accept);
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::istream& in = session.receiveResponse(response);
+  std::ostringstream body;
+  body << in.rdbuf();
+  return {static_cast<int>(response.getStatus()), response.getContentType(), body.str()};
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = new testing_support::ServerProcess(FHIRHUB_BINARY,
+                                                 {"--fhir-package",
+                                                  testing_support::PackageDir().string()});
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static testing_support::ServerProcess* server_;
+};
+
+testing_support::ServerProcess* ServeTest::server_ = nullptr;
+
+TEST_F(ServeTest, MetadataIsACapabilityStatementInJson) {
+  ASSERT_TRUE(server_->ok());
+  Answer answer = Get(server_->port(), "/fhir/metadata");
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.content_type, "application/fhir+json; charset=utf-8");
+  auto cs = fhir::json::Parse(answer.body, testing_support::Definitions());
+  ASSERT_TRUE(cs.ok()) << answer.body;
+  EXPECT_EQ(cs->resource_type(), "CapabilityStatement");
+  EXPECT_EQ(cs->root()->Child("fhirVersion")->value, "4.0.1");
+  EXPECT_EQ(cs->root()->Child("implementation")->Child("url")->value, server_->base_url());
+}
+
+TEST_F(ServeTest, MetadataInXmlByAcceptAndByFormat) {
+  ASSERT_TRUE(server_->ok());
+  for (const Answer& answer : {Get(server_->port(), "/fhir/metadata", "application/fhir+xml"),
+                               Get(server_->port(), "/fhir/metadata?_format=xml")}) {
+    EXPECT_EQ(answer.status, 200);
+    EXPECT_EQ(answer.content_type, "application/fhir+xml; charset=utf-8");
+    auto cs = fhir::xml::Parse(answer.body, testing_support::Definitions());
+    ASSERT_TRUE(cs.ok()) << answer.body;
+    EXPECT_EQ(cs->resource_type(), "CapabilityStatement");
+  }
+}
+
+TEST_F(ServeTest, HealthzAnswers) {
+  ASSERT_TRUE(server_->ok());
+  Answer answer = Get(server_->port(), "/healthz");
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.body, "{\"status\":\"up\"}");
+}
+
+TEST_F(ServeTest, ErrorsAreOperationOutcomes) {
+  ASSERT_TRUE(server_->ok());
+  struct Case {
+    std::string uri;
+    std::string accept;
+    int status;
+    std::string message_id;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"/fhir/Patient/1", "", 404, "rest.unknown-path"},
+           {"/elsewhere", "", 404, "http.outside-base"},
+           {"/fhir/metadata", "text/html", 406, "http.not-acceptable"},
+           {"/fhir/metadata?_format=turtle", "", 400, "http.format-unknown"},
+           {"/fhir/metadata?mode=terminology", "", 501, "metadata.terminology-unsupported"},
+       }) {
+    Answer answer = Get(server_->port(), c.uri, c.accept);
+    EXPECT_EQ(answer.status, c.status) << c.uri;
+    auto outcome = fhir::json::Parse(answer.body, testing_support::Definitions());
+    ASSERT_TRUE(outcome.ok()) << answer.body;
+    EXPECT_EQ(outcome->resource_type(), "OperationOutcome");
+    EXPECT_NE(answer.body.find(c.message_id), std::string::npos) << answer.body;
+  }
+}
+
+TEST(ServeStopTest, StopsCleanlyOnSigterm) {
+  testing_support::ServerProcess server(
+      FHIRHUB_BINARY, {"--fhir-package", testing_support::PackageDir().string()});
+  ASSERT_TRUE(server.ok());
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+}  // namespace

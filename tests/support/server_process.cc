@@ -1,0 +1,64 @@
+#include "tests/support/server_process.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <regex>
+
+namespace testing_support {
+
+ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& extra) {
+  int out[2];
+  if (pipe(out) != 0) return;
+  std::vector<std::string> args = {binary, "serve", "--port", "0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  // Read until the announcement line: "... serving FHIR R4 at http://host:port/fhir".
+  std::string seen;
+  const std::regex url(R"((http://[^:\s]+:(\d+)/\S*))");
+  for (int waited_ms = 0; waited_ms < 60000 && port_ == 0;) {
+    pollfd p{out[0], POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) {
+      waited_ms += 100;
+      continue;
+    }
+    char buffer[512];
+    ssize_t n = read(out[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    seen.append(buffer, static_cast<size_t>(n));
+    std::smatch m;
+    if (std::regex_search(seen, m, url)) {
+      base_url_ = m[1];
+      port_ = std::stoi(m[2]);
+    }
+  }
+  close(out[0]);
+}
+
+ServerProcess::~ServerProcess() { Stop(); }
+
+int ServerProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace testing_support
