@@ -1,5 +1,16 @@
 // _summary and _elements: the subset of a resource a client asked for, decided by the
 // definitions' summary flags. Writers serialise the returned copy like any other resource.
+//
+// Choices where the specification (search.html#summary, #elements) leaves room:
+// - kTrue applies at every level the flags of the element's own definition: datatypes' elements
+//   by the datatype, a resource inside a Bundle or Parameters by that resource's definition.
+//   Element ids and extensions are not summary elements, so they go (a primitive left with
+//   nothing goes too); contained resources are not either. A kept Extension (e.g. a backbone's
+//   modifierExtension) stays whole.
+// - kText and kData work on top-level elements only.
+// - A non-empty `elements` list takes precedence over `mode`; names are base names ("value") or
+//   JSON names ("valueQuantity"); names that match nothing are ignored.
+// - The SUBSETTED tag is added only when something was removed, and not twice.
 #ifndef FHIR_SUBSET_H_
 #define FHIR_SUBSET_H_
 

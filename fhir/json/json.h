@@ -15,8 +15,8 @@
 namespace fhir::json {
 
 struct ParseOptions {
-  size_t max_depth = 128;     // nesting of JSON objects and arrays
-  size_t max_issues = 100;    // stop collecting after this many faults
+  size_t max_depth = 128;   // nesting of JSON objects and arrays
+  size_t max_issues = 100;  // stop collecting after this many faults
 };
 
 // Parses one FHIR JSON resource. Every structural fault found is reported (up to max_issues), as
@@ -25,6 +25,11 @@ struct ParseOptions {
 // resourceType, unknown elements, wrong JSON type, array vs single value, invalid primitive
 // lexical forms, misaligned primitive extensions ("_given"), empty objects, arrays and strings,
 // null outside primitive-extension arrays, duplicate keys, nesting deeper than max_depth.
+// Message ids: json.syntax, json.invalid-utf8 and json.too-deep (fatal: reading stops),
+// json.missing-resource-type, json.unknown-resource-type, json.unknown-element, json.wrong-type,
+// json.expected-array, json.expected-single, json.invalid-primitive, json.empty,
+// json.duplicate-key, json.null, json.misaligned-extension. Texts state the rule broken, never
+// the offending value. A leading UTF-8 byte order mark is skipped.
 Result<Resource> Parse(std::string_view json, const model::Definitions& defs,
                        const ParseOptions& options = {});
 
@@ -33,7 +38,8 @@ struct WriteOptions {
 };
 
 // Writes `resource` as FHIR JSON: elements in definition order, primitives with their exact
-// lexical form (decimals as received), primitive ids and extensions as "_name".
+// lexical form (decimals as received), primitive ids and extensions as "_name". An empty
+// Resource writes as "".
 std::string Write(const Resource& resource, const WriteOptions& options = {});
 
 }  // namespace fhir::json

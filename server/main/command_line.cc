@@ -33,7 +33,7 @@ fhir::Result<CommandLine> CommandLine::Parse(const std::vector<std::string>& arg
         }
         value = args[++i];
       }
-      out.values_[name] = *value;
+      out.values_[name].push_back(*value);
     } else {
       return fhir::Error::Invalid("cli.unknown-option", "unknown option --" + name);
     }
@@ -44,13 +44,23 @@ fhir::Result<CommandLine> CommandLine::Parse(const std::vector<std::string>& arg
 bool CommandLine::Has(std::string_view flag) const { return flags_.count(flag) != 0; }
 
 std::optional<std::string> CommandLine::Get(std::string_view name) const {
-  if (auto it = values_.find(name); it != values_.end()) return it->second;
+  if (auto it = values_.find(name); it != values_.end()) return it->second.back();
+  return std::nullopt;
+}
+
+std::optional<std::string> CommandLine::GetOrEnv(std::string_view name) const {
+  if (auto value = Get(name)) return value;
   std::string env = "FHIRHUB_";
   for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
   if (const char* value = std::getenv(env.c_str()); value != nullptr && *value != '\0') {
     return std::string(value);
   }
   return std::nullopt;
+}
+
+std::vector<std::string> CommandLine::GetAll(std::string_view name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>() : it->second;
 }
 
 }  // namespace server::main

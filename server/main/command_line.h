@@ -1,6 +1,7 @@
 // The `fhirhub` command line: subcommands and their options. Options are `--name value`,
-// `--name=value` or bare flags; the rest are positional arguments. Each option can also come
-// from the environment as FHIRHUB_<NAME> (upper case, '-' as '_'), the flag winning.
+// `--name=value` or bare flags; the rest are positional arguments. A valued option may repeat.
+// Configuration options (serve's, and --fhir-package) can also come from the environment as
+// FHIRHUB_<NAME> (upper case, '-' as '_'), the flag winning: see GetOrEnv.
 #ifndef SERVER_MAIN_COMMAND_LINE_H_
 #define SERVER_MAIN_COMMAND_LINE_H_
 
@@ -24,19 +25,24 @@ class CommandLine {
                                          const std::set<std::string, std::less<>>& valued);
 
   bool Has(std::string_view flag) const;
-  // The option's value from the command line, else from FHIRHUB_<NAME>, else nullopt.
+  // The option's (last) value from the command line, or nullopt.
   std::optional<std::string> Get(std::string_view name) const;
+  // The option's value from the command line, else from FHIRHUB_<NAME>, else nullopt.
+  std::optional<std::string> GetOrEnv(std::string_view name) const;
+  // Every value a repeated option was given on the command line, in order.
+  std::vector<std::string> GetAll(std::string_view name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
   std::set<std::string, std::less<>> flags_;
-  std::map<std::string, std::string, std::less<>> values_;
+  std::map<std::string, std::vector<std::string>, std::less<>> values_;
   std::vector<std::string> positional_;
 };
 
 // The subcommands, each returning the process exit code.
 int RunServe(const std::vector<std::string>& args);
 int RunConvert(const std::vector<std::string>& args);
+int RunFhirpath(const std::vector<std::string>& args);
 
 }  // namespace server::main
 

@@ -17,6 +17,14 @@ TEST(CommandLineTest, ParsesValuesFlagsAndPositionals) {
   EXPECT_EQ(cl->positional(), std::vector<std::string>{"in.json"});
 }
 
+TEST(CommandLineTest, KeepsEveryValueOfARepeatedOption) {
+  auto cl = CommandLine::Parse({"--var", "a=1", "--var=b=2", "expr"}, {}, {"var"});
+  ASSERT_TRUE(cl.ok());
+  EXPECT_EQ(cl->GetAll("var"), (std::vector<std::string>{"a=1", "b=2"}));
+  EXPECT_EQ(cl->Get("var"), "b=2");
+  EXPECT_TRUE(cl->GetAll("other").empty());
+}
+
 TEST(CommandLineTest, RejectsUnknownAndIncompleteOptions) {
   EXPECT_EQ(CommandLine::Parse({"--nope"}, {}, {}).error().message_id(), "cli.unknown-option");
   EXPECT_EQ(CommandLine::Parse({"--to"}, {}, {"to"}).error().message_id(), "cli.missing-value");
@@ -28,9 +36,10 @@ TEST(CommandLineTest, FallsBackToEnvironment) {
   ::setenv("FHIRHUB_FHIR_PACKAGE", "/tmp/pkg.tgz", 1);
   auto cl = CommandLine::Parse({}, {}, {"fhir-package"});
   ASSERT_TRUE(cl.ok());
-  EXPECT_EQ(cl->Get("fhir-package"), "/tmp/pkg.tgz");
+  EXPECT_EQ(cl->GetOrEnv("fhir-package"), "/tmp/pkg.tgz");
+  EXPECT_EQ(cl->Get("fhir-package"), std::nullopt);
   auto flag_wins = CommandLine::Parse({"--fhir-package", "/x"}, {}, {"fhir-package"});
-  EXPECT_EQ(flag_wins->Get("fhir-package"), "/x");
+  EXPECT_EQ(flag_wins->GetOrEnv("fhir-package"), "/x");
   ::unsetenv("FHIRHUB_FHIR_PACKAGE");
 }
 

@@ -39,7 +39,7 @@ int RunConvert(const std::vector<std::string>& args) {
     std::fprintf(stderr, "fhirhub convert: --to must be json or xml\n");
     return 2;
   }
-  auto defs = LoadDefinitions(cl->Get("fhir-package"));
+  auto defs = LoadDefinitions(cl->GetOrEnv("fhir-package"));
   if (!defs.ok()) {
     std::fprintf(stderr, "fhirhub convert: %s\n", defs.error().text().c_str());
     return 1;

@@ -22,9 +22,17 @@ commands:
               --pretty            indent the output
               --fhir-package P    as for serve
               FILE|-              input file, or - for standard input
+  fhirpath  evaluate a FHIRPath expression, printing typed JSON results
+              --resource FILE     FHIR JSON or XML input (or -)
+              --var NAME=VALUE    a %NAME string variable (repeatable)
+              --batch FILE|-      JSON Lines {"expression","resource","variables"}
+                                  -> one {"result":[...]} or {"error":"..."} line each
+              --fhir-package P    as for serve
+              EXPRESSION
   help      show this text
 
-Every option may also be set in the environment as FHIRHUB_<OPTION>, e.g. FHIRHUB_PORT=9090.
+serve's options and --fhir-package may also be set in the environment as FHIRHUB_<OPTION>,
+e.g. FHIRHUB_PORT=9090, FHIRHUB_FHIR_PACKAGE=/opt/fhir/hl7.fhir.r4.examples-4.0.1.tgz.
 )";
 
 }  // namespace
@@ -39,6 +47,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "serve") return server::main::RunServe(args);
   if (command == "convert") return server::main::RunConvert(args);
+  if (command == "fhirpath") return server::main::RunFhirpath(args);
   std::fprintf(stderr, "fhirhub: unknown command '%s' (see fhirhub --help)\n", command.c_str());
   return 2;
 }

@@ -36,8 +36,8 @@ int RunServe(const std::vector<std::string>& args) {
     return 2;
   }
   http::HttpOptions options;
-  options.host = cl->Get("host").value_or("127.0.0.1");
-  const std::string port_text = cl->Get("port").value_or("8080");
+  options.host = cl->GetOrEnv("host").value_or("127.0.0.1");
+  const std::string port_text = cl->GetOrEnv("port").value_or("8080");
   char* end = nullptr;
   const long port = std::strtol(port_text.c_str(), &end, 10);
   if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
@@ -54,7 +54,7 @@ int RunServe(const std::vector<std::string>& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const auto started = std::chrono::steady_clock::now();
-  auto defs = LoadDefinitions(cl->Get("fhir-package"));
+  auto defs = LoadDefinitions(cl->GetOrEnv("fhir-package"));
   if (!defs.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", defs.error().text().c_str());
     return 1;
