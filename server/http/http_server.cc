@@ -14,9 +14,11 @@
 #include <cctype>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "fhir/json/json.h"
 #include "fhir/outcome.h"
+#include "fhir/subset.h"
 #include "fhir/xml/xml.h"
 #include "server/http/negotiation.h"
 
@@ -27,6 +29,21 @@ namespace {
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
+}
+
+// The comma-separated names of _elements, trimmed, empty ones dropped.
+std::vector<std::string> SplitList(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
 }
 
 void Send(Poco::Net::HTTPServerResponse& out, bool head, int status, std::string_view content_type,
@@ -93,12 +110,24 @@ class FhirRequestHandler : public Poco::Net::HTTPRequestHandler {
                                        "The FHIR API is served under " + base));
       return;
     }
+    auto summary = fhir::ParseSummaryMode(fhir_request.Param("_summary").value_or("false"));
+    if (!summary.ok()) {
+      WriteError(response, head, *format, summary.error());
+      return;
+    }
+    std::vector<std::string> elements;
+    if (auto list = fhir_request.Param("_elements")) elements = SplitList(*list);
+
     fhir_request.method = rest::ParseMethod(request.getMethod());
     fhir_request.path = path.substr(std::min(path.size(), base.size() + 1));
     fhir_request.base_url = "http://" + request.getHost() + base;
 
     rest::FhirResponse fhir_response = router_.Dispatch(fhir_request);
     for (const auto& [name, value] : fhir_response.headers) response.set(name, value);
+    if (fhir_response.body.has_value() && fhir_response.status < 300 &&
+        (*summary != fhir::SummaryMode::kFalse || !elements.empty())) {
+      fhir_response.body = fhir::Subset(*fhir_response.body, *summary, elements);
+    }
     const bool pretty = fhir_request.Param("_pretty") == std::optional<std::string_view>("true");
     std::string body;
     if (fhir_response.body.has_value()) body = Serialize(*fhir_response.body, *format, pretty);

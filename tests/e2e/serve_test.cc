@@ -73,6 +73,21 @@ TEST_F(ServeTest, MetadataInXmlByAcceptAndByFormat) {
   }
 }
 
+TEST_F(ServeTest, SummaryAndElementsShapeTheAnswer) {
+  ASSERT_TRUE(server_->ok());
+  Answer answer = Get(server_->port(), "/fhir/metadata?_elements=fhirVersion,format");
+  ASSERT_EQ(answer.status, 200);
+  auto cs = fhir::json::Parse(answer.body, testing_support::Definitions());
+  ASSERT_TRUE(cs.ok()) << answer.body;
+  EXPECT_NE(cs->root()->Child("fhirVersion"), nullptr);
+  EXPECT_EQ(cs->root()->Child("software"), nullptr);
+  EXPECT_NE(answer.body.find("SUBSETTED"), std::string::npos);
+
+  Answer bad = Get(server_->port(), "/fhir/metadata?_summary=maybe");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("summary.invalid"), std::string::npos);
+}
+
 TEST_F(ServeTest, HealthzAnswers) {
   ASSERT_TRUE(server_->ok());
   Answer answer = Get(server_->port(), "/healthz");
