@@ -22,14 +22,26 @@ struct ParseOptions {
 
 // Parses one FHIR XML resource (root element in the FHIR namespace). Every fault found is
 // reported, as issues of one Error (HTTP 400) with FHIRPath locations. Comments and processing
-// instructions are ignored; Narrative.div is kept verbatim as XHTML markup.
+// instructions are ignored; Narrative.div is kept as XHTML markup in canonical form (below).
 Result<Resource> Parse(std::string_view xml, const model::Definitions& defs,
                        const ParseOptions& options = {});
+
+// Reads Narrative.div markup held as a string (as JSON carries it) under the same rules as Parse:
+// one well-formed div element in the XHTML namespace, no DTD. Returns the markup in the canonical
+// form Parse keeps in Node::value (XHTML as the default namespace on the div, double-quoted
+// attributes, empty elements as <x/>, & < > " and CR escaped), or the faults found.
+Result<std::string> CanonicalXhtml(std::string_view markup, const ParseOptions& options = {});
 
 struct WriteOptions {
   bool pretty = false;
 };
 
+// Writes FHIR XML: UTF-8 without an XML declaration, the root element in the FHIR namespace,
+// elements in definition order, values in value attributes with tab, LF and CR as character
+// references so they survive attribute-value normalisation. Narrative.div markup is written in
+// its canonical form (CanonicalXhtml); markup that is not well-formed XHTML is written escaped, as
+// the text of a div, so a narrative can never change the structure of the document. Returns "" for
+// an empty resource.
 std::string Write(const Resource& resource, const WriteOptions& options = {});
 
 }  // namespace fhir::xml
