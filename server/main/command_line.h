@@ -1,6 +1,6 @@
 // The `fhirhub` command line: subcommands and their options. Options are `--name value`,
 // `--name=value` or bare flags; the rest are positional arguments. A valued option may repeat.
-// Configuration options (serve's, and --fhir-package) can also come from the environment as
+// Configuration options (serve's, --database-url, --data-dir and --fhir-package) can also come from the environment as
 // FHIRHUB_<NAME> (upper case, '-' as '_'), the flag winning: see GetOrEnv.
 #ifndef SERVER_MAIN_COMMAND_LINE_H_
 #define SERVER_MAIN_COMMAND_LINE_H_
@@ -43,6 +43,7 @@ class CommandLine {
 int RunServe(const std::vector<std::string>& args);
 int RunConvert(const std::vector<std::string>& args);
 int RunFhirpath(const std::vector<std::string>& args);
+int RunMigrate(const std::vector<std::string>& args);
 
 }  // namespace server::main
 

@@ -17,6 +17,11 @@ commands:
               --host H            address to listen on (default 127.0.0.1)
               --port N            port (default 8080; 0 picks a free one)
               --fhir-package P    R4 definitions: package folder or .tgz
+              --database-url URL  external PostgreSQL (default: the embedded cluster)
+              --data-dir DIR      embedded cluster directory (default var/postgres)
+  migrate   apply database schema migrations and exit
+              --database-url URL  PostgreSQL to migrate (default: the embedded cluster)
+              --data-dir DIR      embedded cluster directory (default var/postgres)
   convert   convert one resource between JSON and XML
               --to json|xml       output format (required)
               --pretty            indent the output
@@ -31,7 +36,7 @@ commands:
               EXPRESSION
   help      show this text
 
-serve's options and --fhir-package may also be set in the environment as FHIRHUB_<OPTION>,
+serve's and migrate's options and --fhir-package may also be set in the environment as FHIRHUB_<OPTION>,
 e.g. FHIRHUB_PORT=9090, FHIRHUB_FHIR_PACKAGE=/opt/fhir/hl7.fhir.r4.examples-4.0.1.tgz.
 )";
 
@@ -48,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "serve") return server::main::RunServe(args);
   if (command == "convert") return server::main::RunConvert(args);
   if (command == "fhirpath") return server::main::RunFhirpath(args);
+  if (command == "migrate") return server::main::RunMigrate(args);
   std::fprintf(stderr, "fhirhub: unknown command '%s' (see fhirhub --help)\n", command.c_str());
   return 2;
 }

@@ -1,4 +1,6 @@
-// `fhirhub serve`: loads the definitions, wires the router and serves HTTP until SIGINT/SIGTERM.
+// `fhirhub serve`: loads the definitions, opens the database (the embedded cluster unless
+// --database-url is given) with its schema up to date, wires the router and serves HTTP until
+// SIGINT/SIGTERM, then stops the embedded cluster.
 #include <pthread.h>
 
 #include <chrono>
@@ -10,6 +12,7 @@
 #include "conformance/capability_statement.h"
 #include "server/http/http_server.h"
 #include "server/main/command_line.h"
+#include "server/main/database.h"
 #include "server/main/fhir_package.h"
 #include "server/rest/capabilities_handler.h"
 #include "server/rest/router.h"
@@ -30,7 +33,7 @@ std::string NowUtc() {
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {}, {"host", "port", "fhir-package"});
+  auto cl = CommandLine::Parse(args, {}, {"host", "port", "fhir-package", "database-url", "data-dir"});
   if (!cl.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", cl.error().text().c_str());
     return 2;
@@ -65,6 +68,15 @@ int RunServe(const std::vector<std::string>& args) {
   std::fprintf(stderr, "fhirhub: FHIR R4 definitions loaded (%zu types) in %lld ms\n",
                (*defs)->types().size(), static_cast<long long>(loaded_ms));
 
+  auto db = OpenDatabase(*cl);
+  if (!db.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", db.error().text().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "fhirhub: database ready (%s, %d migration%s applied)\n",
+               db->cluster != nullptr ? "embedded cluster" : "external server",
+               db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
+
   conformance::ServerDescription description;
   description.software_version = FHIRHUB_VERSION;
   description.date = NowUtc();
@@ -91,6 +103,12 @@ int RunServe(const std::vector<std::string>& args) {
   sigwait(&signals, &signal);
   std::fprintf(stderr, "fhirhub: stopping (signal %d)\n", signal);
   server.Stop();
+  if (db->cluster != nullptr) {
+    if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
+      std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());
+      return 1;
+    }
+  }
   return 0;
 }
 

@@ -6,15 +6,20 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <regex>
 
 namespace testing_support {
 
 ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& extra) {
+  // Short, under /tmp: the cluster's socket path must stay within 107 bytes.
+  char dir[] = "/tmp/fhirhub-e2e-XXXXXX";
+  if (mkdtemp(dir) == nullptr) return;
+  data_dir_ = dir;
   int out[2];
   if (pipe(out) != 0) return;
-  std::vector<std::string> args = {binary, "serve", "--port", "0"};
+  std::vector<std::string> args = {binary, "serve", "--port", "0", "--data-dir", data_dir_};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -53,12 +58,20 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
 ServerProcess::~ServerProcess() { Stop(); }
 
 int ServerProcess::Stop() {
-  if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  int exit_code = -1;
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    if (WIFEXITED(status)) exit_code = WEXITSTATUS(status);
+    pid_ = -1;
+  }
+  if (!data_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(data_dir_, ignored);
+    data_dir_.clear();
+  }
+  return exit_code;
 }
 
 }  // namespace testing_support

@@ -1,5 +1,6 @@
-// Test support: runs the real fhirhub binary as a child process (`fhirhub serve --port 0 ...`),
-// learns its URL from the line it prints, and stops it with SIGTERM.
+// Test support: runs the real fhirhub binary as a child process (`fhirhub serve --port 0 ...`)
+// with its embedded PostgreSQL in a fresh temporary data directory, learns its URL from the line
+// it prints, and stops it with SIGTERM (removing the data directory).
 #ifndef TESTS_SUPPORT_SERVER_PROCESS_H_
 #define TESTS_SUPPORT_SERVER_PROCESS_H_
 
@@ -26,6 +27,7 @@ class ServerProcess {
 
  private:
   pid_t pid_ = -1;
+  std::string data_dir_;
   int port_ = 0;
   std::string base_url_;
 };

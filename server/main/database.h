@@ -1,0 +1,29 @@
+// The PostgreSQL database a command works on: the server given by --database-url (or
+// FHIRHUB_DATABASE_URL), or else the embedded cluster under --data-dir (or FHIRHUB_DATA_DIR,
+// default var/postgres), started (and created on first use) here. The schema is brought up to
+// date before it is handed out.
+#ifndef SERVER_MAIN_DATABASE_H_
+#define SERVER_MAIN_DATABASE_H_
+
+#include <memory>
+#include <string>
+
+#include "fhir/result.h"
+#include "server/main/command_line.h"
+#include "server/store/pg/embedded_cluster.h"
+
+namespace server::main {
+
+struct Database {
+  std::unique_ptr<store::pg::EmbeddedCluster> cluster;  // null for an external server
+  std::string conninfo;                                 // libpq connection string
+  int migrations_applied = 0;
+};
+
+// Options read from `cl`: "database-url", "data-dir". Must be called from the main thread (the
+// embedded cluster is tied to the thread that starts it).
+fhir::Result<Database> OpenDatabase(const CommandLine& cl);
+
+}  // namespace server::main
+
+#endif  // SERVER_MAIN_DATABASE_H_

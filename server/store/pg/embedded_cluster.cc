@@ -1,0 +1,347 @@
+#include "server/store/pg/embedded_cluster.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "server/store/pg/connection.h"
+
+namespace server::store::pg {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The port only names the socket file (.s.PGSQL.<port>) inside the private socket directory.
+constexpr int kPort = 5432;
+constexpr std::string_view kSuperuser = "postgres";
+// sun_path holds 108 bytes including the terminating NUL.
+constexpr std::size_t kMaxSocketPath = 107;
+constexpr auto kPollInterval = std::chrono::milliseconds(20);
+constexpr auto kStopTimeout = std::chrono::seconds(60);
+
+// A conninfo value in single quotes, so paths with spaces survive.
+std::string Quote(std::string_view value) {
+  std::string quoted = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "'";
+}
+
+fhir::Error ClusterError(const std::string& text) {
+  return fhir::Error::Internal("store.embedded-cluster", "embedded PostgreSQL: " + text);
+}
+
+// Who runs initdb and postgres: ourselves, or (as root) the unprivileged system user.
+struct Identity {
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+fhir::Result<Identity> ResolveIdentity(const std::string& user) {
+  Identity identity;
+  if (geteuid() != 0) return identity;
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 ||
+      found == nullptr) {
+    return ClusterError("running as root needs the system user '" + user +
+                        "' to run PostgreSQL, and it does not exist");
+  }
+  identity.switch_user = true;
+  identity.uid = found->pw_uid;
+  identity.gid = found->pw_gid;
+  return identity;
+}
+
+fhir::Result<fs::path> FindBinDir(const fs::path& configured) {
+  if (!configured.empty()) return configured;
+  fs::path best;
+  int best_major = -1;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+    int major = std::atoi(entry.path().filename().c_str());
+    if (major > best_major && fs::exists(entry.path() / "bin" / "postgres")) {
+      best_major = major;
+      best = entry.path() / "bin";
+    }
+  }
+  if (best.empty()) return ClusterError("no PostgreSQL binaries in /usr/lib/postgresql/*/bin");
+  return best;
+}
+
+bool ValidName(std::string_view name) {
+  return !name.empty() && name.size() < 64 && !(name[0] >= '0' && name[0] <= '9') &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+         });
+}
+
+std::string LogTail(const fs::path& log) {
+  std::ifstream in(log);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(std::move(line));
+    if (lines.size() > 8) lines.erase(lines.begin());
+  }
+  std::string tail;
+  for (const std::string& line : lines) tail += "\n  " + line;
+  return tail.empty() ? std::string() : " (" + log.string() + ":" + tail + ")";
+}
+
+// Forks and execs argv[0] with output appended to `log`, as `identity`. With `die_with_parent`,
+// the child gets SIGINT (a fast shutdown for postgres) if this thread's process goes away without
+// stopping it. Everything the child needs is prepared before fork: after it, only async-signal-safe
+// calls.
+fhir::Result<pid_t> Spawn(const std::vector<std::string>& args, const fs::path& log,
+                          const Identity& identity, bool die_with_parent) {
+  std::vector<char*> argv;
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  std::string log_path = log.string();
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  pid_t pid = fork();
+  if (pid < 0) return ClusterError(std::string("fork failed: ") + std::strerror(errno));
+  if (pid == 0) {
+    if (identity.switch_user) {
+      if (setgroups(0, nullptr) != 0 || setgid(identity.gid) != 0 || setuid(identity.uid) != 0) {
+        _exit(126);
+      }
+    }
+    // Set after the credential change, which would clear it.
+    if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGINT);
+    int null_fd = open("/dev/null", O_RDONLY);
+    int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (null_fd < 0 || log_fd < 0) _exit(126);
+    dup2(null_fd, STDIN_FILENO);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    // Not the server's listening sockets or files: a cluster that outlives the server must not
+    // keep its port bound. And not the signal mask the server set up for its own threads.
+    close_range(3, ~0U, 0);
+    sigprocmask(SIG_SETMASK, &no_signals, nullptr);
+    // Its own process group, so a terminal's Ctrl-C reaches the server, which then stops the
+    // cluster in order, rather than both at once.
+    setpgid(0, 0);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+fhir::Result<void> RunToCompletion(const std::vector<std::string>& args, const fs::path& log,
+                                   const Identity& identity) {
+  auto pid = Spawn(args, log, identity, false);
+  if (!pid.ok()) return std::move(pid).error();
+  int status = 0;
+  while (waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return ClusterError(fs::path(args[0]).filename().string() + " failed" + LogTail(log));
+  }
+  return {};
+}
+
+fhir::Result<void> MakeOwnedDirectory(const fs::path& dir, const Identity& identity) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return ClusterError("cannot create " + dir.string() + ": " + ec.message());
+  if (chmod(dir.c_str(), 0700) != 0) {
+    return ClusterError("cannot chmod " + dir.string() + ": " + std::strerror(errno));
+  }
+  if (identity.switch_user && chown(dir.c_str(), identity.uid, identity.gid) != 0) {
+    return ClusterError("cannot chown " + dir.string() + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
+}  // namespace
+
+EmbeddedCluster::EmbeddedCluster(EmbeddedClusterOptions options) : options_(std::move(options)) {
+  pgdata_ = options_.data_dir / "pgdata";
+  socket_dir_ = options_.data_dir / "socket";
+  log_ = options_.data_dir / "postgres.log";
+}
+
+EmbeddedCluster::~EmbeddedCluster() { (void)Stop(); }
+
+fhir::Result<std::unique_ptr<EmbeddedCluster>> EmbeddedCluster::Start(
+    EmbeddedClusterOptions options) {
+  if (!ValidName(options.database) || !ValidName(options.role)) {
+    return ClusterError("database and role names must be lower-case letters, digits and '_'");
+  }
+  std::error_code ec;
+  options.data_dir = fs::absolute(options.data_dir, ec).lexically_normal();
+  if (ec) return ClusterError("bad data directory: " + ec.message());
+  std::unique_ptr<EmbeddedCluster> cluster(new EmbeddedCluster(std::move(options)));
+  std::string socket_file = (cluster->socket_dir_ / (".s.PGSQL." + std::to_string(kPort))).string();
+  if (socket_file.size() > kMaxSocketPath) {
+    return ClusterError("the socket path " + socket_file + " is longer than " +
+                        std::to_string(kMaxSocketPath) + " bytes; use a shorter data directory");
+  }
+  if (auto launched = cluster->Launch(); !launched.ok()) return std::move(launched).error();
+  if (auto ready = cluster->WaitUntilReady(); !ready.ok()) {
+    (void)cluster->Stop();
+    return std::move(ready).error();
+  }
+  if (auto setup = cluster->EnsureDatabase(); !setup.ok()) {
+    (void)cluster->Stop();
+    return std::move(setup).error();
+  }
+  return cluster;
+}
+
+fhir::Result<void> EmbeddedCluster::Launch() {
+  auto identity = ResolveIdentity(options_.system_user);
+  if (!identity.ok()) return std::move(identity).error();
+  auto bin = FindBinDir(options_.bin_dir);
+  if (!bin.ok()) return std::move(bin).error();
+  if (auto made = MakeOwnedDirectory(options_.data_dir, *identity); !made.ok()) return made;
+  if (auto made = MakeOwnedDirectory(socket_dir_, *identity); !made.ok()) return made;
+
+  // A postmaster left running by a killed owner still serves the socket: use it.
+  if (PQping(SuperuserConnectionString().c_str()) == PQPING_OK) {
+    std::ifstream pid_file(pgdata_ / "postmaster.pid");
+    pid_t pid = -1;
+    if (pid_file >> pid && pid > 0) {
+      pid_ = pid;
+      child_ = false;
+      return {};
+    }
+  }
+
+  if (!fs::exists(pgdata_ / "PG_VERSION")) {
+    std::vector<std::string> initdb = {(*bin / "initdb").string(),
+                                       "--pgdata=" + pgdata_.string(),
+                                       "--username=" + std::string(kSuperuser),
+                                       "--auth=trust",
+                                       "--encoding=UTF8",
+                                       "--locale=C"};
+    if (!options_.durable) initdb.push_back("--no-sync");
+    if (auto done = RunToCompletion(initdb, log_, *identity); !done.ok()) return done;
+  }
+
+  std::vector<std::string> postgres = {(*bin / "postgres").string(),
+                                       "-D",
+                                       pgdata_.string(),
+                                       "-p",
+                                       std::to_string(kPort),
+                                       "-c",
+                                       "listen_addresses=",
+                                       "-c",
+                                       "unix_socket_directories=" + socket_dir_.string(),
+                                       "-c",
+                                       "unix_socket_permissions=0700"};
+  if (!options_.durable) {
+    postgres.insert(postgres.end(), {"-c", "fsync=off", "-c", "full_page_writes=off"});
+  }
+  auto pid = Spawn(postgres, log_, *identity, true);
+  if (!pid.ok()) return std::move(pid).error();
+  pid_ = *pid;
+  child_ = true;
+  return {};
+}
+
+fhir::Result<void> EmbeddedCluster::WaitUntilReady() {
+  const std::string conninfo = SuperuserConnectionString();
+  const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  for (;;) {
+    if (PQping(conninfo.c_str()) == PQPING_OK) return {};
+    if (child_) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return ClusterError("postgres exited during start-up" + LogTail(log_));
+      }
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return ClusterError("postgres did not accept connections in time" + LogTail(log_));
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+fhir::Result<void> EmbeddedCluster::EnsureDatabase() {
+  auto conn = PgConnection::Connect(SuperuserConnectionString());
+  if (!conn.ok()) return std::move(conn).error();
+  auto role =
+      (*conn)->Exec("cluster_role", "SELECT 1 FROM pg_roles WHERE rolname = $1", {options_.role});
+  if (!role.ok()) return std::move(role).error();
+  // Names are checked by ValidName, so they are safe as identifiers.
+  if (role->rows() == 0) {
+    auto created = (*conn)->ExecSimple("CREATE ROLE " + options_.role +
+                                       " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE");
+    if (!created.ok()) return std::move(created).error();
+  }
+  auto database = (*conn)->Exec("cluster_database", "SELECT 1 FROM pg_database WHERE datname = $1",
+                                {options_.database});
+  if (!database.ok()) return std::move(database).error();
+  if (database->rows() == 0) {
+    auto created =
+        (*conn)->ExecSimple("CREATE DATABASE " + options_.database + " OWNER " + options_.role);
+    if (!created.ok()) return std::move(created).error();
+  }
+  return {};
+}
+
+fhir::Result<void> EmbeddedCluster::Stop() {
+  if (pid_ <= 0) return {};
+  pid_t pid = std::exchange(pid_, -1);
+  if (kill(pid, SIGINT) != 0) {
+    if (errno == ESRCH) return {};
+    return ClusterError(std::string("cannot signal postgres: ") + std::strerror(errno));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
+  for (;;) {
+    bool gone = false;
+    if (child_) {
+      int status = 0;
+      gone = waitpid(pid, &status, WNOHANG) == pid;
+    } else {
+      // Not our child in production; it is when this process started it under another object.
+      int status = 0;
+      gone = waitpid(pid, &status, WNOHANG) == pid || (kill(pid, 0) != 0 && errno == ESRCH);
+    }
+    if (gone) return {};
+    if (std::chrono::steady_clock::now() > deadline) {
+      // Immediate shutdown: recovery replays the WAL on the next start, no committed data is lost.
+      kill(pid, SIGQUIT);
+      if (child_) waitpid(pid, nullptr, 0);
+      return ClusterError("postgres did not stop in time; sent an immediate shutdown");
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+}
+
+std::string EmbeddedCluster::ConnectionString(std::string_view database) const {
+  return "host=" + Quote(socket_dir_.string()) + " port=" + std::to_string(kPort) +
+         " dbname=" + Quote(database.empty() ? std::string_view(options_.database) : database) +
+         " user=" + Quote(options_.role);
+}
+
+std::string EmbeddedCluster::SuperuserConnectionString(std::string_view database) const {
+  return "host=" + Quote(socket_dir_.string()) + " port=" + std::to_string(kPort) +
+         " dbname=" + Quote(database) + " user=" + Quote(kSuperuser);
+}
+
+}  // namespace server::store::pg

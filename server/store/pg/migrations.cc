@@ -1,0 +1,99 @@
+#include "server/store/pg/migrations.h"
+
+#include <array>
+#include <set>
+#include <string>
+
+namespace server::store::pg {
+namespace {
+
+// Every row carries `tenant` first in its keys, so the tables can later be distributed by tenant
+// (and patient compartment) without changing a primary key's meaning. The JSON is text, not
+// jsonb: jsonb reorders keys and rewrites number text (1e2 as 100), and the canonical copy must
+// round-trip byte for byte. lz4 rather than the default pglz: inserting 20,000 6.6 kB Observations
+// took 0.40 s against 1.1 s (the table is 54 MB against 39 MB).
+constexpr std::string_view kResources = R"sql(
+CREATE TABLE resource_version (
+  tenant       text        NOT NULL,
+  type         text        NOT NULL,
+  id           text        NOT NULL,
+  version      bigint      NOT NULL CHECK (version > 0),
+  seq          bigint      NOT NULL GENERATED ALWAYS AS IDENTITY,
+  last_updated timestamptz NOT NULL,
+  deleted      boolean     NOT NULL,
+  json         text COMPRESSION lz4,
+  PRIMARY KEY (tenant, type, id, version),
+  CHECK (deleted = (json IS NULL))
+);
+CREATE INDEX resource_version_tenant_seq ON resource_version (tenant, seq);
+CREATE INDEX resource_version_type_seq ON resource_version (tenant, type, seq);
+CREATE INDEX resource_version_type_updated ON resource_version (tenant, type, last_updated);
+
+CREATE TABLE resource_current (
+  tenant       text        NOT NULL,
+  type         text        NOT NULL,
+  id           text        NOT NULL,
+  version      bigint      NOT NULL,
+  deleted      boolean     NOT NULL,
+  last_updated timestamptz NOT NULL,
+  PRIMARY KEY (tenant, type, id)
+);
+)sql";
+
+constexpr std::array kMigrations = {
+    Migration{1, "resources", kResources},
+};
+
+// An arbitrary constant shared by every fhirhub server ("fhir" in ASCII).
+constexpr std::string_view kLockSql = "SELECT pg_advisory_xact_lock(1718118770)";
+
+constexpr std::string_view kCreateTable = R"sql(
+CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    integer     PRIMARY KEY,
+  name       text        NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+))sql";
+
+fhir::Result<int> ApplyMissing(PgConnection& conn) {
+  if (auto r = conn.ExecSimple(std::string(kLockSql)); !r.ok()) return std::move(r).error();
+  if (auto r = conn.ExecSimple(std::string(kCreateTable)); !r.ok()) return std::move(r).error();
+  auto applied = conn.ExecSimple("SELECT version FROM schema_migrations");
+  if (!applied.ok()) return std::move(applied).error();
+  std::set<std::int64_t> done;
+  for (int row = 0; row < applied->rows(); ++row) done.insert(applied->GetInt(row, 0));
+  int count = 0;
+  for (const Migration& migration : kMigrations) {
+    if (done.contains(migration.version)) continue;
+    if (auto r = conn.ExecSimple(std::string(migration.sql)); !r.ok()) return std::move(r).error();
+    auto record =
+        conn.Exec("migrate_record", "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                  {std::to_string(migration.version), std::string(migration.name)});
+    if (!record.ok()) return std::move(record).error();
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+fhir::Result<int> Migrate(PgConnection& conn) {
+  if (auto r = conn.ExecSimple("BEGIN"); !r.ok()) return std::move(r).error();
+  auto count = ApplyMissing(conn);
+  if (!count.ok()) {
+    // The error to report is the migration's; a failed ROLLBACK means the connection is gone.
+    (void)conn.ExecSimple("ROLLBACK");
+    return count;
+  }
+  if (auto r = conn.ExecSimple("COMMIT"); !r.ok()) return std::move(r).error();
+  return count;
+}
+
+fhir::Result<int> Migrate(const std::string& conninfo) {
+  auto conn = PgConnection::Connect(conninfo);
+  if (!conn.ok()) return std::move(conn).error();
+  return Migrate(**conn);
+}
+
+}  // namespace server::store::pg

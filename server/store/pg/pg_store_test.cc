@@ -1,0 +1,159 @@
+// PostgreSQL-specific behaviour of the store: migrations, the pool, exact text storage.
+#include "server/store/pg/pg_store.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/store/pg/connection.h"
+#include "server/store/pg/migrations.h"
+#include "tests/support/pg_cluster.h"
+
+namespace server::store::pg {
+namespace {
+
+using namespace std::chrono_literals;
+
+class PgStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { conninfo_ = testing_support::PgTestCluster::Get().CreateDatabase(); }
+
+  std::string conninfo_;
+  SystemClock clock_;
+};
+
+TEST_F(PgStoreTest, MigrateAppliesEverythingOnceAndIsIdempotent) {
+  auto first = Migrate(conninfo_);
+  ASSERT_TRUE(first.ok()) << first.error().text();
+  EXPECT_EQ(*first, static_cast<int>(Migrations().size()));
+  auto second = Migrate(conninfo_);
+  ASSERT_TRUE(second.ok()) << second.error().text();
+  EXPECT_EQ(*second, 0);
+
+  auto conn = PgConnection::Connect(conninfo_);
+  ASSERT_TRUE(conn.ok());
+  auto versions = (*conn)->ExecSimple("SELECT version FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->rows(), static_cast<int>(Migrations().size()));
+  for (int row = 0; row < versions->rows(); ++row) {
+    EXPECT_EQ(versions->GetInt(row, 0), Migrations()[row].version);
+  }
+}
+
+TEST_F(PgStoreTest, ConcurrentMigrationsApplyEachMigrationOnce) {
+  constexpr int kThreads = 4;
+  std::vector<int> applied(kThreads, -1);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto count = Migrate(conninfo_);
+      if (count.ok()) applied[t] = *count;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  int total = 0;
+  for (int count : applied) {
+    EXPECT_GE(count, 0);
+    total += count;
+  }
+  EXPECT_EQ(total, static_cast<int>(Migrations().size()));
+}
+
+TEST_F(PgStoreTest, PoolExhaustionAnswersUnavailableAfterTheTimeout) {
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  PgStore store(PoolOptions{conninfo_, 1, 200ms}, clock_);
+  auto held = store.Begin();
+  ASSERT_TRUE(held.ok()) << held.error().text();
+
+  auto start = std::chrono::steady_clock::now();
+  auto starved = store.Begin();
+  auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(starved.ok());
+  EXPECT_EQ(starved.error().message_id(), "store.unavailable");
+  EXPECT_EQ(starved.error().http_status(), 503);
+  EXPECT_GE(waited, 200ms);
+
+  held->reset();
+  auto after = store.Begin();
+  EXPECT_TRUE(after.ok());
+}
+
+TEST_F(PgStoreTest, UnreachableDatabaseIsUnavailable) {
+  PgStore store(PoolOptions{"host=/nonexistent-socket-dir dbname=x connect_timeout=2", 1, 200ms},
+                clock_);
+  auto tx = store.Begin();
+  ASSERT_FALSE(tx.ok());
+  EXPECT_EQ(tx.error().message_id(), "store.unavailable");
+}
+
+TEST_F(PgStoreTest, StoresTheTextByteForByte) {
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  PgStore store(PoolOptions{conninfo_, 2, 1000ms}, clock_);
+  // Key order, white space, number text and non-ASCII all survive (jsonb would change the first
+  // three).
+  const std::string json =
+      "{\"resourceType\":\"Observation\",\"b\":1,\"a\":[1.50, 1e2, 0.000],\"t\":\"\\u00e9 "
+      "\xe5\xbc\xa0\"}";
+  auto tx = store.Begin();
+  ASSERT_TRUE(tx.ok());
+  auto written = (*tx)->Write(
+      {.type = "Observation",
+       .id = "o1",
+       .render = [&](const VersionStamp&) -> fhir::Result<std::string> { return json; }});
+  ASSERT_TRUE(written.ok()) << written.error().text();
+  ASSERT_TRUE((*tx)->Commit().ok());
+  auto reader = store.Begin();
+  ASSERT_TRUE(reader.ok());
+  auto read = (*reader)->Read("Observation", "o1");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->json, json);
+}
+
+TEST_F(PgStoreTest, AFailedStatementFailsTheCommitAndLeavesNothing) {
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  PgStore store(PoolOptions{conninfo_, 2, 1000ms}, clock_);
+  auto render = [](std::string json) {
+    return [json](const VersionStamp&) -> fhir::Result<std::string> { return json; };
+  };
+  auto tx = store.Begin();
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE((*tx)->Write({.type = "Patient", .id = "p1", .render = render("{}")}).ok());
+  // PostgreSQL rejects text that is not UTF-8.
+  auto bad = (*tx)->Write({.type = "Patient", .id = "p2", .render = render("{\"x\":\"\xff\"}")});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message_id(), "store.sql-error");
+  auto committed = (*tx)->Commit();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_EQ(committed.error().message_id(), "store.sql-error");
+  auto reader = store.Begin();
+  ASSERT_TRUE(reader.ok());
+  EXPECT_FALSE((*reader)->Read("Patient", "p1").ok());
+}
+
+TEST_F(PgStoreTest, EveryRowCarriesTheTenant) {
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  PgStore station_a(PoolOptions{conninfo_, 2, 1000ms}, clock_, "station-a");
+  PgStore station_b(PoolOptions{conninfo_, 2, 1000ms}, clock_, "station-b");
+  auto tx = station_a.Begin();
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE((*tx)
+                  ->Write({.type = "Patient",
+                           .id = "p1",
+                           .render = [](const VersionStamp&) -> fhir::Result<std::string> {
+                             return std::string("{}");
+                           }})
+                  .ok());
+  ASSERT_TRUE((*tx)->Commit().ok());
+  auto other = station_b.Begin();
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE((*other)->Read("Patient", "p1").ok());
+  auto history = (*other)->History({});
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->entries.empty());
+}
+
+}  // namespace
+}  // namespace server::store::pg

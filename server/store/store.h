@@ -1,0 +1,158 @@
+// server::store: the storage contract. A Store keeps every version of every resource as the exact
+// JSON text it was given, keyed by (tenant, type, id, version), plus a store-wide logical clock
+// that orders history. It never parses FHIR: the layer above renders the JSON (with
+// meta.versionId and meta.lastUpdated filled in from the stamp the store assigns) and, later,
+// computes index rows.
+//
+// Writing a resource:
+//   auto tx = store.Begin();                     // Result<std::unique_ptr<Transaction>>
+//   auto stamp = (*tx)->Write({.type = "Patient", .id = "p1", .expected_version = 3,
+//                              .render = [&](const VersionStamp& s) { return Render(s); }});
+//   (*tx)->Commit();
+// Write locks the resource, checks the expected version, assigns version (previous + 1) and
+// lastUpdated (from the injected Clock), then calls `render` with that stamp and stores the text it
+// returns. So the stored JSON always agrees with the stamp, in one round of locking.
+//
+// Errors (fhir::Error, message ids are stable):
+//   store.not-found          404  Read/ReadVersion/delete of a resource or version that never
+//   existed store.version-conflict   412  Write with expected_version != the current version
+//   (If-Match) store.serialization-failure 409  the database aborted the transaction (serializable
+//                            isolation or deadlock); the caller may retry the whole transaction
+//   store.unavailable        503  no connection within the pool timeout, or the database is down
+//   store.transaction-closed 500  use of a Transaction after Commit or Rollback
+//   store.bad-history-query  500  a HistoryQuery with an id but no type
+//   store.sql-error          500  anything else the database reported
+// store.not-found, store.version-conflict and an error from `render` leave the transaction as it
+// was, usable. After any other error the transaction can only be rolled back.
+//
+// Thread-safety: a Store is thread-safe; a Transaction belongs to one thread at a time and must
+// not outlive its Store.
+#ifndef SERVER_STORE_STORE_H_
+#define SERVER_STORE_STORE_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhir/result.h"
+
+namespace server::store {
+
+// Microseconds since the Unix epoch, UTC: the precision PostgreSQL keeps.
+using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
+
+// The time source for lastUpdated, injected so tests are deterministic. Must be thread-safe.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual Timestamp Now() const = 0;
+};
+
+// The system's real-time clock.
+class SystemClock final : public Clock {
+ public:
+  Timestamp Now() const override;
+};
+
+// The tenant of every row until multi-tenancy is configured.
+inline constexpr std::string_view kDefaultTenant = "default";
+
+// What a Write assigned.
+struct VersionStamp {
+  std::int64_t version = 0;  // meta.versionId: 1 for the first version, then previous + 1
+  // meta.lastUpdated: the clock's time, but always after the previous version's, so it never
+  // goes backwards within one resource even if the clock does.
+  Timestamp last_updated;
+};
+
+// One stored version of a resource.
+struct ResourceVersion {
+  std::string type;
+  std::string id;
+  VersionStamp stamp;
+  bool deleted = false;       // a delete is a version with no content
+  std::string json;           // the exact text stored; empty when deleted
+  std::int64_t sequence = 0;  // the store-wide logical clock: later writes have larger values
+};
+
+struct WriteOp {
+  std::string type;
+  std::string id;
+  // If-Match: write only if the current version is this one (a resource that does not exist, or
+  // is deleted with another version, does not match). nullopt writes unconditionally.
+  std::optional<std::int64_t> expected_version;
+  bool is_delete = false;
+  // Renders the JSON to store for the assigned stamp; not called for deletes. An error it returns
+  // is returned by Write. The text is stored byte for byte.
+  std::function<fhir::Result<std::string>(const VersionStamp&)> render;
+};
+
+struct WriteResult {
+  VersionStamp stamp;
+  bool created = false;  // no version existed before (a create, including create-on-update)
+  // False only for a delete of a resource that is already deleted: nothing was written and
+  // `stamp` is the existing delete's.
+  bool changed = true;
+};
+
+// _history at the instance (type and id set), type (type set) or system level (neither).
+struct HistoryQuery {
+  std::optional<std::string> type;
+  std::optional<std::string> id;
+  std::optional<Timestamp> since;  // _since: versions with lastUpdated >= since
+  // _at: for each resource, only the version that was current at this time (lastUpdated <= at).
+  std::optional<Timestamp> at;
+  int count = 100;  // page size, 1..1000
+  // Keyset cursor: the `next` of the previous page; nullopt for the first page.
+  std::optional<std::int64_t> after;
+};
+
+struct HistoryPage {
+  std::vector<ResourceVersion> entries;  // newest first (descending sequence)
+  std::optional<std::int64_t> next;      // cursor of the following page; nullopt on the last
+};
+
+class Transaction {
+ public:
+  // Rolls back if neither Commit nor Rollback was called.
+  virtual ~Transaction() = default;
+
+  // The current version. A deleted resource is returned with deleted == true and its delete's
+  // stamp (the caller answers 410 Gone); store.not-found if it never existed.
+  virtual fhir::Result<ResourceVersion> Read(const std::string& type, const std::string& id) = 0;
+  // One version, current or not (a delete version comes back with deleted == true);
+  // store.not-found if there is no such version.
+  virtual fhir::Result<ResourceVersion> ReadVersion(const std::string& type, const std::string& id,
+                                                    std::int64_t version) = 0;
+  virtual fhir::Result<HistoryPage> History(const HistoryQuery& query) = 0;
+  // Writes a new version. On a version conflict (current version != expected_version) it returns
+  // store.version-conflict (412) and writes nothing. Concurrent writers of one resource wait for
+  // each other: each gets a distinct, contiguous version and none is lost. Deleting a resource
+  // that never existed is store.not-found.
+  virtual fhir::Result<WriteResult> Write(const WriteOp& op) = 0;
+  // Returns only after the database has durably committed; then the writes are visible to all.
+  virtual fhir::Result<void> Commit() = 0;
+  virtual fhir::Result<void> Rollback() = 0;
+};
+
+enum class Isolation {
+  kReadCommitted,  // each statement sees what was committed before it; writes lock the resource
+  kSerializable,   // for conditional interactions: search and write as if alone
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // A transaction on one connection; store.unavailable if none is free within the timeout.
+  virtual fhir::Result<std::unique_ptr<Transaction>> Begin(
+      Isolation isolation = Isolation::kReadCommitted) = 0;
+};
+
+}  // namespace server::store
+
+#endif  // SERVER_STORE_STORE_H_

@@ -1,0 +1,405 @@
+// The Store contract. Only MakeStore knows the implementation; every test speaks the Store
+// interface, so another implementation can run the same suite by providing its own MakeStore.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/store/pg/migrations.h"
+#include "server/store/pg/pg_store.h"
+#include "server/store/store.h"
+#include "tests/support/pg_cluster.h"
+
+namespace server::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A clock that only moves when told to.
+class ManualClock final : public Clock {
+ public:
+  Timestamp Now() const override { return Timestamp(std::chrono::microseconds(micros_.load())); }
+  void Set(Timestamp t) { micros_ = t.time_since_epoch().count(); }
+  void Advance(std::chrono::microseconds by) { micros_ += by.count(); }
+
+ private:
+  std::atomic<std::int64_t> micros_{1'700'000'000'000'000};
+};
+
+std::unique_ptr<Store> MakeStore(const Clock& clock) {
+  std::string conninfo = testing_support::PgTestCluster::Get().CreateDatabase();
+  auto migrated = pg::Migrate(conninfo);
+  EXPECT_TRUE(migrated.ok()) << migrated.error().text();
+  return std::make_unique<pg::PgStore>(pg::PoolOptions{conninfo, 8, 5000ms}, clock);
+}
+
+// The text a resource is stored as, with the stamp rendered in, and a decimal whose exact text
+// must survive.
+std::string Body(const std::string& type, const std::string& id, const VersionStamp& stamp,
+                 const std::string& extra = "") {
+  return R"({"resourceType":")" + type + R"(","id":")" + id + R"(","meta":{"versionId":")" +
+         std::to_string(stamp.version) + R"(","lastUpdated":)" +
+         std::to_string(stamp.last_updated.time_since_epoch().count()) +
+         R"(},"valueDecimal":1.50,"text":"Zoë 张")" + extra + "}";
+}
+
+class StoreContractTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = MakeStore(clock_); }
+
+  std::unique_ptr<Transaction> Begin(Isolation isolation = Isolation::kReadCommitted) {
+    auto tx = store_->Begin(isolation);
+    EXPECT_TRUE(tx.ok()) << tx.error().text();
+    return tx.ok() ? std::move(tx).value() : nullptr;
+  }
+
+  fhir::Result<WriteResult> Put(Transaction& tx, const std::string& type, const std::string& id,
+                                std::optional<std::int64_t> expected = std::nullopt) {
+    return tx.Write({.type = type,
+                     .id = id,
+                     .expected_version = expected,
+                     .render = [=](const VersionStamp& stamp) -> fhir::Result<std::string> {
+                       return Body(type, id, stamp);
+                     }});
+  }
+
+  // Writes (or deletes) in a transaction of its own and commits.
+  WriteResult PutCommitted(const std::string& type, const std::string& id, bool is_delete = false) {
+    auto tx = Begin();
+    auto written =
+        is_delete ? tx->Write({.type = type, .id = id, .is_delete = true}) : Put(*tx, type, id);
+    EXPECT_TRUE(written.ok()) << written.error().text();
+    auto committed = tx->Commit();
+    EXPECT_TRUE(committed.ok()) << committed.error().text();
+    return written.ok() ? *written : WriteResult{};
+  }
+
+  ManualClock clock_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreContractTest, CreateThenReadReturnsTheExactText) {
+  WriteResult created = PutCommitted("Patient", "p1");
+  EXPECT_TRUE(created.created);
+  EXPECT_EQ(created.stamp.version, 1);
+  EXPECT_EQ(created.stamp.last_updated, clock_.Now());
+
+  auto tx = Begin();
+  auto read = tx->Read("Patient", "p1");
+  ASSERT_TRUE(read.ok()) << read.error().text();
+  EXPECT_EQ(read->type, "Patient");
+  EXPECT_EQ(read->id, "p1");
+  EXPECT_FALSE(read->deleted);
+  EXPECT_EQ(read->stamp.version, 1);
+  EXPECT_EQ(read->stamp.last_updated, created.stamp.last_updated);
+  EXPECT_EQ(read->json, Body("Patient", "p1", created.stamp));
+}
+
+TEST_F(StoreContractTest, MissingResourceIsNotFound) {
+  auto tx = Begin();
+  auto read = tx->Read("Patient", "nobody");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().message_id(), "store.not-found");
+  EXPECT_EQ(read.error().http_status(), 404);
+  auto version = tx->ReadVersion("Patient", "nobody", 1);
+  ASSERT_FALSE(version.ok());
+  EXPECT_EQ(version.error().message_id(), "store.not-found");
+  auto deleted = tx->Write({.type = "Patient", .id = "nobody", .is_delete = true});
+  ASSERT_FALSE(deleted.ok());
+  EXPECT_EQ(deleted.error().message_id(), "store.not-found");
+}
+
+TEST_F(StoreContractTest, UpdateIncrementsVersionAndKeepsOldVersions) {
+  std::vector<VersionStamp> stamps;
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(1s);
+    WriteResult written = PutCommitted("Patient", "p1");
+    EXPECT_EQ(written.created, i == 0);
+    EXPECT_EQ(written.stamp.version, i + 1);
+    stamps.push_back(written.stamp);
+  }
+  auto tx = Begin();
+  for (int i = 0; i < 3; ++i) {
+    auto version = tx->ReadVersion("Patient", "p1", i + 1);
+    ASSERT_TRUE(version.ok()) << version.error().text();
+    EXPECT_EQ(version->json, Body("Patient", "p1", stamps[i]));
+    EXPECT_EQ(version->stamp.last_updated, stamps[i].last_updated);
+  }
+  auto beyond = tx->ReadVersion("Patient", "p1", 4);
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_EQ(beyond.error().message_id(), "store.not-found");
+}
+
+TEST_F(StoreContractTest, DeleteIsAVersionAndReadsAsGone) {
+  PutCommitted("Patient", "p1");
+  WriteResult deleted = PutCommitted("Patient", "p1", /*is_delete=*/true);
+  EXPECT_EQ(deleted.stamp.version, 2);
+  EXPECT_TRUE(deleted.changed);
+
+  auto tx = Begin();
+  auto read = tx->Read("Patient", "p1");
+  ASSERT_TRUE(read.ok()) << read.error().text();
+  EXPECT_TRUE(read->deleted);
+  EXPECT_EQ(read->stamp.version, 2);
+  EXPECT_TRUE(read->json.empty());
+  auto old = tx->ReadVersion("Patient", "p1", 1);
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->deleted);
+
+  auto again = tx->Write({.type = "Patient", .id = "p1", .is_delete = true});
+  ASSERT_TRUE(again.ok()) << again.error().text();
+  EXPECT_FALSE(again->changed);
+  EXPECT_EQ(again->stamp.version, 2);
+
+  auto revived = Put(*tx, "Patient", "p1");
+  ASSERT_TRUE(revived.ok()) << revived.error().text();
+  EXPECT_EQ(revived->stamp.version, 3);
+  EXPECT_FALSE(revived->created);
+  ASSERT_TRUE(tx->Commit().ok());
+}
+
+TEST_F(StoreContractTest, IfMatchMismatchIsPreconditionFailedAndWritesNothing) {
+  PutCommitted("Patient", "p1");
+  PutCommitted("Patient", "p1");
+  auto tx = Begin();
+  auto stale = Put(*tx, "Patient", "p1", 1);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.error().message_id(), "store.version-conflict");
+  EXPECT_EQ(stale.error().http_status(), 412);
+  auto missing = Put(*tx, "Patient", "p2", 1);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message_id(), "store.version-conflict");
+  auto current = Put(*tx, "Patient", "p1", 2);
+  ASSERT_TRUE(current.ok()) << current.error().text();
+  EXPECT_EQ(current->stamp.version, 3);
+  ASSERT_TRUE(tx->Commit().ok());
+}
+
+TEST_F(StoreContractTest, RenderErrorIsReturnedAndNothingIsWritten) {
+  auto tx = Begin();
+  auto failed = tx->Write({.type = "Patient",
+                           .id = "p1",
+                           .render = [](const VersionStamp&) -> fhir::Result<std::string> {
+                             return fhir::Error::Invalid("test.render", "cannot render");
+                           }});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().message_id(), "test.render");
+  auto read = tx->Read("Patient", "p1");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().message_id(), "store.not-found");
+}
+
+TEST_F(StoreContractTest, LastUpdatedNeverGoesBackwardsWithinAResource) {
+  WriteResult first = PutCommitted("Patient", "p1");
+  clock_.Advance(-1h);
+  WriteResult second = PutCommitted("Patient", "p1");
+  EXPECT_GT(second.stamp.last_updated, first.stamp.last_updated);
+}
+
+TEST_F(StoreContractTest, RollbackAndAbandonedTransactionsLeaveNothing) {
+  {
+    auto tx = Begin();
+    ASSERT_TRUE(Put(*tx, "Patient", "p1").ok());
+    ASSERT_TRUE(tx->Rollback().ok());
+    auto after = tx->Read("Patient", "p1");
+    ASSERT_FALSE(after.ok());
+    EXPECT_EQ(after.error().message_id(), "store.transaction-closed");
+  }
+  {
+    auto tx = Begin();
+    ASSERT_TRUE(Put(*tx, "Patient", "p2").ok());
+  }
+  auto tx = Begin();
+  EXPECT_FALSE(tx->Read("Patient", "p1").ok());
+  EXPECT_FALSE(tx->Read("Patient", "p2").ok());
+  auto history = tx->History({});
+  ASSERT_TRUE(history.ok());
+  EXPECT_TRUE(history->entries.empty());
+}
+
+TEST_F(StoreContractTest, UncommittedWritesAreInvisibleToOthers) {
+  auto writer = Begin();
+  ASSERT_TRUE(Put(*writer, "Patient", "p1").ok());
+  auto reader = Begin();
+  EXPECT_FALSE(reader->Read("Patient", "p1").ok());
+  ASSERT_TRUE(writer->Commit().ok());
+  EXPECT_TRUE(reader->Read("Patient", "p1").ok());
+}
+
+class StoreHistoryTest : public StoreContractTest {
+ protected:
+  // p1 v1, p2 v1, o1 v1, p1 v2, p1 v3 (delete), one second apart from t0.
+  void SetUp() override {
+    StoreContractTest::SetUp();
+    t0_ = clock_.Now();
+    for (auto [type, id, is_delete] : {std::tuple{"Patient", "p1", false},
+                                       {"Patient", "p2", false},
+                                       {"Observation", "o1", false},
+                                       {"Patient", "p1", false},
+                                       {"Patient", "p1", true}}) {
+      PutCommitted(type, id, is_delete);
+      clock_.Advance(1s);
+    }
+  }
+
+  // "type/id/version" of each entry, in order.
+  static std::vector<std::string> Keys(const HistoryPage& page) {
+    std::vector<std::string> keys;
+    for (const ResourceVersion& entry : page.entries) {
+      keys.push_back(entry.type + "/" + entry.id + "/" + std::to_string(entry.stamp.version));
+    }
+    return keys;
+  }
+
+  HistoryPage History(const HistoryQuery& query) {
+    auto tx = Begin();
+    auto page = tx->History(query);
+    EXPECT_TRUE(page.ok()) << page.error().text();
+    return page.ok() ? *page : HistoryPage{};
+  }
+
+  Timestamp t0_;
+};
+
+TEST_F(StoreHistoryTest, SystemTypeAndInstanceNewestFirst) {
+  using List = std::vector<std::string>;
+  EXPECT_EQ(Keys(History({})), (List{"Patient/p1/3", "Patient/p1/2", "Observation/o1/1",
+                                     "Patient/p2/1", "Patient/p1/1"}));
+  EXPECT_EQ(Keys(History({.type = "Patient"})),
+            (List{"Patient/p1/3", "Patient/p1/2", "Patient/p2/1", "Patient/p1/1"}));
+  EXPECT_EQ(Keys(History({.type = "Patient", .id = "p1"})),
+            (List{"Patient/p1/3", "Patient/p1/2", "Patient/p1/1"}));
+  HistoryPage instance = History({.type = "Patient", .id = "p1"});
+  ASSERT_EQ(instance.entries.size(), 3u);
+  EXPECT_TRUE(instance.entries[0].deleted);
+  EXPECT_GT(instance.entries[0].sequence, instance.entries[1].sequence);
+  EXPECT_FALSE(instance.next.has_value());
+}
+
+TEST_F(StoreHistoryTest, SinceKeepsLaterVersions) {
+  using List = std::vector<std::string>;
+  EXPECT_EQ(Keys(History({.since = t0_ + 2s})),
+            (List{"Patient/p1/3", "Patient/p1/2", "Observation/o1/1"}));
+  EXPECT_EQ(Keys(History({.type = "Patient", .since = t0_ + 3s})),
+            (List{"Patient/p1/3", "Patient/p1/2"}));
+  EXPECT_TRUE(History({.since = t0_ + 1h}).entries.empty());
+}
+
+TEST_F(StoreHistoryTest, AtGivesTheVersionCurrentThen) {
+  using List = std::vector<std::string>;
+  EXPECT_EQ(Keys(History({.at = t0_ + 3s})),
+            (List{"Patient/p1/2", "Observation/o1/1", "Patient/p2/1"}));
+  EXPECT_EQ(Keys(History({.type = "Patient", .id = "p1", .at = t0_ + 500ms})),
+            (List{"Patient/p1/1"}));
+  EXPECT_TRUE(History({.at = t0_ - 1s}).entries.empty());
+}
+
+TEST_F(StoreHistoryTest, KeysetPagingVisitsEveryVersionOnce) {
+  std::vector<std::string> all = Keys(History({}));
+  std::vector<std::string> paged;
+  HistoryQuery query{.count = 2};
+  int pages = 0;
+  for (;;) {
+    HistoryPage page = History(query);
+    ++pages;
+    ASSERT_LE(page.entries.size(), 2u);
+    for (const std::string& key : Keys(page)) paged.push_back(key);
+    if (!page.next) break;
+    query.after = page.next;
+  }
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(paged, all);
+  // A write after the first page does not disturb the following pages.
+  HistoryPage first = History({.count = 2});
+  PutCommitted("Patient", "p9");
+  HistoryPage second = History({.count = 2, .after = first.next});
+  EXPECT_EQ(Keys(second), (std::vector<std::string>(all.begin() + 2, all.begin() + 4)));
+}
+
+TEST_F(StoreContractTest, ConcurrentWritersOfOneResourceGetContiguousVersions) {
+  constexpr int kThreads = 4;
+  constexpr int kWritesEach = 25;
+  PutCommitted("Patient", "shared");
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kWritesEach; ++i) {
+        auto tx = store_->Begin();
+        if (!tx.ok() || !Put(**tx, "Patient", "shared").ok() || !(*tx)->Commit().ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  constexpr int kTotal = 1 + kThreads * kWritesEach;
+  auto tx = Begin();
+  auto read = tx->Read("Patient", "shared");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->stamp.version, kTotal);
+  auto history = tx->History({.type = "Patient", .id = "shared", .count = 1000});
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->entries.size(), static_cast<std::size_t>(kTotal));
+  for (int i = 0; i < kTotal; ++i) {
+    const ResourceVersion& entry = history->entries[i];
+    EXPECT_EQ(entry.stamp.version, kTotal - i);
+    // The stored text carries the version it was rendered with: no write was lost or reordered.
+    EXPECT_EQ(entry.json, Body("Patient", "shared", entry.stamp));
+  }
+}
+
+TEST_F(StoreContractTest, ConcurrentCreatorsOfOneNewIdAreSerialised) {
+  constexpr int kThreads = 4;
+  std::vector<std::int64_t> versions(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto tx = store_->Begin();
+      if (!tx.ok()) return;
+      auto written = Put(**tx, "Patient", "fresh");
+      if (written.ok() && (*tx)->Commit().ok()) versions[t] = written->stamp.version;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  std::sort(versions.begin(), versions.end());
+  EXPECT_EQ(versions, (std::vector<std::int64_t>{1, 2, 3, 4}));
+}
+
+TEST_F(StoreContractTest, ConcurrentIfMatchWritersOnlyOneWins) {
+  PutCommitted("Patient", "p1");
+  constexpr int kThreads = 4;
+  std::atomic<int> won{0};
+  std::atomic<int> conflicts{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      auto tx = store_->Begin();
+      if (!tx.ok()) return;
+      auto written = Put(**tx, "Patient", "p1", 1);
+      if (written.ok() && (*tx)->Commit().ok()) ++won;
+      if (!written.ok() && written.error().message_id() == "store.version-conflict") ++conflicts;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(conflicts.load(), kThreads - 1);
+}
+
+TEST_F(StoreContractTest, SerializableTransactionsWork) {
+  auto tx = Begin(Isolation::kSerializable);
+  ASSERT_TRUE(Put(*tx, "Patient", "p1").ok());
+  ASSERT_TRUE(tx->Commit().ok());
+  auto again = tx->Commit();
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().message_id(), "store.transaction-closed");
+}
+
+}  // namespace
+}  // namespace server::store
