@@ -1,8 +1,10 @@
 #include "fhir/model/primitive.h"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace fhir::model {
 namespace {
@@ -169,6 +171,16 @@ bool IsCleanUtf8(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();
   while (p < end) {
+    // Eight bytes at a time while they are printable ASCII (no high bit, none below 0x20).
+    while (end - p >= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, sizeof word);
+      constexpr uint64_t kHigh = 0x8080808080808080ull;
+      constexpr uint64_t kSpaces = 0x2020202020202020ull;
+      if (((word | ((word - kSpaces) & ~word)) & kHigh) != 0) break;
+      p += 8;
+    }
+    if (p >= end) break;
     unsigned char c = *p;
     if (c < 0x80) {
       if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return false;
@@ -259,27 +271,49 @@ bool IsUuid(std::string_view text) {
   return true;
 }
 
-bool IsBase64Char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || IsDigit(c) || c == '+' || c == '/';
-}
+// Character classes of base64Binary, one table lookup per character: the data can be megabytes.
+enum Base64Class : uint8_t { kB64Invalid, kB64Alphabet, kB64Pad, kB64Space };
+
+constexpr std::array<uint8_t, 256> kBase64Classes = [] {
+  std::array<uint8_t, 256> table{};
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = kB64Alphabet;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = kB64Alphabet;
+  for (int c = '0'; c <= '9'; ++c) table[c] = kB64Alphabet;
+  table['+'] = table['/'] = kB64Alphabet;
+  table['='] = kB64Pad;
+  table[' '] = table['\t'] = table['\n'] = table['\r'] = kB64Space;
+  return table;
+}();
 
 // (\s*([0-9a-zA-Z\+/=]){4}\s*)+ with the padding rules of RFC 4648: '=' only at the end of the
 // last quantum, at most two of them. Whitespace may separate quanta (as in MIME line breaks).
 bool IsBase64(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
   size_t count = 0;  // characters of the alphabet and padding seen
   size_t padding = 0;
-  for (char c : text) {
-    if (IsRegexSpace(c)) {
-      if (count % 4 != 0) return false;
+  while (p < end) {
+    // The common case: a run of alphabet characters.
+    const auto* run = p;
+    while (p < end && kBase64Classes[*p] == kB64Alphabet) ++p;
+    if (p != run) {
+      if (padding > 0) return false;
+      count += static_cast<size_t>(p - run);
       continue;
     }
-    if (c == '=') {
-      ++padding;
-      if (padding > 2 || count % 4 < 2) return false;
-    } else if (!IsBase64Char(c) || padding > 0) {
-      return false;
+    switch (kBase64Classes[*p]) {
+      case kB64Space:
+        if (count % 4 != 0) return false;
+        break;
+      case kB64Pad:
+        ++padding;
+        if (padding > 2 || count % 4 < 2) return false;
+        ++count;
+        break;
+      default:
+        return false;
     }
-    ++count;
+    ++p;
   }
   return count > 0 && count % 4 == 0;
 }
