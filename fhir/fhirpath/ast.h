@@ -88,6 +88,14 @@ struct AstNode {
   const FunctionDef* function = nullptr;
   TypeSpec type;  // is/as/ofType; for kIdentifier, the type a capitalised name denotes
   std::shared_ptr<const std::regex> regex;  // precompiled literal pattern of matches() & co.
+  // The type of every item this node yields when the path fixes it ("Patient" at the start of a
+  // path, then "Patient.name" is HumanName); nullptr when unknown. A hint only: the evaluator
+  // checks each item's actual type.
+  const model::TypeDef* static_type = nullptr;
+  // For kMember: the element `name` denotes in the target's static_type, looked up once at
+  // compile time. `chosen` is the type a choice name selects ("valueQuantity"), else nullptr.
+  const model::ElementDef* member = nullptr;
+  const model::TypeDef* member_chosen = nullptr;
   std::vector<std::unique_ptr<AstNode>> children;
 
   const AstNode* target() const { return children.empty() ? nullptr : children[0].get(); }

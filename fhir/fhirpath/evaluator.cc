@@ -41,17 +41,22 @@ SystemType SystemTypeOf(ValueKind k) {
 }  // namespace
 
 void Collection::Add(const Value& v) {
-  Value copy = v;
+  Value* slot = &first_;
+  if (size_ == 0) {
+    first_ = v;
+  } else {
+    if (size_ == 1) spilled_.push_back(first_);
+    slot = &spilled_.emplace_back(v);
+  }
+  ++size_;
+  if (slot->is_node()) return;
   auto own = [this](std::string_view s) -> std::string_view {
     if (s.empty()) return s;
     strings_.push_back(std::make_unique<std::string>(s));
     return *strings_.back();
   };
-  if (!v.is_node()) {
-    copy.text = own(v.text);
-    copy.text2 = own(v.text2);
-  }
-  items_.push_back(copy);
+  slot->text = own(v.text);
+  slot->text2 = own(v.text2);
 }
 
 const Node* Hooks::Resolve(std::string_view) const { return nullptr; }
@@ -88,21 +93,18 @@ Error Evaluator::Fail(const AstNode& at, std::string message_id, std::string tex
                         text + " (at offset " + std::to_string(at.position) + ")", compiled_.text);
 }
 
-Result<std::optional<Value>> Evaluator::Single(const Items& items, const AstNode& at,
-                                               const char* what) {
-  if (items.empty()) return std::optional<Value>();
-  if (items.size() > 1) {
-    return Fail(at, "fhirpath.singleton-expected",
-                std::string(what) + " expects a single item, got " + std::to_string(items.size()));
-  }
-  return std::optional<Value>(items[0]);
+Error Evaluator::SingletonExpected(const Items& items, const AstNode& at, const char* what) const {
+  return Fail(at, "fhirpath.singleton-expected",
+              std::string(what) + " expects a single item, got " + std::to_string(items.size()));
 }
 
 Result<std::optional<bool>> Evaluator::SingleBoolean(const Items& items, const AstNode& at) {
-  auto single = Single(items, at, "a boolean context");
-  if (!single.ok()) return std::move(single).error();
-  if (!*single) return std::optional<bool>();
-  auto v = ToSystem(**single);
+  if (items.size() > 1) return SingletonExpected(items, at, "a boolean context");
+  if (items.empty()) return std::optional<bool>();
+  // Booleans decide without the copies of the general conversion: every and/or/where step
+  // comes here.
+  if (items[0].kind == ValueKind::kBoolean) return std::optional<bool>(items[0].boolean);
+  auto v = ToSystem(items[0]);
   if (v && v->kind == ValueKind::kBoolean) return std::optional<bool>(v->boolean);
   return std::optional<bool>(true);
 }
@@ -162,6 +164,7 @@ void Evaluator::Navigate(const Value& item, std::string_view name, Items* out) c
   }
   const bool by_type = def->is_choice && chosen != nullptr && name != def->name;
   for (const Node* c : n->children) {
+    if (c->def->index > def->index) break;  // children are in definition order
     if (c->def == def && (!by_type || c->type == chosen)) out->push_back(Value::OfNode(c));
   }
 }
@@ -237,10 +240,35 @@ Result<Items> Evaluator::Eval(const AstNode& node, const Frame& frame) {
       return out;
     }
     case AstKind::kMember: {
-      auto focus = Eval(*node.target(), frame);
-      if (!focus.ok()) return focus;
+      const AstNode& target = *node.target();
+      const model::TypeDef* known = node.member != nullptr ? target.static_type : nullptr;
+      Items evaluated = NewItems();
+      std::span<const Value> focus = frame.this_items;
+      // "Patient.name" over a Patient: the type name selects the input itself, so the path
+      // starts there without building a collection for it.
+      const bool input_is_target = target.kind == AstKind::kIdentifier && known != nullptr &&
+                                   focus.size() == 1 && focus[0].is_node() &&
+                                   focus[0].node->type == known;
+      if (!input_is_target) {
+        auto items = Eval(target, frame);
+        if (!items.ok()) return items;
+        evaluated = std::move(*items);
+        focus = evaluated;
+      }
       Items out = NewItems();
-      for (const Value& item : *focus) Navigate(item, node.name, &out);
+      for (const Value& item : focus) {
+        if (known != nullptr && item.is_node() && item.node->type == known) {
+          for (const Node* c : item.node->children) {
+            if (c->def->index > node.member->index) break;  // children are in definition order
+            if (c->def == node.member &&
+                (node.member_chosen == nullptr || c->type == node.member_chosen)) {
+              out.push_back(Value::OfNode(c));
+            }
+          }
+        } else {
+          Navigate(item, node.name, &out);
+        }
+      }
       return out;
     }
     case AstKind::kFunction: {
@@ -409,6 +437,7 @@ Result<Collection> Expression::Evaluate(const EvaluationContext& context) const 
   auto items = ev.Eval(*compiled_->root, frame);
   if (!items.ok()) return std::move(items).error();
   Collection out;
+  out.Reserve(items->size());
   for (const Value& v : *items) out.Add(v);
   return out;
 }

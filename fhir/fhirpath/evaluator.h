@@ -44,7 +44,10 @@ class Evaluator {
   Error Fail(const AstNode& at, std::string message_id, std::string text) const;
 
   // Singleton evaluation: nullopt for an empty collection, an error for more than one item.
-  Result<std::optional<Value>> Single(const Items& items, const AstNode& at, const char* what);
+  Result<std::optional<Value>> Single(const Items& items, const AstNode& at, const char* what) {
+    if (items.size() > 1) return SingletonExpected(items, at, what);
+    return items.empty() ? std::optional<Value>() : std::optional<Value>(items[0]);
+  }
   // A single item as a boolean (a lone non-boolean item counts as true); nullopt when empty.
   Result<std::optional<bool>> SingleBoolean(const Items& items, const AstNode& at);
   // A single String (or FHIR string-like) item; an error for other types.
@@ -73,6 +76,7 @@ class Evaluator {
   const model::Definitions& defs() const { return *compiled_.defs; }
 
  private:
+  Error SingletonExpected(const Items& items, const AstNode& at, const char* what) const;
   Result<Items> EvalBinary(const AstNode& node, const Frame& frame);
   Result<Items> EvalVariable(const AstNode& node, const Frame& frame);
 

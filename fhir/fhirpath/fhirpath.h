@@ -37,18 +37,26 @@ namespace fhir::fhirpath {
 // The result of an evaluation: an ordered collection of items.
 class Collection {
  public:
-  size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
-  const Value& operator[](size_t i) const { return items_[i]; }
-  std::span<const Value> items() const { return items_; }
-  auto begin() const { return items_.begin(); }
-  auto end() const { return items_.end(); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const Value& operator[](size_t i) const { return data()[i]; }
+  std::span<const Value> items() const { return {data(), size_}; }
+  const Value* begin() const { return data(); }
+  const Value* end() const { return data() + size_; }
 
   // Building (used by the engine): text is copied into the collection.
+  void Reserve(size_t n) {
+    if (n > 1) spilled_.reserve(n);
+  }
   void Add(const Value& v);
 
  private:
-  std::vector<Value> items_;
+  const Value* data() const { return size_ <= 1 ? &first_ : spilled_.data(); }
+
+  // Most results hold one item, kept inline so that such a result allocates nothing.
+  Value first_;
+  size_t size_ = 0;
+  std::vector<Value> spilled_;                         // every item, once there are two or more
   std::vector<std::unique_ptr<std::string>> strings_;  // stable addresses for the views
 };
 

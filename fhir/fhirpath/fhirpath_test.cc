@@ -95,6 +95,29 @@ TEST_F(FhirpathTest, ChoiceTypes) {
   EXPECT_EQ(One("Observation.value > 80 'kg'", kObservation), "boolean:true");
 }
 
+// Paths that start with a type name are resolved at compile time; one compiled expression must
+// still answer for every input, whatever its type.
+TEST_F(FhirpathTest, ResolvedPathsServeEveryInput) {
+  auto expr = Expression::Compile("Observation.valueQuantity.unit | Observation.value", Defs());
+  ASSERT_TRUE(expr.ok());
+  Resource quantity = Load(kObservation);
+  Resource text = Load(R"({"resourceType":"Observation","status":"final","code":{"text":"c"},)"
+                       R"("valueString":"high"})");
+  Resource patient = Load(kPatient);
+  auto a = expr->Evaluate(quantity);
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ(OutputText((*a)[0]), "lbs");
+  EXPECT_EQ(OutputTypeName((*a)[1]), "Quantity");
+  auto b = expr->Evaluate(text);
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->size(), 1u);
+  EXPECT_EQ(OutputText((*b)[0]), "high");
+  auto c = expr->Evaluate(patient);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->empty());
+}
+
 TEST_F(FhirpathTest, Arithmetic) {
   EXPECT_EQ(One("1 + 2 * 3"), "integer:7");
   EXPECT_EQ(One("0.1 + 0.2 = 0.3"), "boolean:true");

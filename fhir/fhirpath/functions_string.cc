@@ -19,6 +19,13 @@ std::vector<size_t> CharOffsets(std::string_view s) {
   return out;
 }
 
+// The number of characters (code points) in UTF-8 text.
+int64_t CharCount(std::string_view s) {
+  int64_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
 // The input string (nullopt: empty result) or an error for non-string input.
 Result<std::optional<std::string_view>> Input(Evaluator& ev, const AstNode& call,
                                               const Items& focus) {
@@ -55,8 +62,7 @@ Result<Items> IndexOf(Evaluator& ev, const AstNode& call, const Items& focus, co
   FHIRPATH_STRING_ARG(sub, 0);
   size_t pos = s.find(sub);
   if (pos == std::string_view::npos) return One(ev, Value::OfInteger(-1));
-  auto offsets = CharOffsets(s.substr(0, pos));
-  return One(ev, Value::OfInteger(static_cast<int64_t>(offsets.size() - 1)));
+  return One(ev, Value::OfInteger(CharCount(s.substr(0, pos))));
 }
 
 Result<Items> Substring(Evaluator& ev, const AstNode& call, const Items& focus,
@@ -189,7 +195,7 @@ Result<Items> ReplaceMatches(Evaluator& ev, const AstNode& call, const Items& fo
 
 Result<Items> Length(Evaluator& ev, const AstNode& call, const Items& focus, const Frame&) {
   FHIRPATH_INPUT(s);
-  return One(ev, Value::OfInteger(static_cast<int64_t>(CharOffsets(s).size() - 1)));
+  return One(ev, Value::OfInteger(CharCount(s)));
 }
 
 Result<Items> ToChars(Evaluator& ev, const AstNode& call, const Items& focus, const Frame&) {

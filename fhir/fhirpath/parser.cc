@@ -387,6 +387,25 @@ class Parser {
     }
   }
 
+  // Looks up the element a member names when the target's type is known, so that evaluation
+  // skips the lookup by name.
+  static void ResolveMember(const AstNode& target, AstNode* node) {
+    const model::TypeDef* parent = target.static_type;
+    if (parent == nullptr) return;
+    const model::TypeDef* chosen = nullptr;
+    const model::ElementDef* def = parent->FindElement(node->name, &chosen);
+    if (def == nullptr) {
+      def = parent->FindElementByName(node->name);  // a choice by its base name
+      if (def == nullptr) return;
+      node->member = def;
+      return;
+    }
+    node->member = def;
+    const bool by_type = def->is_choice && node->name != def->name;
+    if (by_type) node->member_chosen = chosen;
+    if (!def->is_choice || by_type) node->static_type = chosen;
+  }
+
   // After '.' or at a term: a member name or a function call on `target` (nullptr for a term).
   Result<std::unique_ptr<AstNode>> NameOrCall(std::unique_ptr<AstNode> target) {
     const Token name = Peek();
@@ -399,8 +418,14 @@ class Parser {
       // A capitalised name at the start of a path may name the context's type ("Patient.name").
       if (!target && !node->name.empty() && node->name[0] >= 'A' && node->name[0] <= 'Z') {
         node->type.fhir = defs_.FindType(node->name);
+        if (node->type.fhir != nullptr && node->type.fhir->is_resource()) {
+          node->static_type = node->type.fhir;
+        }
       }
-      if (target) node->children.push_back(std::move(target));
+      if (target) {
+        ResolveMember(*target, node.get());
+        node->children.push_back(std::move(target));
+      }
       return node;
     }
     ++pos_;

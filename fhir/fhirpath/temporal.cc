@@ -1,7 +1,5 @@
 #include "fhir/fhirpath/temporal.h"
 
-#include <cstdio>
-
 namespace fhir::fhirpath {
 namespace {
 
@@ -231,44 +229,64 @@ std::optional<Temporal> Temporal::ParseLiteral(std::string_view text) {
   return t;
 }
 
+namespace {
+
+// Appends n in decimal, zero-padded to `width` digits. Without snprintf: toString() and the
+// output of every date go through here.
+void AppendPadded(std::string& out, int n, int width) {
+  if (n < 0) {
+    out += '-';
+    n = -n;
+    --width;
+  }
+  char digits[12];
+  int count = 0;
+  do {
+    digits[count++] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n > 0 || count < width);
+  while (count > 0) out += digits[--count];
+}
+
+}  // namespace
+
 std::string Temporal::ToString() const {
-  char buf[64];
   std::string out;
   if (kind != TemporalKind::kTime) {
-    std::snprintf(buf, sizeof buf, "%04d", static_cast<int>(year));
-    out += buf;
+    AppendPadded(out, year, 4);
     if (precision >= TemporalPrecision::kMonth) {
-      std::snprintf(buf, sizeof buf, "-%02d", month);
-      out += buf;
+      out += '-';
+      AppendPadded(out, month, 2);
     }
     if (precision >= TemporalPrecision::kDay) {
-      std::snprintf(buf, sizeof buf, "-%02d", day);
-      out += buf;
+      out += '-';
+      AppendPadded(out, day, 2);
     }
     if (precision < TemporalPrecision::kHour) return out;
     out += 'T';
   }
-  std::snprintf(buf, sizeof buf, "%02d", hour);
-  out += buf;
+  AppendPadded(out, hour, 2);
   if (precision >= TemporalPrecision::kMinute) {
-    std::snprintf(buf, sizeof buf, ":%02d", minute);
-    out += buf;
+    out += ':';
+    AppendPadded(out, minute, 2);
   }
   if (precision >= TemporalPrecision::kSecond) {
-    std::snprintf(buf, sizeof buf, ":%02d", second);
-    out += buf;
+    out += ':';
+    AppendPadded(out, second, 2);
   }
   if (precision >= TemporalPrecision::kMillisecond) {
-    std::snprintf(buf, sizeof buf, ".%03d", millisecond);
-    out += buf;
+    out += '.';
+    AppendPadded(out, millisecond, 3);
   }
   if (kind == TemporalKind::kDateTime && has_offset) {
     if (utc_z && offset_minutes == 0) {
       out += 'Z';
     } else {
       int m = offset_minutes < 0 ? -offset_minutes : offset_minutes;
-      std::snprintf(buf, sizeof buf, "%c%02d:%02d", offset_minutes < 0 ? '-' : '+', m / 60, m % 60);
-      out += buf;
+      out += offset_minutes < 0 ? '-' : '+';
+      AppendPadded(out, m / 60, 2);
+      out += ':';
+      AppendPadded(out, m % 60, 2);
     }
   }
   return out;

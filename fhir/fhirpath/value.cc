@@ -79,6 +79,12 @@ std::optional<bool> Match(const Value& a, const Value& b, bool equivalent) {
       return NodesMatch(a.node, b.node, equivalent);
     }
   }
+  // System values of one simple kind compare without the copies ToSystem makes.
+  if (!a.is_node() && a.kind == b.kind) {
+    if (a.kind == ValueKind::kInteger) return a.integer == b.integer;
+    if (a.kind == ValueKind::kBoolean) return a.boolean == b.boolean;
+    if (a.kind == ValueKind::kString && !equivalent) return a.text == b.text;
+  }
   auto sa = ToSystem(a);
   auto sb = ToSystem(b);
   if (!sa || !sb) {

@@ -18,6 +18,10 @@ struct ParseOptions {
   size_t max_depth = 128;
   size_t max_bytes = 64u << 20;  // documents larger than this are refused
   size_t max_issues = 100;
+  // Accepts elements out of definition order (as some published examples have them) and puts
+  // them back in definition order, instead of reporting "xml.order". A non-repeating element
+  // given twice is still an error.
+  bool allow_out_of_order = false;
 };
 
 // Parses one FHIR XML resource (root element in the FHIR namespace). Every fault found is

@@ -373,8 +373,12 @@ void SaxHandler::StartChild(size_t parent, std::string_view name, std::string_vi
     owner.last_child = def;
     owner.last_position = 0;
   } else {
-    sequence = Sequence::kOutOfOrder;
     for (const Node* sibling : parent_node->children) position += sibling->def == def ? 1 : 0;
+    if (!options_.allow_out_of_order) {
+      sequence = Sequence::kOutOfOrder;
+    } else if (position > 0 && !def->repeats()) {
+      sequence = Sequence::kRepeated;
+    }
   }
 
   Frame frame;

@@ -189,6 +189,29 @@ TEST(XmlParseTest, ReportsEveryFaultWithLocationAndMessageId) {
   EXPECT_THAT(AllText(parsed.error()), Not(HasSubstr("yes")));
 }
 
+TEST(XmlParseTest, AllowOutOfOrderPutsElementsBackInDefinitionOrder) {
+  const std::string xml =
+      Patient(R"(<gender value="male"/><name><given value="b"/><family value="F"/></name>)"
+              R"(<active value="true"/><name><family value="G"/></name><id value="p"/>)");
+  EXPECT_THAT(Issues(ParseXml(xml)), Contains(Pair("xml.order", "Patient.active")));
+
+  auto parsed = ParseXml(xml, {.allow_out_of_order = true});
+  ASSERT_TRUE(parsed.ok()) << parsed.error().text();
+  std::vector<std::string> names;
+  for (const Node* child : parsed->root()->children) names.push_back(child->def->name);
+  EXPECT_THAT(names, ElementsAre("id", "active", "name", "name", "gender"));
+  EXPECT_EQ(json::Write(*parsed),
+            R"({"resourceType":"Patient","id":"p","active":true,)"
+            R"("name":[{"family":"F","given":["b"]},{"family":"G"}],"gender":"male"})");
+}
+
+TEST(XmlParseTest, AllowOutOfOrderStillRefusesARepeatedSingleElement) {
+  auto parsed = ParseXml(Patient(R"(<gender value="male"/><active value="true"/>)"
+                                 R"(<active value="false"/>)"),
+                         {.allow_out_of_order = true});
+  EXPECT_THAT(Issues(parsed), ElementsAre(Pair("xml.expected-single", "Patient.active")));
+}
+
 TEST(XmlParseTest, ReportsFaultsInsideContainedResources) {
   EXPECT_THAT(Issues(ParseXml(Patient(R"(<contained><Patient><foo/></Patient></contained>)"
                                       R"(<contained><Unknown/></contained><contained/>)"

@@ -8,6 +8,7 @@
 //     "variables": {"name": value, ...}} and writes one line per input: {"result": [...]} in
 //     the same typed form, or {"error": "..."}. Exits 0 when every line was read, 1 otherwise.
 #include <rapidjson/document.h>
+#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -18,6 +19,7 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fhir/fhirpath/fhirpath.h"
@@ -145,6 +147,59 @@ std::string ErrorLine(const std::string& message) {
   return buffer.GetString();
 }
 
+// Finds where the top-level "resource" object lies in a JSON Lines record, so that the resource
+// reaches the FHIR parser as written: a round trip through doubles would turn the decimal 1.50
+// into 1.5, and FHIR decimals keep their precision. Positions are taken at '{' and '}' only: the
+// reader consumes those from the stream itself, while it reads strings and numbers from a local
+// copy of the stream and updates the position after the handler has been called.
+class ResourceSpan : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, ResourceSpan> {
+ public:
+  explicit ResourceSpan(const rapidjson::StringStream& stream) : stream_(stream) {}
+
+  // The object's text; empty when the record has no "resource" object.
+  std::string_view Find(std::string_view line) const {
+    return end_ > begin_ ? line.substr(begin_, end_ - begin_) : std::string_view();
+  }
+
+  bool Default() {
+    if (depth_ == 1) in_resource_ = false;
+    return true;
+  }
+  bool Key(const char* name, rapidjson::SizeType length, bool /*copy*/) {
+    if (depth_ == 1) in_resource_ = std::string_view(name, length) == "resource";
+    return true;
+  }
+  bool StartObject() {
+    // end_ == 0: the first "resource" member counts, as for the Document.
+    if (depth_ == 1 && in_resource_ && end_ == 0) begin_ = stream_.Tell() - 1;
+    ++depth_;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType /*members*/) {
+    --depth_;
+    if (depth_ == 1 && in_resource_ && end_ == 0) {
+      end_ = stream_.Tell();
+      in_resource_ = false;
+    }
+    return true;
+  }
+  bool StartArray() {
+    ++depth_;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType /*elements*/) {
+    --depth_;
+    return Default();
+  }
+
+ private:
+  const rapidjson::StringStream& stream_;
+  int depth_ = 0;
+  bool in_resource_ = false;
+  size_t begin_ = 0;
+  size_t end_ = 0;
+};
+
 // One JSON Lines record to its output line.
 std::string RunBatchLine(const std::string& line, const fhir::model::Definitions& defs,
                          bool* malformed) {
@@ -157,10 +212,13 @@ std::string RunBatchLine(const std::string& line, const fhir::model::Definitions
   }
   std::optional<fhir::Resource> resource;
   if (doc.HasMember("resource") && !doc["resource"].IsNull()) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-    doc["resource"].Accept(writer);
-    auto parsed = fhir::json::Parse(std::string_view(buffer.GetString(), buffer.GetSize()), defs);
+    if (!doc["resource"].IsObject()) return ErrorLine("\"resource\" must be a JSON object or null");
+    // The whole line parsed as JSON above, so it holds no raw NUL before its terminator.
+    rapidjson::StringStream stream(line.c_str());
+    ResourceSpan span(stream);
+    rapidjson::Reader reader;
+    reader.Parse(stream, span);
+    auto parsed = fhir::json::Parse(span.Find(line), defs);
     if (!parsed.ok()) return ErrorLine(parsed.error().text());
     resource = std::move(parsed).value();
   }
