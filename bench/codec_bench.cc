@@ -35,7 +35,8 @@ const Corpus& Load(const char* format) {
   if (corpus.files.empty()) {
     const auto dir = testing_support::TestDataDir() / "fhir-r4-xml-json-pairs" / format;
     std::vector<std::filesystem::path> paths;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) paths.push_back(entry.path());
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      paths.push_back(entry.path());
     std::sort(paths.begin(), paths.end());
     for (const auto& path : paths) {
       corpus.files.push_back(testing_support::ReadFile(path));

@@ -18,8 +18,8 @@ struct ResourceCapability {
 };
 
 struct ServerDescription {
-  std::string software_version;  // fhirhub's version
-  std::string date;              // dateTime the statement was generated (server start)
+  std::string software_version;      // fhirhub's version
+  std::string date;                  // dateTime the statement was generated (server start)
   std::vector<std::string> formats;  // mime types: "application/fhir+json", ...
   std::vector<ResourceCapability> resources;
   std::vector<std::string> system_interactions;  // system-restful-interaction codes

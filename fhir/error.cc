@@ -103,8 +103,8 @@ Error::Error(int http_status, Issue issue) : http_status_(http_status) {
 Error::Error(int http_status, std::vector<Issue> issues)
     : http_status_(http_status), issues_(std::move(issues)) {
   if (issues_.empty()) {
-    issues_.push_back(Issue{Severity::kError, IssueType::kException, "error.unspecified",
-                            "Unspecified error", {}});
+    issues_.push_back(Issue{
+        Severity::kError, IssueType::kException, "error.unspecified", "Unspecified error", {}});
   }
 }
 

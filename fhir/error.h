@@ -67,21 +67,21 @@ class Error {
   static Error Structure(std::string message_id, std::string text, std::string expression = {});
   // 422: well-formed but violates a rule (profile, business rule).
   static Error Unprocessable(std::string message_id, std::string text, std::string expression = {});
-  static Error Unauthorized(std::string message_id, std::string text);                      // 401
-  static Error Forbidden(std::string message_id, std::string text);                         // 403
-  static Error NotFound(std::string message_id, std::string text);                          // 404
-  static Error MethodNotAllowed(std::string message_id, std::string text);                  // 405
-  static Error NotAcceptable(std::string message_id, std::string text);                     // 406
-  static Error Timeout(std::string message_id, std::string text);                           // 408
-  static Error Conflict(std::string message_id, std::string text);                          // 409
-  static Error Gone(std::string message_id, std::string text);                              // 410
-  static Error PreconditionFailed(std::string message_id, std::string text);                // 412
-  static Error TooLarge(std::string message_id, std::string text);                          // 413
-  static Error UnsupportedMediaType(std::string message_id, std::string text);              // 415
-  static Error HeadersTooLarge(std::string message_id, std::string text);                   // 431
-  static Error Internal(std::string message_id, std::string text);                          // 500
-  static Error NotSupported(std::string message_id, std::string text);                      // 501
-  static Error Unavailable(std::string message_id, std::string text);                       // 503
+  static Error Unauthorized(std::string message_id, std::string text);          // 401
+  static Error Forbidden(std::string message_id, std::string text);             // 403
+  static Error NotFound(std::string message_id, std::string text);              // 404
+  static Error MethodNotAllowed(std::string message_id, std::string text);      // 405
+  static Error NotAcceptable(std::string message_id, std::string text);         // 406
+  static Error Timeout(std::string message_id, std::string text);               // 408
+  static Error Conflict(std::string message_id, std::string text);              // 409
+  static Error Gone(std::string message_id, std::string text);                  // 410
+  static Error PreconditionFailed(std::string message_id, std::string text);    // 412
+  static Error TooLarge(std::string message_id, std::string text);              // 413
+  static Error UnsupportedMediaType(std::string message_id, std::string text);  // 415
+  static Error HeadersTooLarge(std::string message_id, std::string text);       // 431
+  static Error Internal(std::string message_id, std::string text);              // 500
+  static Error NotSupported(std::string message_id, std::string text);          // 501
+  static Error Unavailable(std::string message_id, std::string text);           // 503
 
   Error(int http_status, Issue issue);
   Error(int http_status, std::vector<Issue> issues);

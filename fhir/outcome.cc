@@ -33,8 +33,11 @@ Resource InformationOutcome(std::string_view message_id, std::string_view text,
                             const model::Definitions& defs) {
   Resource outcome;
   outcome.set_root(outcome.NewNode(nullptr, defs.FindResource("OperationOutcome")));
-  AddIssue(outcome, Issue{Severity::kInformation, IssueType::kInformational,
-                          std::string(message_id), std::string(text), {}});
+  AddIssue(outcome, Issue{Severity::kInformation,
+                          IssueType::kInformational,
+                          std::string(message_id),
+                          std::string(text),
+                          {}});
   return outcome;
 }
 

@@ -59,7 +59,7 @@ struct ElementDef {
   std::string name;  // last path segment without "[x]": "value", "given", "contact"
   std::string path;  // as in the StructureDefinition: "Observation.value[x]"
   uint32_t min = 0;
-  uint32_t max = 1;  // kUnbounded for "*"
+  uint32_t max = 1;            // kUnbounded for "*"
   bool is_choice = false;      // "value[x]": serialised as name + type, e.g. "valueQuantity"
   bool summary = false;        // isSummary in the base definition
   bool modifier = false;       // isModifier

@@ -34,9 +34,9 @@ TEST(NegotiationTest, UnknownFormatParameterIsInvalid) {
 
 TEST(NegotiationTest, AcceptUsesQualityValues) {
   EXPECT_EQ(Ok(ResponseFormat(std::nullopt, "application/fhir+xml")), Format::kXml);
-  EXPECT_EQ(Ok(ResponseFormat(std::nullopt,
-                              "application/fhir+json;q=0.5, application/fhir+xml;q=0.9")),
-            Format::kXml);
+  EXPECT_EQ(
+      Ok(ResponseFormat(std::nullopt, "application/fhir+json;q=0.5, application/fhir+xml;q=0.9")),
+      Format::kXml);
   EXPECT_EQ(Ok(ResponseFormat(std::nullopt, "text/html, application/xml;q=0.8, */*;q=0.1")),
             Format::kXml);
   EXPECT_EQ(Ok(ResponseFormat(std::nullopt, "application/fhir+json; fhirVersion=4.0")),

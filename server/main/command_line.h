@@ -1,7 +1,7 @@
 // The `fhirhub` command line: subcommands and their options. Options are `--name value`,
 // `--name=value` or bare flags; the rest are positional arguments. A valued option may repeat.
-// Configuration options (serve's, --database-url, --data-dir and --fhir-package) can also come from the environment as
-// FHIRHUB_<NAME> (upper case, '-' as '_'), the flag winning: see GetOrEnv.
+// Configuration options (serve's, --database-url, --data-dir and --fhir-package) can also come from
+// the environment as FHIRHUB_<NAME> (upper case, '-' as '_'), the flag winning: see GetOrEnv.
 #ifndef SERVER_MAIN_COMMAND_LINE_H_
 #define SERVER_MAIN_COMMAND_LINE_H_
 

@@ -36,9 +36,8 @@ Answer Get(int port, const std::string& uri, const std::string& accept = "") {
 class ServeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new testing_support::ServerProcess(FHIRHUB_BINARY,
-                                                 {"--fhir-package",
-                                                  testing_support::PackageDir().string()});
+    server_ = new testing_support::ServerProcess(
+        FHIRHUB_BINARY, {"--fhir-package", testing_support::PackageDir().string()});
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -104,7 +103,7 @@ TEST_F(ServeTest, ErrorsAreOperationOutcomes) {
     std::string message_id;
   };
   for (const Case& c : std::vector<Case>{
-           {"/fhir/Patient/1", "", 404, "rest.unknown-path"},
+           {"/fhir/Patient/1/extra", "", 404, "rest.unknown-path"},
            {"/elsewhere", "", 404, "http.outside-base"},
            {"/fhir/metadata", "text/html", 406, "http.not-acceptable"},
            {"/fhir/metadata?_format=turtle", "", 400, "http.format-unknown"},
@@ -120,8 +119,8 @@ TEST_F(ServeTest, ErrorsAreOperationOutcomes) {
 }
 
 TEST(ServeStopTest, StopsCleanlyOnSigterm) {
-  testing_support::ServerProcess server(
-      FHIRHUB_BINARY, {"--fhir-package", testing_support::PackageDir().string()});
+  testing_support::ServerProcess server(FHIRHUB_BINARY,
+                                        {"--fhir-package", testing_support::PackageDir().string()});
   ASSERT_TRUE(server.ok());
   EXPECT_EQ(server.Stop(), 0);
 }

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <regex>
 
 namespace testing_support {

@@ -21,8 +21,8 @@ const fhir::model::Definitions& Definitions() {
   static const std::unique_ptr<fhir::model::Definitions> defs = [] {
     auto loaded = fhir::model::Definitions::LoadFromDirectory(PackageDir());
     if (!loaded.ok()) {
-      std::fprintf(stderr, "cannot load the FHIR definitions from %s: %s\n",
-                   PackageDir().c_str(), loaded.error().text().c_str());
+      std::fprintf(stderr, "cannot load the FHIR definitions from %s: %s\n", PackageDir().c_str(),
+                   loaded.error().text().c_str());
       std::abort();
     }
     return std::move(loaded).value();
