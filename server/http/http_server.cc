@@ -13,6 +13,8 @@
 
 #include <cctype>
 #include <exception>
+#include <istream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,7 +51,7 @@ std::vector<std::string> SplitList(std::string_view list) {
 void Send(Poco::Net::HTTPServerResponse& out, bool head, int status, std::string_view content_type,
           const std::string& body) {
   out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-  out.setContentType(std::string(content_type));
+  if (!content_type.empty()) out.setContentType(std::string(content_type));
   out.setContentLength64(static_cast<Poco::Int64>(body.size()));
   if (head) {
     out.send();
@@ -72,9 +74,9 @@ class FhirRequestHandler : public Poco::Net::HTTPRequestHandler {
     } catch (const std::exception&) {
       // The details stay out of the answer and out of the logs (they may hold PHI).
       if (!response.sent()) {
-        WriteError(response, head, Format::kJson,
-                   fhir::Error::Internal("server.internal",
-                                         "The server failed to process the request"));
+        WriteError(
+            response, head, Format::kJson,
+            fhir::Error::Internal("server.internal", "The server failed to process the request"));
       }
     }
   }
@@ -105,9 +107,9 @@ class FhirRequestHandler : public Poco::Net::HTTPRequestHandler {
     const std::string& base = options_.base_path;
     if (path.compare(0, base.size(), base) != 0 ||
         (path.size() > base.size() && path[base.size()] != '/')) {
-      WriteError(response, head, *format,
-                 fhir::Error::NotFound("http.outside-base",
-                                       "The FHIR API is served under " + base));
+      WriteError(
+          response, head, *format,
+          fhir::Error::NotFound("http.outside-base", "The FHIR API is served under " + base));
       return;
     }
     auto summary = fhir::ParseSummaryMode(fhir_request.Param("_summary").value_or("false"));
@@ -122,6 +124,15 @@ class FhirRequestHandler : public Poco::Net::HTTPRequestHandler {
     fhir_request.path = path.substr(std::min(path.size(), base.size() + 1));
     fhir_request.base_url = "http://" + request.getHost() + base;
 
+    auto request_body = ReadBody(request);
+    if (!request_body.ok()) {
+      // The rest of a refused body may still be in flight: do not read it as the next request.
+      response.setKeepAlive(false);
+      WriteError(response, head, *format, request_body.error());
+      return;
+    }
+    if (request_body->has_value()) fhir_request.body = std::move(**request_body);
+
     rest::FhirResponse fhir_response = router_.Dispatch(fhir_request);
     for (const auto& [name, value] : fhir_response.headers) response.set(name, value);
     if (fhir_response.body.has_value() && fhir_response.status < 300 &&
@@ -131,7 +142,38 @@ class FhirRequestHandler : public Poco::Net::HTTPRequestHandler {
     const bool pretty = fhir_request.Param("_pretty") == std::optional<std::string_view>("true");
     std::string body;
     if (fhir_response.body.has_value()) body = Serialize(*fhir_response.body, *format, pretty);
-    Send(response, head, fhir_response.status, ContentType(*format), body);
+    Send(response, head, fhir_response.status,
+         fhir_response.body.has_value() ? ContentType(*format) : std::string_view(), body);
+  }
+
+  // The request's resource, nullopt when it has no body.
+  fhir::Result<std::optional<fhir::Resource>> ReadBody(Poco::Net::HTTPServerRequest& request) {
+    const Poco::Int64 declared = request.getContentLength64();
+    const auto limit = static_cast<Poco::Int64>(options_.max_body_bytes);
+    if (declared > limit) return BodyTooLarge();
+    if (declared == 0 || (declared < 0 && !request.getChunkedTransferEncoding())) {
+      return std::optional<fhir::Resource>();
+    }
+    std::string text;
+    std::istream& in = request.stream();
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+      text.append(buffer, static_cast<size_t>(in.gcount()));
+      if (text.size() > options_.max_body_bytes) return BodyTooLarge();
+    }
+    if (text.empty()) return std::optional<fhir::Resource>();
+    auto body_format = RequestFormat(request.getContentType());
+    if (!body_format.ok()) return std::move(body_format).error();
+    auto parsed = *body_format == Format::kXml ? fhir::xml::Parse(text, defs_)
+                                               : fhir::json::Parse(text, defs_);
+    if (!parsed.ok()) return std::move(parsed).error();
+    return std::optional<fhir::Resource>(std::move(parsed).value());
+  }
+
+  fhir::Error BodyTooLarge() const {
+    return fhir::Error::TooLarge(
+        "http.body-too-large",
+        "The request body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
   }
 
   static std::string Serialize(const fhir::Resource& resource, Format format, bool pretty) {
@@ -184,14 +226,14 @@ fhir::Result<void> HttpServer::Start() {
     params->setMaxQueued(options_.max_queued);
     params->setTimeout(Poco::Timespan(options_.timeout.count(), 0));
     params->setKeepAlive(true);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(
-        new HandlerFactory(options_, router_, defs_), socket, params);
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(options_, router_, defs_),
+                                                      socket, params);
     server_->start();
     return {};
   } catch (const Poco::Exception& e) {
-    return fhir::Error::Unavailable("http.bind",
-                                    "Cannot listen on " + options_.host + ":" +
-                                        std::to_string(options_.port) + ": " + e.displayText());
+    return fhir::Error::Unavailable("http.bind", "Cannot listen on " + options_.host + ":" +
+                                                     std::to_string(options_.port) + ": " +
+                                                     e.displayText());
   }
 }
 

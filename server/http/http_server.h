@@ -1,11 +1,14 @@
 // The HTTP door of the server (Poco::Net). It parses requests into rest::FhirRequest, negotiates
 // the format, hands them to the router and writes the response in JSON or XML. It also answers
-// GET /healthz for load balancers. No exception escapes into Poco: anything unexpected is
-// answered with a 500 OperationOutcome that reveals no internals.
+// GET /healthz for load balancers. A request body is read up to HttpOptions::max_body_bytes (413
+// beyond) and parsed by its Content-Type (415 for anything but FHIR JSON or XML; 400 with every
+// fault the parser found for a malformed resource) before the router sees it. No exception escapes
+// into Poco: anything unexpected is answered with a 500 OperationOutcome that reveals no internals.
 #ifndef SERVER_HTTP_HTTP_SERVER_H_
 #define SERVER_HTTP_HTTP_SERVER_H_
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,6 +30,8 @@ struct HttpOptions {
   int max_threads = 16;
   int max_queued = 128;
   std::chrono::seconds timeout{30};
+  // Larger request bodies are refused with 413 http.body-too-large before they are parsed.
+  std::size_t max_body_bytes = 16 * 1024 * 1024;
 };
 
 class HttpServer {

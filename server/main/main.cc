@@ -19,6 +19,7 @@ commands:
               --fhir-package P    R4 definitions: package folder or .tgz
               --database-url URL  external PostgreSQL (default: the embedded cluster)
               --data-dir DIR      embedded cluster directory (default var/postgres)
+              --max-body-bytes N  largest request body accepted (default 16777216)
   migrate   apply database schema migrations and exit
               --database-url URL  PostgreSQL to migrate (default: the embedded cluster)
               --data-dir DIR      embedded cluster directory (default var/postgres)

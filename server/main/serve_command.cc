@@ -1,11 +1,13 @@
 // `fhirhub serve`: loads the definitions, opens the database (the embedded cluster unless
-// --database-url is given) with its schema up to date, wires the router and serves HTTP until
-// SIGINT/SIGTERM, then stops the embedded cluster.
+// --database-url is given) with its schema up to date, wires the store, the interaction handlers
+// and the router, and serves HTTP until SIGINT/SIGTERM, then stops the embedded cluster.
 #include <pthread.h>
 
 #include <chrono>
 #include <csignal>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <string>
 
@@ -15,7 +17,14 @@
 #include "server/main/database.h"
 #include "server/main/fhir_package.h"
 #include "server/rest/capabilities_handler.h"
+#include "server/rest/create_handler.h"
+#include "server/rest/delete_handler.h"
+#include "server/rest/history_handler.h"
+#include "server/rest/interaction_support.h"
+#include "server/rest/read_handler.h"
 #include "server/rest/router.h"
+#include "server/rest/update_handler.h"
+#include "server/store/pg/pg_store.h"
 
 namespace server::main {
 
@@ -30,10 +39,92 @@ std::string NowUtc() {
   return buffer;
 }
 
+// Wires the store, the handlers and the router, and serves until one of `signals` arrives. The
+// store (and its connections) is gone when this returns, before the database is stopped.
+int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
+          const std::string& conninfo, const sigset_t& signals) {
+  const store::SystemClock clock{};
+  store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
+  rest::RandomIdGenerator ids;
+
+  conformance::ServerDescription description;
+  description.software_version = FHIRHUB_VERSION;
+  description.date = NowUtc();
+  description.formats = {"application/fhir+json", "application/fhir+xml"};
+  for (const fhir::model::TypeDef* type : defs.resources()) {
+    if (type->is_abstract) continue;
+    description.resources.push_back(
+        {type->name,
+         {"read", "vread", "update", "delete", "history-instance", "history-type", "create"}});
+  }
+  description.system_interactions = {"history-system"};
+  const rest::CapabilitiesHandler capabilities(description, defs);
+  const rest::ReadHandler read(pg_store, defs);
+  const rest::CreateHandler create(pg_store, defs, ids);
+  const rest::UpdateHandler update(pg_store, defs);
+  const rest::DeleteHandler remove(pg_store);
+  const rest::HistoryHandler history(pg_store, defs);
+
+  rest::Router router(defs);
+  router.Add(rest::Method::kGet, "metadata",
+             [&capabilities](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return capabilities.Handle(request, params);
+             });
+  router.Add(rest::Method::kPost, "{type}",
+             [&create](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return create.Handle(request, params);
+             });
+  router.Add(rest::Method::kGet, "{type}/{id}",
+             [&read](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return read.Read(request, params);
+             });
+  router.Add(rest::Method::kPut, "{type}/{id}",
+             [&update](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return update.Handle(request, params);
+             });
+  router.Add(rest::Method::kDelete, "{type}/{id}",
+             [&remove](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return remove.Handle(request, params);
+             });
+  router.Add(rest::Method::kGet, "{type}/{id}/_history",
+             [&history](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return history.Instance(request, params);
+             });
+  router.Add(rest::Method::kGet, "{type}/_history",
+             [&history](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return history.Type(request, params);
+             });
+  router.Add(rest::Method::kGet, "_history",
+             [&history](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return history.System(request, params);
+             });
+  router.Add(rest::Method::kGet, "{type}/{id}/_history/{vid}",
+             [&read](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return read.VRead(request, params);
+             });
+
+  http::HttpServer server(options, router, defs);
+  if (auto result = server.Start(); !result.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", result.error().text().c_str());
+    return 1;
+  }
+  std::printf("fhirhub %s serving FHIR R4 at http://%s:%u%s\n", FHIRHUB_VERSION,
+              options.host.c_str(), static_cast<unsigned>(server.port()),
+              options.base_path.c_str());
+  std::fflush(stdout);
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::fprintf(stderr, "fhirhub: stopping (signal %d)\n", signal);
+  server.Stop();
+  return 0;
+}
+
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {}, {"host", "port", "fhir-package", "database-url", "data-dir"});
+  auto cl = CommandLine::Parse(
+      args, {}, {"host", "port", "fhir-package", "database-url", "data-dir", "max-body-bytes"});
   if (!cl.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", cl.error().text().c_str());
     return 2;
@@ -48,6 +139,15 @@ int RunServe(const std::vector<std::string>& args) {
     return 2;
   }
   options.port = static_cast<uint16_t>(port);
+  if (auto limit_text = cl->GetOrEnv("max-body-bytes")) {
+    char* limit_end = nullptr;
+    const long long limit = std::strtoll(limit_text->c_str(), &limit_end, 10);
+    if (limit_text->empty() || *limit_end != '\0' || limit < 1) {
+      std::fprintf(stderr, "fhirhub serve: --max-body-bytes must be a positive number\n");
+      return 2;
+    }
+    options.max_body_bytes = static_cast<std::size_t>(limit);
+  }
 
   // Block the termination signals before any thread starts, so that only sigwait sees them.
   sigset_t signals;
@@ -77,39 +177,14 @@ int RunServe(const std::vector<std::string>& args) {
                db->cluster != nullptr ? "embedded cluster" : "external server",
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
-  conformance::ServerDescription description;
-  description.software_version = FHIRHUB_VERSION;
-  description.date = NowUtc();
-  description.formats = {"application/fhir+json", "application/fhir+xml"};
-  const rest::CapabilitiesHandler capabilities(description, **defs);
-
-  rest::Router router(**defs);
-  router.Add(rest::Method::kGet, "metadata",
-             [&capabilities](const rest::FhirRequest& request, const rest::PathParams& params) {
-               return capabilities.Handle(request, params);
-             });
-
-  http::HttpServer server(options, router, **defs);
-  if (auto result = server.Start(); !result.ok()) {
-    std::fprintf(stderr, "fhirhub serve: %s\n", result.error().text().c_str());
-    return 1;
-  }
-  std::printf("fhirhub %s serving FHIR R4 at http://%s:%u%s\n", FHIRHUB_VERSION,
-              options.host.c_str(), static_cast<unsigned>(server.port()),
-              options.base_path.c_str());
-  std::fflush(stdout);
-
-  int signal = 0;
-  sigwait(&signals, &signal);
-  std::fprintf(stderr, "fhirhub: stopping (signal %d)\n", signal);
-  server.Stop();
+  int status = Serve(options, **defs, db->conninfo, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());
       return 1;
     }
   }
-  return 0;
+  return status;
 }
 
 }  // namespace server::main

@@ -38,7 +38,7 @@ struct FhirRequest {
 
 struct FhirResponse {
   int status = 200;
-  Headers headers;                      // besides Content-Type, which the HTTP adapter sets
+  Headers headers;                     // besides Content-Type, which the HTTP adapter sets
   std::optional<fhir::Resource> body;  // a resource, or an OperationOutcome for errors
 };
 

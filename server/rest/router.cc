@@ -86,9 +86,9 @@ bool Router::Match(const Route& route, const std::vector<std::string_view>& path
     if (segment == "{type}") {
       if (defs_.FindResource(path[i]) == nullptr) return false;
       captured.emplace("type", std::string(path[i]));
-    } else if (segment == "{id}") {
+    } else if (segment == "{id}" || segment == "{vid}") {
       if (!fhir::model::IsValidPrimitive(fhir::model::PrimitiveKind::kId, path[i])) return false;
-      captured.emplace("id", std::string(path[i]));
+      captured.emplace(segment.substr(1, segment.size() - 2), std::string(path[i]));
     } else if (segment != path[i]) {
       return false;
     }
@@ -139,8 +139,8 @@ FhirResponse Router::Dispatch(const FhirRequest& request) const {
     response.headers.emplace_back("allow", std::move(allow));
     return response;
   }
-  return ErrorResponse(fhir::Error::NotFound(
-      "rest.unknown-path", "No FHIR interaction is served at this path"));
+  return ErrorResponse(
+      fhir::Error::NotFound("rest.unknown-path", "No FHIR interaction is served at this path"));
 }
 
 }  // namespace server::rest

@@ -1,9 +1,9 @@
 // The router: a table of (method, path pattern) -> handler. It knows neither HTTP nor storage.
 // Patterns are '/'-separated segments; a segment "{type}" matches a resource type name known to
-// the definitions, "{id}" matches a FHIR id, anything else matches literally. A path that no
-// pattern matches answers 404; a path matched with another method answers 405 with an Allow
-// header. Every error answer carries an OperationOutcome. Dispatch is thread-safe once the
-// table is built.
+// the definitions, "{id}" and "{vid}" (a version id) match a FHIR id, anything else matches
+// literally. A path that no pattern matches answers 404; a path matched with another method
+// answers 405 with an Allow header. Every error answer carries an OperationOutcome. Dispatch is
+// thread-safe once the table is built.
 #ifndef SERVER_REST_ROUTER_H_
 #define SERVER_REST_ROUTER_H_
 
@@ -19,7 +19,7 @@
 
 namespace server::rest {
 
-// Path parameters captured by "{type}" and "{id}" segments.
+// Path parameters captured by "{type}", "{id}" and "{vid}" segments.
 using PathParams = std::map<std::string, std::string, std::less<>>;
 
 using Handler = std::function<fhir::Result<FhirResponse>(const FhirRequest&, const PathParams&)>;

@@ -72,6 +72,20 @@ TEST_F(RouterTest, HandlerErrorsBecomeOperationOutcomes) {
   EXPECT_EQ(FirstMessageId(response), "test.conflict");
 }
 
+TEST(RouterVersionTest, CapturesIdAndVersionSeparately) {
+  Router router(testing_support::Definitions());
+  router.Add(Method::kGet, "{type}/{id}/_history/{vid}",
+             [](const FhirRequest&, const PathParams& params) {
+               FhirResponse response;
+               response.headers.emplace_back("x-matched", params.at("id") + "@" + params.at("vid"));
+               return fhir::Result<FhirResponse>(std::move(response));
+             });
+  FhirResponse response = router.Dispatch(Get("Patient/p1/_history/3"));
+  ASSERT_EQ(response.headers.size(), 1u);
+  EXPECT_EQ(response.headers[0].second, "p1@3");
+  EXPECT_EQ(router.Dispatch(Get("Patient/p1/history/3")).status, 404);
+}
+
 TEST(CapabilitiesHandlerTest, AnswersStatementAndRefusesUnknownMode) {
   conformance::ServerDescription server;
   server.date = "2026-11-22";

@@ -1,0 +1,28 @@
+#include "server/rest/create_handler.h"
+
+#include <string>
+
+namespace server::rest {
+
+fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
+                                                 const PathParams& params) const {
+  const std::string& type = params.at("type");
+  auto body = RequireBody(request, type);
+  if (!body.ok()) return std::move(body).error();
+  store::ResourceVersion stored{.type = type, .id = ids_.NewId()};
+  auto tx = store_.Begin();
+  if (!tx.ok()) return std::move(tx).error();
+  auto written =
+      (*tx)->Write({.type = type,
+                    .id = stored.id,
+                    .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
+                      stored.json = RenderForStore(**body, stored.id, stamp);
+                      return stored.json;
+                    }});
+  if (!written.ok()) return std::move(written).error();
+  if (auto committed = (*tx)->Commit(); !committed.ok()) return std::move(committed).error();
+  stored.stamp = written->stamp;
+  return WriteAnswer(request, 201, stored, defs_);
+}
+
+}  // namespace server::rest

@@ -1,0 +1,34 @@
+// POST [base]/{type}: create. The server assigns a new id (any id in the body is ignored, as the
+// specification asks), stores version 1 with meta.versionId and meta.lastUpdated set, and answers
+// 201 with Location, ETag and Last-Modified and a body as Prefer asks. Errors: 400
+// rest.missing-body, 400 rest.type-mismatch, and the store's. Thread-safe.
+#ifndef SERVER_REST_CREATE_HANDLER_H_
+#define SERVER_REST_CREATE_HANDLER_H_
+
+#include "fhir/model/definitions.h"
+#include "fhir/result.h"
+#include "server/rest/fhir_request.h"
+#include "server/rest/interaction_support.h"
+#include "server/rest/router.h"
+#include "server/store/store.h"
+
+namespace server::rest {
+
+class CreateHandler {
+ public:
+  // `store`, `defs` and `ids` must outlive the handler.
+  CreateHandler(store::Store& store, const fhir::model::Definitions& defs, IdGenerator& ids)
+      : store_(store), defs_(defs), ids_(ids) {}
+
+  // Path parameter: type.
+  fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
+
+ private:
+  store::Store& store_;
+  const fhir::model::Definitions& defs_;
+  IdGenerator& ids_;
+};
+
+}  // namespace server::rest
+
+#endif  // SERVER_REST_CREATE_HANDLER_H_

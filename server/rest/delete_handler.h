@@ -1,0 +1,30 @@
+// DELETE [base]/{type}/{id}: writes a delete version (a later read answers 410). Answers 204 with
+// the ETag of the delete version; deleting an already deleted resource changes nothing and
+// answers 204 as well. If-Match W/"n" makes the delete conditional (412). Errors: 404
+// store.not-found for a resource that never existed, 400 rest.invalid-if-match, and the store's.
+// Thread-safe.
+#ifndef SERVER_REST_DELETE_HANDLER_H_
+#define SERVER_REST_DELETE_HANDLER_H_
+
+#include "fhir/result.h"
+#include "server/rest/fhir_request.h"
+#include "server/rest/router.h"
+#include "server/store/store.h"
+
+namespace server::rest {
+
+class DeleteHandler {
+ public:
+  // `store` must outlive the handler.
+  explicit DeleteHandler(store::Store& store) : store_(store) {}
+
+  // Path parameters: type, id.
+  fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
+
+ private:
+  store::Store& store_;
+};
+
+}  // namespace server::rest
+
+#endif  // SERVER_REST_DELETE_HANDLER_H_

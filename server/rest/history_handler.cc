@@ -1,0 +1,126 @@
+#include "server/rest/history_handler.h"
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "fhir/json/json.h"
+#include "server/rest/interaction_support.h"
+
+namespace server::rest {
+
+namespace {
+
+// The JSON string literal for `text`.
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;  // no control characters in URLs
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+// A non-negative integer parameter, or nullopt when absent; `invalid` when malformed.
+fhir::Result<std::optional<std::int64_t>> IntegerParam(const FhirRequest& request,
+                                                       std::string_view name, std::int64_t min,
+                                                       std::int64_t max,
+                                                       std::string_view message_id) {
+  auto text = request.Param(name);
+  if (!text) return std::optional<std::int64_t>();
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (text->empty() || ec != std::errc() || end != text->data() + text->size() || value < min ||
+      value > max) {
+    return fhir::Error::Invalid(std::string(message_id),
+                                std::string(name) + " must be an integer from " +
+                                    std::to_string(min) + " to " + std::to_string(max),
+                                std::string(name));
+  }
+  return std::optional<std::int64_t>(value);
+}
+
+}  // namespace
+
+fhir::Result<FhirResponse> HistoryHandler::Instance(const FhirRequest& request,
+                                                    const PathParams& params) const {
+  const std::string& type = params.at("type");
+  const std::string& id = params.at("id");
+  return Answer(request, type, id, type + "/" + id + "/_history");
+}
+
+fhir::Result<FhirResponse> HistoryHandler::Type(const FhirRequest& request,
+                                                const PathParams& params) const {
+  const std::string& type = params.at("type");
+  return Answer(request, type, std::nullopt, type + "/_history");
+}
+
+fhir::Result<FhirResponse> HistoryHandler::System(const FhirRequest& request,
+                                                  const PathParams&) const {
+  return Answer(request, std::nullopt, std::nullopt, "_history");
+}
+
+fhir::Result<FhirResponse> HistoryHandler::Answer(const FhirRequest& request,
+                                                  std::optional<std::string> type,
+                                                  std::optional<std::string> id,
+                                                  const std::string& path) const {
+  auto count = IntegerParam(request, "_count", 1, 1000, "rest.invalid-count");
+  if (!count.ok()) return std::move(count).error();
+  auto cursor = IntegerParam(request, "_cursor", 0, INT64_MAX, "rest.invalid-cursor");
+  if (!cursor.ok()) return std::move(cursor).error();
+
+  const bool instance = id.has_value();
+  store::HistoryQuery query{.type = std::move(type), .id = std::move(id), .after = *cursor};
+  if (*count) query.count = static_cast<int>(**count);
+  auto tx = store_.Begin();
+  if (!tx.ok()) return std::move(tx).error();
+  auto page = (*tx)->History(query);
+  if (!page.ok()) return std::move(page).error();
+  if (instance && page->entries.empty() && !*cursor) {
+    return fhir::Error::NotFound("rest.unknown-resource",
+                                 *query.type + "/" + *query.id + " does not exist");
+  }
+
+  const std::string self = request.base_url + "/" + path;
+  const std::string count_param = "_count=" + std::to_string(query.count);
+  std::string json =
+      R"({"resourceType":"Bundle","type":"history","link":[{"relation":"self",)"
+      R"("url":)" +
+      Quote(self + "?" + count_param + (*cursor ? "&_cursor=" + std::to_string(**cursor) : "")) +
+      "}";
+  if (page->next) {
+    json += R"(,{"relation":"next","url":)" +
+            Quote(self + "?" + count_param + "&_cursor=" + std::to_string(*page->next)) + "}";
+  }
+  json += "]";
+  for (size_t i = 0; i < page->entries.size(); ++i) {
+    const store::ResourceVersion& version = page->entries[i];
+    const std::string& type = version.type;
+    const std::string& id = version.id;
+    json += i == 0 ? R"(,"entry":[)" : ",";
+    json += R"({"fullUrl":)" + Quote(request.base_url + "/" + type + "/" + id);
+    if (!version.deleted) json += R"(,"resource":)" + version.json;
+    const char* method = version.deleted ? "DELETE" : version.stamp.version == 1 ? "POST" : "PUT";
+    const char* status = version.deleted ? "204" : version.stamp.version == 1 ? "201" : "200";
+    json += R"(,"request":{"method":")" + std::string(method) + R"(","url":)" +
+            Quote(version.stamp.version == 1 && !version.deleted ? type : type + "/" + id) +
+            R"(},"response":{"status":")" + status + R"(","etag":)" +
+            Quote(WeakETag(version.stamp.version)) + R"(,"lastModified":")" +
+            FormatInstant(version.stamp.last_updated) + "\"}}";
+  }
+  if (!page->entries.empty()) json += "]";
+  json += "}";
+
+  auto bundle = fhir::json::Parse(json, defs_);
+  if (!bundle.ok()) {
+    return fhir::Error::Internal("rest.stored-unreadable", "A stored resource could not be read");
+  }
+  FhirResponse response;
+  response.body = std::move(bundle).value();
+  return response;
+}
+
+}  // namespace server::rest

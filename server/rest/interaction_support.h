@@ -1,0 +1,70 @@
+// What the instance-level interactions (read, vread, create, update, delete, history) share: id
+// generation, the version headers (ETag W/"n", Last-Modified, Location), If-Match and Prefer
+// parsing, and stamping meta.versionId/meta.lastUpdated into a resource before it is stored.
+// Pure functions apart from RandomIdGenerator, which reads the system's entropy source.
+#ifndef SERVER_REST_INTERACTION_SUPPORT_H_
+#define SERVER_REST_INTERACTION_SUPPORT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "fhir/element.h"
+#include "fhir/model/definitions.h"
+#include "fhir/result.h"
+#include "server/rest/fhir_request.h"
+#include "server/store/store.h"
+
+namespace server::rest {
+
+// The source of server-assigned ids for create. Implementations must be thread-safe.
+class IdGenerator {
+ public:
+  virtual ~IdGenerator() = default;
+  virtual std::string NewId() = 0;
+};
+
+// 128 random bits from std::random_device, written as a lower-case UUID (version 4 layout).
+class RandomIdGenerator final : public IdGenerator {
+ public:
+  std::string NewId() override;
+};
+
+// "2023-11-14T22:13:20.123456Z": a FHIR instant with the store's microsecond precision.
+std::string FormatInstant(store::Timestamp time);
+// "Tue, 14 Nov 2023 22:13:20 GMT": the HTTP-date of Last-Modified (whole seconds).
+std::string FormatHttpDate(store::Timestamp time);
+// W/"3"
+std::string WeakETag(std::int64_t version);
+
+// The version an If-Match header names ("W/\"3\"" or "\"3\""), nullopt when the header is
+// absent; 400 rest.invalid-if-match when it names no version.
+fhir::Result<std::optional<std::int64_t>> ParseIfMatch(const FhirRequest& request);
+
+// Prefer: return=... (http.html#ins-return); representation when absent or unrecognised.
+enum class ReturnPreference { kMinimal, kRepresentation, kOperationOutcome };
+ReturnPreference ParseReturnPreference(const FhirRequest& request);
+
+// The resource body of a create or update: 400 rest.missing-body when there is none, 400
+// rest.type-mismatch when its resourceType is not `type`.
+fhir::Result<const fhir::Resource*> RequireBody(const FhirRequest& request, std::string_view type);
+
+// A copy of `resource` with its id set to `id` and meta.versionId/meta.lastUpdated replaced by
+// the stamp's, rendered as the JSON text the store keeps.
+std::string RenderForStore(const fhir::Resource& resource, std::string_view id,
+                           const store::VersionStamp& stamp);
+
+// Adds ETag and Last-Modified for `stamp` to `response`.
+void AddVersionHeaders(const store::VersionStamp& stamp, FhirResponse* response);
+
+// The answer to a successful create or update: `status`, Location of the new version, version
+// headers and a body as the client preferred (the stored resource, nothing, or an informational
+// OperationOutcome).
+fhir::Result<FhirResponse> WriteAnswer(const FhirRequest& request, int status,
+                                       const store::ResourceVersion& stored,
+                                       const fhir::model::Definitions& defs);
+
+}  // namespace server::rest
+
+#endif  // SERVER_REST_INTERACTION_SUPPORT_H_

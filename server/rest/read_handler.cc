@@ -1,0 +1,62 @@
+#include "server/rest/read_handler.h"
+
+#include <charconv>
+#include <string>
+
+#include "fhir/json/json.h"
+#include "server/rest/interaction_support.h"
+
+namespace server::rest {
+
+fhir::Result<FhirResponse> ReadHandler::Read(const FhirRequest& request,
+                                             const PathParams& params) const {
+  auto tx = store_.Begin();
+  if (!tx.ok()) return std::move(tx).error();
+  auto version = (*tx)->Read(params.at("type"), params.at("id"));
+  if (!version.ok()) return std::move(version).error();
+  return Answer(request, *version);
+}
+
+fhir::Result<FhirResponse> ReadHandler::VRead(const FhirRequest&, const PathParams& params) const {
+  const std::string& vid = params.at("vid");
+  std::int64_t number = 0;
+  auto [end, ec] = std::from_chars(vid.data(), vid.data() + vid.size(), number);
+  if (ec != std::errc() || end != vid.data() + vid.size() || number < 1) {
+    return fhir::Error::NotFound("rest.unknown-version",
+                                 "Versions are numbered from 1; there is no version " + vid);
+  }
+  auto tx = store_.Begin();
+  if (!tx.ok()) return std::move(tx).error();
+  auto version = (*tx)->ReadVersion(params.at("type"), params.at("id"), number);
+  if (!version.ok()) return std::move(version).error();
+  return Answer(FhirRequest{}, *version);
+}
+
+fhir::Result<FhirResponse> ReadHandler::Answer(const FhirRequest& request,
+                                               const store::ResourceVersion& version) const {
+  if (version.deleted) {
+    return fhir::Error::Gone("rest.deleted", version.type + "/" + version.id +
+                                                 " was deleted in version " +
+                                                 std::to_string(version.stamp.version));
+  }
+  if (auto tag = request.Header("if-none-match")) {
+    std::string_view text = *tag;
+    if (text.starts_with("W/")) text.remove_prefix(2);
+    if (text == "\"" + std::to_string(version.stamp.version) + "\"") {
+      FhirResponse not_modified;
+      not_modified.status = 304;
+      AddVersionHeaders(version.stamp, &not_modified);
+      return not_modified;
+    }
+  }
+  auto resource = fhir::json::Parse(version.json, defs_);
+  if (!resource.ok()) {
+    return fhir::Error::Internal("rest.stored-unreadable", "A stored resource could not be read");
+  }
+  FhirResponse response;
+  AddVersionHeaders(version.stamp, &response);
+  response.body = std::move(resource).value();
+  return response;
+}
+
+}  // namespace server::rest
