@@ -50,7 +50,7 @@ std::vector<std::string> SplitList(std::string_view list) {
 
 void Send(Poco::Net::HTTPServerResponse& out, bool head, int status, std::string_view content_type,
           const std::string& body) {
-  out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   if (!content_type.empty()) out.setContentType(std::string(content_type));
   out.setContentLength64(static_cast<Poco::Int64>(body.size()));
   if (head) {
