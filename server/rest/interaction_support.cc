@@ -57,7 +57,8 @@ std::string RandomIdGenerator::NewId() {
 std::string FormatInstant(store::Timestamp time) {
   const std::tm tm = BrokenDownUtc(time);
   const auto micros = (time - std::chrono::floor<std::chrono::seconds>(time)).count();
-  char buffer[40];
+  // Sized for the widest values the format can print, so the compiler can prove no truncation.
+  char buffer[96];
   std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<long long>(micros));

@@ -122,7 +122,9 @@ class PgTransaction final : public Transaction {
       name += tag;
       params.push_back(std::move(value));
       std::string text(predicate);
-      text.replace(text.find('?'), 1, "$" + std::to_string(params.size()));
+      std::string placeholder(1, '$');
+      placeholder += std::to_string(params.size());
+      text.replace(text.find('?'), 1, placeholder);
       clause += " AND " + text;
     };
     if (query.type) add(inner, "_t", "type = ?", *query.type);
