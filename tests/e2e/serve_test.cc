@@ -1,36 +1,23 @@
 // End-to-end: the real fhirhub binary, a real socket, a real HTTP client.
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
 #include <gtest/gtest.h>
 
-#include <sstream>
+#include <map>
 #include <string>
 
 #include "fhir/json/json.h"
 #include "fhir/xml/xml.h"
+#include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_definitions.h"
 
 namespace {
 
-struct Answer {
-  int status = 0;
-  std::string content_type;
-  std::string body;
-};
+using testing_support::Answer;
 
 Answer Get(int port, const std::string& uri, const std::string& accept = "") {
-  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, uri,
-                                 Poco::Net::HTTPMessage::HTTP_1_1);
-  if (!accept.empty()) request.set("Accept", accept);
-  session.sendRequest(request);
-  Poco::Net::HTTPResponse response;
-  std::istream& in = session.receiveResponse(response);
-  std::ostringstream body;
-  body << in.rdbuf();
-  return {static_cast<int>(response.getStatus()), response.getContentType(), body.str()};
+  std::map<std::string, std::string> headers;
+  if (!accept.empty()) headers["Accept"] = accept;
+  return testing_support::Call(port, "GET", uri, "", "", headers);
 }
 
 class ServeTest : public ::testing::Test {
@@ -52,7 +39,7 @@ TEST_F(ServeTest, MetadataIsACapabilityStatementInJson) {
   ASSERT_TRUE(server_->ok());
   Answer answer = Get(server_->port(), "/fhir/metadata");
   EXPECT_EQ(answer.status, 200);
-  EXPECT_EQ(answer.content_type, "application/fhir+json; charset=utf-8");
+  EXPECT_EQ(answer.Header("content-type"), "application/fhir+json; charset=utf-8");
   auto cs = fhir::json::Parse(answer.body, testing_support::Definitions());
   ASSERT_TRUE(cs.ok()) << answer.body;
   EXPECT_EQ(cs->resource_type(), "CapabilityStatement");
@@ -65,7 +52,7 @@ TEST_F(ServeTest, MetadataInXmlByAcceptAndByFormat) {
   for (const Answer& answer : {Get(server_->port(), "/fhir/metadata", "application/fhir+xml"),
                                Get(server_->port(), "/fhir/metadata?_format=xml")}) {
     EXPECT_EQ(answer.status, 200);
-    EXPECT_EQ(answer.content_type, "application/fhir+xml; charset=utf-8");
+    EXPECT_EQ(answer.Header("content-type"), "application/fhir+xml; charset=utf-8");
     auto cs = fhir::xml::Parse(answer.body, testing_support::Definitions());
     ASSERT_TRUE(cs.ok()) << answer.body;
     EXPECT_EQ(cs->resource_type(), "CapabilityStatement");
