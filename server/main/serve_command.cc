@@ -5,10 +5,9 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstddef>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
+#include <set>
 #include <string>
 
 #include "conformance/capability_statement.h"
@@ -16,6 +15,7 @@
 #include "server/main/command_line.h"
 #include "server/main/database.h"
 #include "server/main/fhir_package.h"
+#include "server/main/http_options.h"
 #include "server/rest/capabilities_handler.h"
 #include "server/rest/create_handler.h"
 #include "server/rest/delete_handler.h"
@@ -123,31 +123,19 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(
-      args, {}, {"host", "port", "fhir-package", "database-url", "data-dir", "max-body-bytes"});
+  std::set<std::string, std::less<>> valued = {"fhir-package", "database-url", "data-dir"};
+  valued.insert(HttpOptionNames().begin(), HttpOptionNames().end());
+  auto cl = CommandLine::Parse(args, {}, valued);
   if (!cl.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", cl.error().text().c_str());
     return 2;
   }
-  http::HttpOptions options;
-  options.host = cl->GetOrEnv("host").value_or("127.0.0.1");
-  const std::string port_text = cl->GetOrEnv("port").value_or("8080");
-  char* end = nullptr;
-  const long port = std::strtol(port_text.c_str(), &end, 10);
-  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
-    std::fprintf(stderr, "fhirhub serve: --port must be a number from 0 to 65535\n");
+  auto parsed = ParseHttpOptions(*cl);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", parsed.error().text().c_str());
     return 2;
   }
-  options.port = static_cast<uint16_t>(port);
-  if (auto limit_text = cl->GetOrEnv("max-body-bytes")) {
-    char* limit_end = nullptr;
-    const long long limit = std::strtoll(limit_text->c_str(), &limit_end, 10);
-    if (limit_text->empty() || *limit_end != '\0' || limit < 1) {
-      std::fprintf(stderr, "fhirhub serve: --max-body-bytes must be a positive number\n");
-      return 2;
-    }
-    options.max_body_bytes = static_cast<std::size_t>(limit);
-  }
+  const http::HttpOptions& options = *parsed;
 
   // Block the termination signals before any thread starts, so that only sigwait sees them.
   sigset_t signals;

@@ -10,17 +10,15 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
   auto body = RequireBody(request, type);
   if (!body.ok()) return std::move(body).error();
   store::ResourceVersion stored{.type = type, .id = ids_.NewId()};
-  auto tx = store_.Begin();
-  if (!tx.ok()) return std::move(tx).error();
-  auto written =
-      (*tx)->Write({.type = type,
-                    .id = stored.id,
-                    .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
-                      stored.json = RenderForStore(**body, stored.id, stamp);
-                      return stored.json;
-                    }});
+  auto written = InTransaction(store_, request, [&](store::Transaction& tx) {
+    return tx.Write({.type = type,
+                     .id = stored.id,
+                     .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
+                       stored.json = RenderForStore(**body, stored.id, stamp);
+                       return stored.json;
+                     }});
+  });
   if (!written.ok()) return std::move(written).error();
-  if (auto committed = (*tx)->Commit(); !committed.ok()) return std::move(committed).error();
   stored.stamp = written->stamp;
   return WriteAnswer(request, 201, stored, defs_);
 }

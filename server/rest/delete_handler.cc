@@ -8,14 +8,13 @@ fhir::Result<FhirResponse> DeleteHandler::Handle(const FhirRequest& request,
                                                  const PathParams& params) const {
   auto expected = ParseIfMatch(request);
   if (!expected.ok()) return std::move(expected).error();
-  auto tx = store_.Begin();
-  if (!tx.ok()) return std::move(tx).error();
-  auto written = (*tx)->Write({.type = params.at("type"),
-                               .id = params.at("id"),
-                               .expected_version = *expected,
-                               .is_delete = true});
+  auto written = InTransaction(store_, request, [&](store::Transaction& tx) {
+    return tx.Write({.type = params.at("type"),
+                     .id = params.at("id"),
+                     .expected_version = *expected,
+                     .is_delete = true});
+  });
   if (!written.ok()) return std::move(written).error();
-  if (auto committed = (*tx)->Commit(); !committed.ok()) return std::move(committed).error();
   FhirResponse response;
   response.status = 204;
   response.headers.emplace_back("etag", WeakETag(written->stamp.version));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fhir/element.h"
+#include "server/store/store.h"
 
 namespace server::rest {
 
@@ -30,6 +31,9 @@ struct FhirRequest {
   std::optional<fhir::Resource> body;
   // The absolute base URL the client used, e.g. "http://127.0.0.1:8080/fhir".
   std::string base_url;
+  // Set when the request is an entry of a transaction Bundle: the interaction reads and writes in
+  // this store transaction and neither commits nor rolls it back. Null for a request of its own.
+  store::Transaction* transaction = nullptr;
 
   // The first value of a header (name in lower case) or of a query parameter, or nullopt.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "fhir/element.h"
 #include "fhir/model/definitions.h"
@@ -54,6 +55,23 @@ fhir::Result<const fhir::Resource*> RequireBody(const FhirRequest& request, std:
 // the stamp's, rendered as the JSON text the store keeps.
 std::string RenderForStore(const fhir::Resource& resource, std::string_view id,
                            const store::VersionStamp& stamp);
+
+// Runs `work` inside the request's transaction when the request is an entry of a transaction
+// Bundle (leaving commit to the Bundle), or else in a transaction of its own that is committed
+// when `work` succeeds and rolled back when it fails. The 2xx answer is built only after Commit
+// has returned, so nothing is acknowledged before it is durable.
+template <typename Work>
+auto InTransaction(store::Store& store, const FhirRequest& request, Work&& work,
+                   store::Isolation isolation = store::Isolation::kReadCommitted)
+    -> decltype(work(std::declval<store::Transaction&>())) {
+  if (request.transaction != nullptr) return work(*request.transaction);
+  auto tx = store.Begin(isolation);
+  if (!tx.ok()) return std::move(tx).error();
+  auto result = work(**tx);
+  if (!result.ok()) return result;  // the transaction rolls back when it goes out of scope
+  if (auto committed = (*tx)->Commit(); !committed.ok()) return std::move(committed).error();
+  return result;
+}
 
 // Adds ETag and Last-Modified for `stamp` to `response`.
 void AddVersionHeaders(const store::VersionStamp& stamp, FhirResponse* response);

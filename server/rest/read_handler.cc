@@ -10,14 +10,15 @@ namespace server::rest {
 
 fhir::Result<FhirResponse> ReadHandler::Read(const FhirRequest& request,
                                              const PathParams& params) const {
-  auto tx = store_.Begin();
-  if (!tx.ok()) return std::move(tx).error();
-  auto version = (*tx)->Read(params.at("type"), params.at("id"));
+  auto version = InTransaction(store_, request, [&](store::Transaction& tx) {
+    return tx.Read(params.at("type"), params.at("id"));
+  });
   if (!version.ok()) return std::move(version).error();
   return Answer(request, *version);
 }
 
-fhir::Result<FhirResponse> ReadHandler::VRead(const FhirRequest&, const PathParams& params) const {
+fhir::Result<FhirResponse> ReadHandler::VRead(const FhirRequest& request,
+                                              const PathParams& params) const {
   const std::string& vid = params.at("vid");
   std::int64_t number = 0;
   auto [end, ec] = std::from_chars(vid.data(), vid.data() + vid.size(), number);
@@ -25,9 +26,9 @@ fhir::Result<FhirResponse> ReadHandler::VRead(const FhirRequest&, const PathPara
     return fhir::Error::NotFound("rest.unknown-version",
                                  "Versions are numbered from 1; there is no version " + vid);
   }
-  auto tx = store_.Begin();
-  if (!tx.ok()) return std::move(tx).error();
-  auto version = (*tx)->ReadVersion(params.at("type"), params.at("id"), number);
+  auto version = InTransaction(store_, request, [&](store::Transaction& tx) {
+    return tx.ReadVersion(params.at("type"), params.at("id"), number);
+  });
   if (!version.ok()) return std::move(version).error();
   return Answer(FhirRequest{}, *version);
 }

@@ -25,18 +25,16 @@ fhir::Result<FhirResponse> UpdateHandler::Handle(const FhirRequest& request,
   if (!expected.ok()) return std::move(expected).error();
 
   store::ResourceVersion stored{.type = type, .id = id};
-  auto tx = store_.Begin();
-  if (!tx.ok()) return std::move(tx).error();
-  auto written =
-      (*tx)->Write({.type = type,
-                    .id = id,
-                    .expected_version = *expected,
-                    .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
-                      stored.json = RenderForStore(**body, id, stamp);
-                      return stored.json;
-                    }});
+  auto written = InTransaction(store_, request, [&](store::Transaction& tx) {
+    return tx.Write({.type = type,
+                     .id = id,
+                     .expected_version = *expected,
+                     .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
+                       stored.json = RenderForStore(**body, id, stamp);
+                       return stored.json;
+                     }});
+  });
   if (!written.ok()) return std::move(written).error();
-  if (auto committed = (*tx)->Commit(); !committed.ok()) return std::move(committed).error();
   stored.stamp = written->stamp;
   return WriteAnswer(request, written->created ? 201 : 200, stored, defs_);
 }
