@@ -29,6 +29,11 @@ struct FhirRequest {
   QueryParams query;  // decoded, in request order
   Headers headers;
   std::optional<fhir::Resource> body;
+  // The body as received, for media types that are not a FHIR resource (a JSON Patch document,
+  // application/json-patch+json); empty otherwise. `content_type` is the request's media type
+  // without parameters, lower-case.
+  std::string raw_body;
+  std::string content_type;
   // The absolute base URL the client used, e.g. "http://127.0.0.1:8080/fhir".
   std::string base_url;
   // Set when the request is an entry of a transaction Bundle: the interaction reads and writes in
