@@ -117,6 +117,31 @@ struct HistoryPage {
   std::optional<std::int64_t> next;      // cursor of the following page; nullopt on the last
 };
 
+// A half-open time interval [from, before); an absent bound is open. With `negate`, the times
+// outside it.
+struct TimeInterval {
+  std::optional<Timestamp> from;
+  std::optional<Timestamp> before;
+  bool negate = false;
+};
+
+// A search over the current (not deleted) versions of one resource type by id and lastUpdated:
+// the `_id` and `_lastUpdated` parameters, which conditional interactions also use. Every
+// condition must hold; within one condition, any of its alternatives.
+struct SearchQuery {
+  std::string type;
+  std::optional<std::vector<std::string>> ids;          // the id is one of these
+  std::vector<std::vector<TimeInterval>> last_updated;  // lastUpdated lies in one of each list
+  int count = 100;                                      // page size, 1..1000
+  // Keyset cursor: the `next` of the previous page; nullopt for the first page.
+  std::optional<std::string> after;
+};
+
+struct SearchPage {
+  std::vector<ResourceVersion> entries;  // ordered by id
+  std::optional<std::string> next;       // cursor of the following page; nullopt on the last
+};
+
 class Transaction {
  public:
   // Rolls back if neither Commit nor Rollback was called.
@@ -130,6 +155,8 @@ class Transaction {
   virtual fhir::Result<ResourceVersion> ReadVersion(const std::string& type, const std::string& id,
                                                     std::int64_t version) = 0;
   virtual fhir::Result<HistoryPage> History(const HistoryQuery& query) = 0;
+  // The current versions that match, a page at a time.
+  virtual fhir::Result<SearchPage> Search(const SearchQuery& query) = 0;
   // Writes a new version. On a version conflict (current version != expected_version) it returns
   // store.version-conflict (412) and writes nothing. Concurrent writers of one resource wait for
   // each other: each gets a distinct, contiguous version and none is lost. Deleting a resource

@@ -320,6 +320,63 @@ TEST_F(StoreHistoryTest, KeysetPagingVisitsEveryVersionOnce) {
   EXPECT_EQ(Keys(second), (std::vector<std::string>(all.begin() + 2, all.begin() + 4)));
 }
 
+// Search sees current versions only: p1 is deleted, p2 (t0 + 1s) and p3..p5 (added here, at
+// t0 + 5s onwards) are current Patients.
+class StoreSearchTest : public StoreHistoryTest {
+ protected:
+  void SetUp() override {
+    StoreHistoryTest::SetUp();
+    for (const char* id : {"p3", "p4", "p5"}) {
+      PutCommitted("Patient", id);
+      clock_.Advance(1s);
+    }
+  }
+
+  std::vector<std::string> Ids(const SearchQuery& query) {
+    auto tx = Begin();
+    auto page = tx->Search(query);
+    EXPECT_TRUE(page.ok()) << page.error().text();
+    std::vector<std::string> ids;
+    if (!page.ok()) return ids;
+    for (const ResourceVersion& entry : page->entries) ids.push_back(entry.id);
+    return ids;
+  }
+};
+
+TEST_F(StoreSearchTest, ByTypeAndIdSkippingDeleted) {
+  using List = std::vector<std::string>;
+  EXPECT_EQ(Ids({.type = "Patient"}), (List{"p2", "p3", "p4", "p5"}));
+  EXPECT_EQ(Ids({.type = "Observation"}), (List{"o1"}));
+  EXPECT_EQ(Ids({.type = "Patient", .ids = List{"p1", "p4", "o1", "x\"\\,}"}}), (List{"p4"}));
+  EXPECT_TRUE(Ids({.type = "Patient", .ids = List{}}).empty());
+}
+
+TEST_F(StoreSearchTest, ByLastUpdatedIntervals) {
+  using List = std::vector<std::string>;
+  // p2 at t0 + 1s; p3, p4, p5 at t0 + 5s, 6s, 7s.
+  EXPECT_EQ(Ids({.type = "Patient", .last_updated = {{{.from = t0_ + 5s, .before = t0_ + 7s}}}}),
+            (List{"p3", "p4"}));
+  EXPECT_EQ(Ids({.type = "Patient", .last_updated = {{{.before = t0_ + 2s}, {.from = t0_ + 7s}}}}),
+            (List{"p2", "p5"}));
+  EXPECT_EQ(Ids({.type = "Patient",
+                 .last_updated = {{{.from = t0_ + 5s}}, {{.from = t0_ + 6s, .negate = true}}}}),
+            (List{"p3"}));
+}
+
+TEST_F(StoreSearchTest, KeysetPagingById) {
+  auto tx = Begin();
+  auto first = tx->Search({.type = "Patient", .count = 3});
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->entries.size(), 3u);
+  ASSERT_EQ(first->next, std::optional<std::string>("p4"));
+  auto second = tx->Search({.type = "Patient", .count = 3, .after = first->next});
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->entries.size(), 1u);
+  EXPECT_EQ(second->entries[0].id, "p5");
+  EXPECT_FALSE(second->next.has_value());
+  EXPECT_FALSE(second->entries[0].json.empty());
+}
+
 TEST_F(StoreContractTest, ConcurrentWritersOfOneResourceGetContiguousVersions) {
   constexpr int kThreads = 4;
   constexpr int kWritesEach = 25;

@@ -104,6 +104,13 @@ std::vector<const char*> Values(const std::vector<Param>& params) {
 
 }  // namespace
 
+fhir::Result<PgResult> PgConnection::ExecOnce(const std::string& sql,
+                                              const std::vector<Param>& params) {
+  std::vector<const char*> values = Values(params);
+  return Check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0));
+}
+
 fhir::Result<PgResult> PgConnection::Exec(const std::string& name, const std::string& sql,
                                           const std::vector<Param>& params) {
   if (auto prepared = Prepare(name, sql); !prepared.ok()) return std::move(prepared).error();

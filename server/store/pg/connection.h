@@ -61,6 +61,10 @@ class PgConnection {
   // Runs the statement `sql` prepared as `name`. One name must always denote the same SQL.
   fhir::Result<PgResult> Exec(const std::string& name, const std::string& sql,
                               const std::vector<Param>& params);
+  // Runs `sql` with `params` as an unnamed statement, planned for these values and not kept: for
+  // statements whose shape varies with the request (searches), which would otherwise fill the
+  // connection with prepared statements.
+  fhir::Result<PgResult> ExecOnce(const std::string& sql, const std::vector<Param>& params);
   // Runs parameterless `first` and then the prepared statement in one round trip (libpq pipeline
   // mode) and returns the statement's result, or the first error of either.
   fhir::Result<PgResult> ExecAfter(const char* first, const std::string& name,

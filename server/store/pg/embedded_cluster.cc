@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -109,9 +111,11 @@ std::string LogTail(const fs::path& log) {
 }
 
 // Forks and execs argv[0] with output appended to `log`, as `identity`. With `die_with_parent`,
-// the child gets SIGINT (a fast shutdown for postgres) if this thread's process goes away without
-// stopping it. Everything the child needs is prepared before fork: after it, only async-signal-safe
-// calls.
+// the child gets SIGINT (a fast shutdown for postgres) when the calling thread ends, which for the
+// thread that runs the server is when the process dies, even by SIGKILL. That works because
+// argv[0] is the postmaster itself: a launcher such as pg_ctl daemonizes it, and the signal would
+// then be tied to the short-lived launcher. Everything the child needs is prepared before fork:
+// after it, only async-signal-safe calls.
 fhir::Result<pid_t> Spawn(const std::vector<std::string>& args, const fs::path& log,
                           const Identity& identity, bool die_with_parent) {
   std::vector<char*> argv;
@@ -120,6 +124,7 @@ fhir::Result<pid_t> Spawn(const std::vector<std::string>& args, const fs::path& 
   std::string log_path = log.string();
   sigset_t no_signals;
   sigemptyset(&no_signals);
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return ClusterError(std::string("fork failed: ") + std::strerror(errno));
   if (pid == 0) {
@@ -129,7 +134,11 @@ fhir::Result<pid_t> Spawn(const std::vector<std::string>& args, const fs::path& 
       }
     }
     // Set after the credential change, which would clear it.
-    if (die_with_parent) prctl(PR_SET_PDEATHSIG, SIGINT);
+    if (die_with_parent) {
+      prctl(PR_SET_PDEATHSIG, SIGINT);
+      // The parent may have died before the request took effect; then no signal will come.
+      if (getppid() != parent) _exit(125);
+    }
     int null_fd = open("/dev/null", O_RDONLY);
     int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (null_fd < 0 || log_fd < 0) _exit(126);
@@ -171,6 +180,128 @@ fhir::Result<void> MakeOwnedDirectory(const fs::path& dir, const Identity& ident
   }
   if (identity.switch_user && chown(dir.c_str(), identity.uid, identity.gid) != 0) {
     return ClusterError("cannot chown " + dir.string() + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
+// The process id on the first line of a postmaster.pid lock file, or -1.
+pid_t LockFilePid(const fs::path& lock_file) {
+  std::ifstream in(lock_file);
+  long pid = -1;
+  if (!(in >> pid) || pid <= 0) return -1;
+  return static_cast<pid_t>(pid);
+}
+
+bool SameFile(const char* a, const char* b) {
+  struct stat first {};
+  struct stat second {};
+  return stat(a, &first) == 0 && stat(b, &second) == 0 && first.st_dev == second.st_dev &&
+         first.st_ino == second.st_ino;
+}
+
+// Whether `pid` is a live PostgreSQL process working on `pgdata`: the postmaster or a process it
+// forked. All of them run the postgres executable with the data directory as working directory
+// (the postmaster changes into it before it writes its lock file). A zombie has no working
+// directory any more, and a process id reused by another program fails the first test.
+bool IsPostgresOn(pid_t pid, const fs::path& pgdata) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::ifstream comm(proc + "/comm");
+  std::string name;
+  if (!std::getline(comm, name) || (name != "postgres" && name != "postmaster")) return false;
+  return SameFile((proc + "/cwd").c_str(), pgdata.c_str());
+}
+
+// Every live PostgreSQL process working on `pgdata`.
+std::vector<pid_t> PostgresProcessesOn(const fs::path& pgdata) {
+  std::vector<pid_t> found;
+  std::error_code ec;
+  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() ||
+        !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::atol(name.c_str()));
+    if (IsPostgresOn(pid, pgdata)) found.push_back(pid);
+  }
+  return found;
+}
+
+// The parent of `pid` (the fourth field of /proc/<pid>/stat, after the parenthesised command
+// name, which may itself hold spaces and parentheses), or -1.
+pid_t ParentOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t end = stat.rfind(')');
+  if (end == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(end + 1));
+  char state = 0;
+  long parent = -1;
+  if (!(fields >> state >> parent)) return -1;
+  return static_cast<pid_t>(parent);
+}
+
+bool WaitUntil(const std::function<bool()>& done, std::chrono::steady_clock::duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  return true;
+}
+
+// Makes way for a new postmaster on `pgdata` when the previous owner of the cluster died without
+// stopping it (killed, or the machine went down).
+//
+// - A postmaster still running on the directory gets a fast shutdown, and we wait until it is
+//   gone: its clients died with its owner, so rolling back their open transactions loses nothing
+//   that was acknowledged, and committed data is kept. It may be shutting down already, on the
+//   SIGINT its parent's death sent. If its parent is a live process of this same program, it is
+//   another server's database: refused rather than stopped.
+// - Processes of a postmaster that was killed outright stay behind until they notice; while any
+//   holds the old shared memory, PostgreSQL refuses to start. They get SIGQUIT, as the postmaster
+//   sends its children after a crash.
+// - A lock file that names a live process which is not PostgreSQL on this directory (the id was
+//   reused, or is a zombie nobody reaped) would make PostgreSQL believe a server is running: it is
+//   removed. When the named process is gone, PostgreSQL itself ignores the file.
+//
+// The new postmaster then replays the WAL as after any crash: every committed transaction is
+// there, and no uncommitted one.
+fhir::Result<void> ClearLeftovers(const fs::path& pgdata) {
+  const fs::path lock_file = pgdata / "postmaster.pid";
+  const pid_t postmaster = LockFilePid(lock_file);
+  const auto postmaster_gone = [&] { return !IsPostgresOn(postmaster, pgdata); };
+  if (postmaster > 0 && IsPostgresOn(postmaster, pgdata)) {
+    const pid_t owner = ParentOf(postmaster);
+    if (owner > 1 &&
+        SameFile(("/proc/" + std::to_string(owner) + "/exe").c_str(), "/proc/self/exe")) {
+      return ClusterError(pgdata.string() + " is in use by the PostgreSQL (pid " +
+                          std::to_string(postmaster) + ") of another server (pid " +
+                          std::to_string(owner) + ")");
+    }
+    if (kill(postmaster, SIGINT) != 0 && errno != ESRCH) {
+      return ClusterError("cannot stop the PostgreSQL (pid " + std::to_string(postmaster) +
+                          ") left running on " + pgdata.string() + ": " + std::strerror(errno));
+    }
+    if (!WaitUntil(postmaster_gone, kStopTimeout)) {
+      kill(postmaster, SIGQUIT);
+      if (!WaitUntil(postmaster_gone, kStopTimeout)) {
+        return ClusterError("the PostgreSQL (pid " + std::to_string(postmaster) +
+                            ") left running on " + pgdata.string() + " does not stop");
+      }
+    }
+  }
+  for (pid_t pid : PostgresProcessesOn(pgdata)) kill(pid, SIGQUIT);
+  if (!WaitUntil([&] { return PostgresProcessesOn(pgdata).empty(); }, kStopTimeout)) {
+    return ClusterError("processes of an earlier PostgreSQL on " + pgdata.string() +
+                        " do not exit");
+  }
+  if (postmaster > 0 && (kill(postmaster, 0) == 0 || errno == EPERM)) {
+    std::error_code ec;
+    fs::remove(lock_file, ec);
+    if (ec) {
+      return ClusterError("cannot remove the stale " + lock_file.string() + ": " + ec.message());
+    }
   }
   return {};
 }
@@ -219,16 +350,7 @@ fhir::Result<void> EmbeddedCluster::Launch() {
   if (auto made = MakeOwnedDirectory(options_.data_dir, *identity); !made.ok()) return made;
   if (auto made = MakeOwnedDirectory(socket_dir_, *identity); !made.ok()) return made;
 
-  // A postmaster left running by a killed owner still serves the socket: use it.
-  if (PQping(SuperuserConnectionString().c_str()) == PQPING_OK) {
-    std::ifstream pid_file(pgdata_ / "postmaster.pid");
-    pid_t pid = -1;
-    if (pid_file >> pid && pid > 0) {
-      pid_ = pid;
-      child_ = false;
-      return {};
-    }
-  }
+  if (auto cleared = ClearLeftovers(pgdata_); !cleared.ok()) return cleared;
 
   if (!fs::exists(pgdata_ / "PG_VERSION")) {
     std::vector<std::string> initdb = {(*bin / "initdb").string(),
@@ -258,7 +380,6 @@ fhir::Result<void> EmbeddedCluster::Launch() {
   auto pid = Spawn(postgres, log_, *identity, true);
   if (!pid.ok()) return std::move(pid).error();
   pid_ = *pid;
-  child_ = true;
   return {};
 }
 
@@ -267,12 +388,10 @@ fhir::Result<void> EmbeddedCluster::WaitUntilReady() {
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
   for (;;) {
     if (PQping(conninfo.c_str()) == PQPING_OK) return {};
-    if (child_) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return ClusterError("postgres exited during start-up" + LogTail(log_));
-      }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return ClusterError("postgres exited during start-up" + LogTail(log_));
     }
     if (std::chrono::steady_clock::now() > deadline) {
       return ClusterError("postgres did not accept connections in time" + LogTail(log_));
@@ -313,20 +432,14 @@ fhir::Result<void> EmbeddedCluster::Stop() {
   }
   const auto deadline = std::chrono::steady_clock::now() + kStopTimeout;
   for (;;) {
-    bool gone = false;
-    if (child_) {
-      int status = 0;
-      gone = waitpid(pid, &status, WNOHANG) == pid;
-    } else {
-      // Not our child in production; it is when this process started it under another object.
-      int status = 0;
-      gone = waitpid(pid, &status, WNOHANG) == pid || (kill(pid, 0) != 0 && errno == ESRCH);
-    }
-    if (gone) return {};
+    int status = 0;
+    const pid_t waited = waitpid(pid, &status, WNOHANG);
+    // ECHILD: reaped elsewhere already (a waitpid(-1) in this process, or SIGCHLD ignored).
+    if (waited == pid || (waited < 0 && errno == ECHILD)) return {};
     if (std::chrono::steady_clock::now() > deadline) {
       // Immediate shutdown: recovery replays the WAL on the next start, no committed data is lost.
       kill(pid, SIGQUIT);
-      if (child_) waitpid(pid, nullptr, 0);
+      waitpid(pid, nullptr, 0);
       return ClusterError("postgres did not stop in time; sent an immediate shutdown");
     }
     std::this_thread::sleep_for(kPollInterval);

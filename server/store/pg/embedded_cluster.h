@@ -11,8 +11,15 @@
 //
 // Run as root, the cluster runs as `system_user` (PostgreSQL refuses root): data_dir and its
 // subdirectories are given to that user, and its parent directories must be searchable by it.
-// If a cluster from an earlier process still runs on the directory (its owner was killed), Start
-// adopts it and Stop stops it.
+//
+// Crashes: postgres is started directly as a child, in its own process group, and asked for a
+// fast shutdown (SIGINT) when the thread that called Start ends, so call Start from a thread
+// that lives as long as the server (the main thread). If the previous owner of the directory died
+// without stopping its cluster, Start first clears what is left: a postmaster still running there
+// gets a fast shutdown (refused if its parent is a live process of this same program: another
+// server uses it), processes of a postmaster that was killed outright are ended, and a lock file
+// naming a live process that is not that cluster is removed. PostgreSQL then recovers from its
+// WAL: committed transactions are kept, uncommitted ones are gone.
 //
 // Errors: store.embedded-cluster (500) naming the step that failed and, for postgres itself, the
 // last lines of postgres.log. Not thread-safe; the object stops the cluster when destroyed.
@@ -73,8 +80,7 @@ class EmbeddedCluster {
   std::filesystem::path pgdata_;
   std::filesystem::path socket_dir_;
   std::filesystem::path log_;
-  pid_t pid_ = -1;
-  bool child_ = false;  // pid_ is our child (else an adopted postmaster)
+  pid_t pid_ = -1;  // our child
 };
 
 }  // namespace server::store::pg

@@ -40,8 +40,14 @@ CREATE TABLE resource_current (
 );
 )sql";
 
+// Type-level searches by _lastUpdated read resource_current in this order.
+constexpr std::string_view kCurrentUpdated = R"sql(
+CREATE INDEX resource_current_type_updated ON resource_current (tenant, type, last_updated);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "resources", kResources},
+    Migration{2, "current_last_updated", kCurrentUpdated},
 };
 
 // An arbitrary constant shared by every fhirhub server ("fhir" in ASCII).

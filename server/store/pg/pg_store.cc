@@ -45,6 +45,10 @@ constexpr const char* kUpdateSql =
     " INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, json)"
     " VALUES ($1, $2, $3, $4, " FHIRHUB_TS("$6") ", $5, $7) RETURNING seq";
 
+// The same columns, qualified, for queries that join resource_current (c) to resource_version (v).
+constexpr const char* kVersionColumns =
+    "v.type, v.id, v.version, v.deleted, " FHIRHUB_MICROS("v.last_updated") ", v.json, v.seq";
+
 constexpr int kMaxHistoryCount = 1000;
 
 constexpr const char* kBeginReadCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED";
@@ -62,6 +66,27 @@ ResourceVersion RowToVersion(const PgResult& rows, int row) {
 }
 
 std::string Micros(Timestamp t) { return std::to_string(t.time_since_epoch().count()); }
+
+// The timestamptz for a placeholder holding integer microseconds.
+std::string Ts(const std::string& placeholder) {
+  return "(timestamptz 'epoch' + " + placeholder + "::bigint * interval '1 microsecond')";
+}
+
+// A PostgreSQL text[] literal: every element quoted, with '"' and '\\' escaped.
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const std::string& value : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : value) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
 
 fhir::Error Closed() {
   return fhir::Error::Internal("store.transaction-closed", "the transaction is already closed");
@@ -149,6 +174,46 @@ class PgTransaction final : public Transaction {
     page.entries.reserve(n);
     for (int row = 0; row < n; ++row) page.entries.push_back(RowToVersion(*rows, row));
     if (rows->rows() > count) page.next = page.entries.back().sequence;
+    return page;
+  }
+
+  fhir::Result<SearchPage> Search(const SearchQuery& query) override {
+    if (!open_) return Closed();
+    const int count = std::clamp(query.count, 1, kMaxHistoryCount);
+    std::vector<Param> params = {tenant_, query.type};
+    auto placeholder = [&](std::string value, const char* cast) {
+      params.push_back(std::move(value));
+      return "$" + std::to_string(params.size()) + cast;
+    };
+    std::string sql = std::string("SELECT ") + kVersionColumns +
+                      " FROM resource_current c JOIN resource_version v"
+                      " USING (tenant, type, id, version)"
+                      " WHERE c.tenant = $1 AND c.type = $2 AND NOT c.deleted";
+    if (query.ids) sql += " AND c.id = ANY(" + placeholder(TextArray(*query.ids), "::text[]") + ")";
+    for (const std::vector<TimeInterval>& alternatives : query.last_updated) {
+      std::string any;
+      for (const TimeInterval& interval : alternatives) {
+        std::string in = "true";
+        if (interval.from) {
+          in += " AND c.last_updated >= " + Ts(placeholder(Micros(*interval.from), ""));
+        }
+        if (interval.before) {
+          in += " AND c.last_updated < " + Ts(placeholder(Micros(*interval.before), ""));
+        }
+        any += (any.empty() ? "" : " OR ") + std::string(interval.negate ? "NOT " : "") + "(" + in +
+               ")";
+      }
+      sql += " AND (" + (any.empty() ? std::string("false") : any) + ")";
+    }
+    if (query.after) sql += " AND c.id > " + placeholder(*query.after, "");
+    sql += " ORDER BY c.id LIMIT " + placeholder(std::to_string(count + 1), "::bigint");
+    auto rows = lease_->ExecOnce(sql, params);
+    if (!rows.ok()) return std::move(rows).error();
+    SearchPage page;
+    const int n = std::min(rows->rows(), count);
+    page.entries.reserve(n);
+    for (int row = 0; row < n; ++row) page.entries.push_back(RowToVersion(*rows, row));
+    if (rows->rows() > count) page.next = page.entries.back().id;
     return page;
   }
 
