@@ -32,6 +32,20 @@ fhir::Resource BuildCapabilityStatement(const ServerDescription& server,
     for (const std::string& code : resource.interactions) {
       cs.AddPrimitive(cs.AddChild(node, "interaction"), "code", code);
     }
+    if (!resource.versioning.empty()) cs.AddPrimitive(node, "versioning", resource.versioning);
+    if (resource.read_history) cs.AddPrimitive(node, "readHistory", "true");
+    if (resource.update_create) cs.AddPrimitive(node, "updateCreate", "true");
+    if (resource.conditional_create) cs.AddPrimitive(node, "conditionalCreate", "true");
+    if (resource.conditional_update) cs.AddPrimitive(node, "conditionalUpdate", "true");
+    if (!resource.conditional_delete.empty()) {
+      cs.AddPrimitive(node, "conditionalDelete", resource.conditional_delete);
+    }
+    for (const SearchParamCapability& param : resource.search_params) {
+      fhir::Node* search_param = cs.AddChild(node, "searchParam");
+      cs.AddPrimitive(search_param, "name", param.name);
+      cs.AddPrimitive(search_param, "definition", param.definition);
+      cs.AddPrimitive(search_param, "type", param.type);
+    }
   }
   for (const std::string& code : server.system_interactions) {
     cs.AddPrimitive(cs.AddChild(rest, "interaction"), "code", code);

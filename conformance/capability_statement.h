@@ -12,9 +12,23 @@
 
 namespace conformance {
 
+struct SearchParamCapability {
+  std::string name;        // "_id"
+  std::string type;        // search-param-type code: "token", "date", ...
+  std::string definition;  // canonical URL of the SearchParameter
+};
+
 struct ResourceCapability {
   std::string type;                       // "Patient"
   std::vector<std::string> interactions;  // type-restful-interaction codes: "read", "create", ...
+  // The optional flags of CapabilityStatement.rest.resource; empty/false ones are left out.
+  std::string versioning;  // "versioned-update", ...
+  bool read_history = false;
+  bool update_create = false;
+  bool conditional_create = false;
+  bool conditional_update = false;
+  std::string conditional_delete;  // "single", "multiple"
+  std::vector<SearchParamCapability> search_params;
 };
 
 struct ServerDescription {

@@ -16,13 +16,16 @@
 #include "server/main/database.h"
 #include "server/main/fhir_package.h"
 #include "server/main/http_options.h"
+#include "server/rest/bundle_handler.h"
 #include "server/rest/capabilities_handler.h"
 #include "server/rest/create_handler.h"
 #include "server/rest/delete_handler.h"
 #include "server/rest/history_handler.h"
 #include "server/rest/interaction_support.h"
+#include "server/rest/patch_handler.h"
 #include "server/rest/read_handler.h"
 #include "server/rest/router.h"
+#include "server/rest/search_handler.h"
 #include "server/rest/update_handler.h"
 #include "server/store/pg/pg_store.h"
 
@@ -54,18 +57,52 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
   for (const fhir::model::TypeDef* type : defs.resources()) {
     if (type->is_abstract) continue;
     description.resources.push_back(
-        {type->name,
-         {"read", "vread", "update", "delete", "history-instance", "history-type", "create"}});
+        {.type = type->name,
+         .interactions = {"read", "vread", "update", "delete", "history-instance", "history-type",
+                          "create", "search-type", "patch"},
+         .versioning = "versioned-update",
+         .read_history = true,
+         .update_create = true,
+         .conditional_create = true,
+         .conditional_update = true,
+         .conditional_delete = "single",
+         .search_params = {
+             {"_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id"},
+             {"_lastUpdated", "date", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"}}});
   }
-  description.system_interactions = {"history-system"};
+  description.system_interactions = {"transaction", "batch", "history-system"};
   const rest::CapabilitiesHandler capabilities(description, defs);
   const rest::ReadHandler read(pg_store, defs);
   const rest::CreateHandler create(pg_store, defs, ids);
-  const rest::UpdateHandler update(pg_store, defs);
+  const rest::UpdateHandler update(pg_store, defs, ids);
   const rest::DeleteHandler remove(pg_store);
   const rest::HistoryHandler history(pg_store, defs);
+  const rest::SearchHandler search(pg_store, defs, clock);
+  const rest::PatchHandler patch(pg_store, defs);
 
   rest::Router router(defs);
+  // Bundle entries are routed by the same router, so they behave as requests of their own.
+  const rest::BundleHandler bundle(pg_store, router, defs, ids);
+  router.Add(rest::Method::kPost, "",
+             [&bundle](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return bundle.Handle(request, params);
+             });
+  router.Add(rest::Method::kPatch, "{type}/{id}",
+             [&patch](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return patch.Handle(request, params);
+             });
+  router.Add(rest::Method::kGet, "{type}",
+             [&search](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return search.Type(request, params);
+             });
+  router.Add(rest::Method::kPut, "{type}",
+             [&update](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return update.Conditional(request, params);
+             });
+  router.Add(rest::Method::kDelete, "{type}",
+             [&remove](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return remove.Conditional(request, params);
+             });
   router.Add(rest::Method::kGet, "metadata",
              [&capabilities](const rest::FhirRequest& request, const rest::PathParams& params) {
                return capabilities.Handle(request, params);

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "server/rest/conditional.h"
+
 namespace server::rest {
 
 fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
@@ -9,18 +11,42 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
   const std::string& type = params.at("type");
   auto body = RequireBody(request, type);
   if (!body.ok()) return std::move(body).error();
-  store::ResourceVersion stored{.type = type, .id = ids_.NewId()};
-  auto written = InTransaction(store_, request, [&](store::Transaction& tx) {
-    return tx.Write({.type = type,
-                     .id = stored.id,
-                     .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
-                       stored.json = RenderForStore(**body, stored.id, stamp);
-                       return stored.json;
-                     }});
-  });
-  if (!written.ok()) return std::move(written).error();
-  stored.stamp = written->stamp;
-  return WriteAnswer(request, 201, stored, defs_);
+  auto criteria = IfNoneExistCriteria(request);
+  if (!criteria.ok()) return std::move(criteria).error();
+
+  // What was stored, or the resource that already matched a conditional create.
+  store::ResourceVersion stored{.type = type};
+  bool created = false;
+  auto done = InTransaction(
+      store_, request,
+      [&](store::Transaction& tx) -> fhir::Result<void> {
+        if (*criteria) {
+          auto matches = FindMatches(tx, type, **criteria, "If-None-Exist");
+          if (!matches.ok()) return std::move(matches).error();
+          if (matches->size() > 1) return MultipleMatches("If-None-Exist");
+          if (matches->size() == 1) {
+            stored = std::move(matches->front());
+            created = false;
+            return {};
+          }
+        }
+        stored.id = request.assigned_id.empty() ? ids_.NewId() : request.assigned_id;
+        auto written =
+            tx.Write({.type = type,
+                      .id = stored.id,
+                      .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
+                        stored.json = RenderForStore(**body, stored.id, stamp);
+                        return stored.json;
+                      }});
+        if (!written.ok()) return std::move(written).error();
+        stored.stamp = written->stamp;
+        created = true;
+        return {};
+      },
+      // Two conditional creates of the same resource must not both see "no match".
+      *criteria ? store::Isolation::kSerializable : store::Isolation::kReadCommitted);
+  if (!done.ok()) return std::move(done).error();
+  return WriteAnswer(request, created ? 201 : 200, stored, defs_);
 }
 
 }  // namespace server::rest

@@ -1,7 +1,12 @@
 // POST [base]/{type}: create. The server assigns a new id (any id in the body is ignored, as the
 // specification asks), stores version 1 with meta.versionId and meta.lastUpdated set, and answers
-// 201 with Location, ETag and Last-Modified and a body as Prefer asks. Errors: 400
-// rest.missing-body, 400 rest.type-mismatch, and the store's. Thread-safe.
+// 201 with Location, ETag and Last-Modified and a body as Prefer asks.
+// Conditional create: with If-None-Exist (search criteria, e.g. "_id=abc"), nothing is written
+// when one resource matches (200 with that resource), and 412 rest.multiple-matches when several
+// do; the search and the write run in one serializable transaction, so two concurrent
+// conditional creates of the same resource cannot both create it.
+// Errors: 400 rest.missing-body, 400 rest.type-mismatch, the search errors of the criteria, and
+// the store's. Thread-safe.
 #ifndef SERVER_REST_CREATE_HANDLER_H_
 #define SERVER_REST_CREATE_HANDLER_H_
 

@@ -1,8 +1,20 @@
 #include "server/rest/delete_handler.h"
 
+#include "server/rest/conditional.h"
 #include "server/rest/interaction_support.h"
 
 namespace server::rest {
+
+namespace {
+
+FhirResponse Deleted(const std::optional<store::WriteResult>& written) {
+  FhirResponse response;
+  response.status = 204;
+  if (written) response.headers.emplace_back("etag", WeakETag(written->stamp.version));
+  return response;
+}
+
+}  // namespace
 
 fhir::Result<FhirResponse> DeleteHandler::Handle(const FhirRequest& request,
                                                  const PathParams& params) const {
@@ -15,10 +27,31 @@ fhir::Result<FhirResponse> DeleteHandler::Handle(const FhirRequest& request,
                      .is_delete = true});
   });
   if (!written.ok()) return std::move(written).error();
-  FhirResponse response;
-  response.status = 204;
-  response.headers.emplace_back("etag", WeakETag(written->stamp.version));
-  return response;
+  return Deleted(*written);
+}
+
+fhir::Result<FhirResponse> DeleteHandler::Conditional(const FhirRequest& request,
+                                                      const PathParams& params) const {
+  const std::string& type = params.at("type");
+  const QueryParams criteria = ConditionalCriteria(request);
+  auto written = InTransaction(
+      store_, request,
+      [&](store::Transaction& tx) -> fhir::Result<std::optional<store::WriteResult>> {
+        auto matches = FindMatches(tx, type, criteria, type + "?");
+        if (!matches.ok()) return std::move(matches).error();
+        if (matches->size() > 1) return MultipleMatches(type + "?");
+        if (matches->empty()) return std::optional<store::WriteResult>();
+        const store::ResourceVersion& match = matches->front();
+        auto deleted = tx.Write({.type = type,
+                                 .id = match.id,
+                                 .expected_version = match.stamp.version,
+                                 .is_delete = true});
+        if (!deleted.ok()) return std::move(deleted).error();
+        return std::optional<store::WriteResult>(*deleted);
+      },
+      store::Isolation::kSerializable);
+  if (!written.ok()) return std::move(written).error();
+  return Deleted(*written);
 }
 
 }  // namespace server::rest

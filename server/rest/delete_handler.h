@@ -2,7 +2,9 @@
 // the ETag of the delete version; deleting an already deleted resource changes nothing and
 // answers 204 as well. If-Match W/"n" makes the delete conditional (412). Errors: 404
 // store.not-found for a resource that never existed, 400 rest.invalid-if-match, and the store's.
-// Thread-safe.
+// DELETE [base]/{type}?criteria: conditional delete of the one matching resource (204); when
+// nothing matches there is nothing to delete, which also answers 204; several matches answer 412
+// rest.multiple-matches. Thread-safe.
 #ifndef SERVER_REST_DELETE_HANDLER_H_
 #define SERVER_REST_DELETE_HANDLER_H_
 
@@ -20,6 +22,9 @@ class DeleteHandler {
 
   // Path parameters: type, id.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
+  // Path parameter: type; the criteria are the request's query.
+  fhir::Result<FhirResponse> Conditional(const FhirRequest& request,
+                                         const PathParams& params) const;
 
  private:
   store::Store& store_;

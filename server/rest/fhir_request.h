@@ -39,6 +39,9 @@ struct FhirRequest {
   // Set when the request is an entry of a transaction Bundle: the interaction reads and writes in
   // this store transaction and neither commits nor rolls it back. Null for a request of its own.
   store::Transaction* transaction = nullptr;
+  // For a create in a transaction Bundle: the id chosen for it before references to it were
+  // rewritten. Empty otherwise, and the server picks a new id.
+  std::string assigned_id;
 
   // The first value of a header (name in lower case) or of a query parameter, or nullopt.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

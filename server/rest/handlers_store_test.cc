@@ -64,7 +64,7 @@ class HandlersTest : public ::testing::Test {
         router_(defs_),
         read_(Store(), defs_),
         create_(Store(), defs_, ids_),
-        update_(Store(), defs_),
+        update_(Store(), defs_, ids_),
         delete_(Store()),
         history_(Store(), defs_) {
     router_.Add(Method::kGet, "{type}/{id}",

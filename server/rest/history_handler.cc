@@ -7,22 +7,11 @@
 
 #include "fhir/json/json.h"
 #include "server/rest/interaction_support.h"
+#include "server/rest/search_params.h"
 
 namespace server::rest {
 
 namespace {
-
-// The JSON string literal for `text`.
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;  // no control characters in URLs
-    out += c;
-  }
-  out += '"';
-  return out;
-}
 
 // A non-negative integer parameter, or nullopt when absent; `invalid` when malformed.
 fhir::Result<std::optional<std::int64_t>> IntegerParam(const FhirRequest& request,
@@ -75,6 +64,21 @@ fhir::Result<FhirResponse> HistoryHandler::Answer(const FhirRequest& request,
   const bool instance = id.has_value();
   store::HistoryQuery query{.type = std::move(type), .id = std::move(id), .after = *cursor};
   if (*count) query.count = static_cast<int>(**count);
+  // The parameters applied, repeated in the self and next links.
+  std::string applied = "_count=" + std::to_string(query.count);
+  if (auto since = request.Param("_since")) {
+    auto range = ParseTimeRange(*since, "_since");
+    if (!range.ok()) return std::move(range).error();
+    query.since = range->begin;
+    applied += "&_since=" + PercentEncode(*since);
+  }
+  if (auto at = request.Param("_at")) {
+    // A partial time ("2024-03") is a period; the versions current at its end are given.
+    auto range = ParseTimeRange(*at, "_at");
+    if (!range.ok()) return std::move(range).error();
+    query.at = range->end - std::chrono::microseconds(1);
+    applied += "&_at=" + PercentEncode(*at);
+  }
   auto tx = store_.Begin();
   if (!tx.ok()) return std::move(tx).error();
   auto page = (*tx)->History(query);
@@ -85,15 +89,14 @@ fhir::Result<FhirResponse> HistoryHandler::Answer(const FhirRequest& request,
   }
 
   const std::string self = request.base_url + "/" + path;
-  const std::string count_param = "_count=" + std::to_string(query.count);
   std::string json =
       R"({"resourceType":"Bundle","type":"history","link":[{"relation":"self",)"
       R"("url":)" +
-      Quote(self + "?" + count_param + (*cursor ? "&_cursor=" + std::to_string(**cursor) : "")) +
+      JsonString(self + "?" + applied + (*cursor ? "&_cursor=" + std::to_string(**cursor) : "")) +
       "}";
   if (page->next) {
     json += R"(,{"relation":"next","url":)" +
-            Quote(self + "?" + count_param + "&_cursor=" + std::to_string(*page->next)) + "}";
+            JsonString(self + "?" + applied + "&_cursor=" + std::to_string(*page->next)) + "}";
   }
   json += "]";
   for (size_t i = 0; i < page->entries.size(); ++i) {
@@ -101,14 +104,14 @@ fhir::Result<FhirResponse> HistoryHandler::Answer(const FhirRequest& request,
     const std::string& type = version.type;
     const std::string& id = version.id;
     json += i == 0 ? R"(,"entry":[)" : ",";
-    json += R"({"fullUrl":)" + Quote(request.base_url + "/" + type + "/" + id);
+    json += R"({"fullUrl":)" + JsonString(request.base_url + "/" + type + "/" + id);
     if (!version.deleted) json += R"(,"resource":)" + version.json;
     const char* method = version.deleted ? "DELETE" : version.stamp.version == 1 ? "POST" : "PUT";
     const char* status = version.deleted ? "204" : version.stamp.version == 1 ? "201" : "200";
     json += R"(,"request":{"method":")" + std::string(method) + R"(","url":)" +
-            Quote(version.stamp.version == 1 && !version.deleted ? type : type + "/" + id) +
+            JsonString(version.stamp.version == 1 && !version.deleted ? type : type + "/" + id) +
             R"(},"response":{"status":")" + status + R"(","etag":)" +
-            Quote(WeakETag(version.stamp.version)) + R"(,"lastModified":")" +
+            JsonString(WeakETag(version.stamp.version)) + R"(,"lastModified":")" +
             FormatInstant(version.stamp.last_updated) + "\"}}";
   }
   if (!page->entries.empty()) json += "]";

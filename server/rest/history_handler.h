@@ -2,8 +2,11 @@
 // and system history, as a Bundle of type "history", newest version first. Each entry has fullUrl,
 // the resource (absent for a delete), request (POST for version 1, PUT after, DELETE for deletes)
 // and response (status, etag, lastModified). Paging: _count (1..1000, default 100) and a "next"
-// link carrying an opaque _cursor. Errors: 400 rest.invalid-count, 400 rest.invalid-cursor, 404
-// rest.unknown-resource when the resource never existed, and the store's. Thread-safe.
+// link carrying an opaque _cursor. _since keeps the versions written at or after an instant; _at
+// gives, for each resource, the version that was current at a time (for a partial time such as
+// "2024-03", at the end of that period). Errors: 400 rest.invalid-count, 400 rest.invalid-cursor,
+// 400 search.invalid-date, 404 rest.unknown-resource when the resource never existed, and the
+// store's. Thread-safe.
 #ifndef SERVER_REST_HISTORY_HANDLER_H_
 #define SERVER_REST_HISTORY_HANDLER_H_
 

@@ -72,6 +72,17 @@ std::string FormatHttpDate(store::Timestamp time) {
   return buffer;
 }
 
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
 std::string WeakETag(std::int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
 
 fhir::Result<std::optional<std::int64_t>> ParseIfMatch(const FhirRequest& request) {

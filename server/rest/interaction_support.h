@@ -36,6 +36,9 @@ class RandomIdGenerator final : public IdGenerator {
 std::string FormatInstant(store::Timestamp time);
 // "Tue, 14 Nov 2023 22:13:20 GMT": the HTTP-date of Last-Modified (whole seconds).
 std::string FormatHttpDate(store::Timestamp time);
+// The JSON string literal for `text` (quoted, '"' and '\\' escaped, control characters dropped),
+// for building Bundles around stored JSON text.
+std::string JsonString(std::string_view text);
 // W/"3"
 std::string WeakETag(std::int64_t version);
 
@@ -59,18 +62,31 @@ std::string RenderForStore(const fhir::Resource& resource, std::string_view id,
 // Runs `work` inside the request's transaction when the request is an entry of a transaction
 // Bundle (leaving commit to the Bundle), or else in a transaction of its own that is committed
 // when `work` succeeds and rolled back when it fails. The 2xx answer is built only after Commit
-// has returned, so nothing is acknowledged before it is durable.
+// has returned, so nothing is acknowledged before it is durable. A serializable transaction of
+// its own that the database aborts for a conflict with a concurrent one is run again, a few
+// times, since `work` then saw a state that no longer holds.
 template <typename Work>
 auto InTransaction(store::Store& store, const FhirRequest& request, Work&& work,
                    store::Isolation isolation = store::Isolation::kReadCommitted)
     -> decltype(work(std::declval<store::Transaction&>())) {
   if (request.transaction != nullptr) return work(*request.transaction);
-  auto tx = store.Begin(isolation);
-  if (!tx.ok()) return std::move(tx).error();
-  auto result = work(**tx);
-  if (!result.ok()) return result;  // the transaction rolls back when it goes out of scope
-  if (auto committed = (*tx)->Commit(); !committed.ok()) return std::move(committed).error();
-  return result;
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    auto tx = store.Begin(isolation);
+    if (!tx.ok()) return std::move(tx).error();
+    auto result = work(**tx);
+    fhir::Result<void> committed;
+    if (result.ok()) committed = (*tx)->Commit();
+    const fhir::Error* failure = !result.ok()      ? &result.error()
+                                 : !committed.ok() ? &committed.error()
+                                                   : nullptr;
+    if (failure == nullptr) return result;
+    if (isolation != store::Isolation::kSerializable || attempt == kAttempts ||
+        failure->message_id() != "store.serialization-failure") {
+      if (!result.ok()) return result;  // the transaction rolls back when it goes out of scope
+      return std::move(committed).error();
+    }
+  }
 }
 
 // Adds ETag and Last-Modified for `stamp` to `response`.

@@ -1,6 +1,8 @@
 #include "server/rest/read_handler.h"
 
 #include <charconv>
+#include <chrono>
+#include <ctime>
 #include <string>
 
 #include "fhir/json/json.h"
@@ -48,6 +50,21 @@ fhir::Result<FhirResponse> ReadHandler::Answer(const FhirRequest& request,
       not_modified.status = 304;
       AddVersionHeaders(version.stamp, &not_modified);
       return not_modified;
+    }
+  }
+  if (auto since = request.Header("if-modified-since")) {
+    // An unparseable date is ignored, as HTTP asks (RFC 9110, 13.1.3).
+    std::tm tm{};
+    const std::string text(*since);
+    const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end != nullptr && *end == '\0') {
+      const auto modified = std::chrono::floor<std::chrono::seconds>(version.stamp.last_updated);
+      if (modified.time_since_epoch().count() <= timegm(&tm)) {
+        FhirResponse not_modified;
+        not_modified.status = 304;
+        AddVersionHeaders(version.stamp, &not_modified);
+        return not_modified;
+      }
     }
   }
   auto resource = fhir::json::Parse(version.json, defs_);

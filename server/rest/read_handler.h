@@ -1,7 +1,8 @@
 // GET [base]/{type}/{id} (read) and GET [base]/{type}/{id}/_history/{vid} (vread). Both answer the
 // stored resource with ETag and Last-Modified; a deleted resource (or a delete version) answers
 // 410 rest.deleted, an unknown resource or version 404 store.not-found. A read whose
-// If-None-Match names the current version (W/"n" or "n") answers 304 with its ETag and no body.
+// If-None-Match names the current version (W/"n" or "n"), or whose If-Modified-Since is not before
+// the last change (to the second), answers 304 with its ETag and no body.
 // Thread-safe.
 #ifndef SERVER_REST_READ_HANDLER_H_
 #define SERVER_REST_READ_HANDLER_H_

@@ -72,12 +72,12 @@ std::optional<std::string_view> FhirRequest::Param(std::string_view name) const 
 }
 
 void Router::Add(Method method, std::string_view pattern, Handler handler) {
-  Route route{method, {}, std::move(handler)};
+  RouteEntry route{method, {}, std::move(handler)};
   for (std::string_view segment : Split(pattern)) route.segments.emplace_back(segment);
   routes_.push_back(std::move(route));
 }
 
-bool Router::Match(const Route& route, const std::vector<std::string_view>& path,
+bool Router::Match(const RouteEntry& route, const std::vector<std::string_view>& path,
                    PathParams* params) const {
   if (route.segments.size() != path.size()) return false;
   PathParams captured;
@@ -104,43 +104,70 @@ FhirResponse Router::ErrorResponse(const fhir::Error& error) const {
   return response;
 }
 
-FhirResponse Router::Dispatch(const FhirRequest& request) const {
+const Router::RouteEntry* Router::Find(const FhirRequest& request, PathParams* params,
+                                       std::vector<std::string_view>* allowed) const {
   const std::vector<std::string_view> path = Split(request.path);
   // HEAD is answered as GET without a body by the HTTP adapter.
   const Method method = request.method == Method::kHead ? Method::kGet : request.method;
-  std::vector<std::string_view> allowed;
-  for (const Route& route : routes_) {
-    PathParams params;
-    if (!Match(route, path, &params)) continue;
-    if (route.method != method) {
-      allowed.push_back(MethodName(route.method));
-      continue;
-    }
-    try {
-      fhir::Result<FhirResponse> result = route.handler(request, params);
-      if (result.ok()) return std::move(result).value();
-      return ErrorResponse(result.error());
-    } catch (const std::exception&) {
-      // Handlers return errors as values; anything thrown is a defect, answered without details.
-      return ErrorResponse(
-          fhir::Error::Internal("server.internal", "The server failed to process the request"));
-    }
+  for (const RouteEntry& route : routes_) {
+    if (!Match(route, path, params)) continue;
+    if (route.method == method) return &route;
+    allowed->push_back(MethodName(route.method));
   }
+  std::sort(allowed->begin(), allowed->end());
+  allowed->erase(std::unique(allowed->begin(), allowed->end()), allowed->end());
+  return nullptr;
+}
+
+fhir::Result<FhirResponse> Router::Call(const RouteEntry& route, const FhirRequest& request,
+                                        const PathParams& params) {
+  try {
+    return route.handler(request, params);
+  } catch (const std::exception&) {
+    // Handlers return errors as values; anything thrown is a defect, answered without details.
+    return fhir::Error::Internal("server.internal", "The server failed to process the request");
+  }
+}
+
+namespace {
+
+fhir::Error NoRoute(bool other_methods) {
+  if (other_methods) {
+    return fhir::Error::MethodNotAllowed("rest.method-not-allowed",
+                                         "This interaction is not supported on this path");
+  }
+  return fhir::Error::NotFound("rest.unknown-path", "No FHIR interaction is served at this path");
+}
+
+}  // namespace
+
+fhir::Result<FhirResponse> Router::Route(const FhirRequest& request) const {
+  PathParams params;
+  std::vector<std::string_view> allowed;
+  const RouteEntry* route = Find(request, &params, &allowed);
+  if (route == nullptr) return NoRoute(!allowed.empty());
+  return Call(*route, request, params);
+}
+
+FhirResponse Router::Dispatch(const FhirRequest& request) const {
+  PathParams params;
+  std::vector<std::string_view> allowed;
+  const RouteEntry* route = Find(request, &params, &allowed);
+  if (route != nullptr) {
+    fhir::Result<FhirResponse> result = Call(*route, request, params);
+    if (result.ok()) return std::move(result).value();
+    return ErrorResponse(result.error());
+  }
+  FhirResponse response = ErrorResponse(NoRoute(!allowed.empty()));
   if (!allowed.empty()) {
-    std::sort(allowed.begin(), allowed.end());
-    allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
     std::string allow;
     for (std::string_view m : allowed) {
       if (!allow.empty()) allow += ", ";
       allow += m;
     }
-    FhirResponse response = ErrorResponse(fhir::Error::MethodNotAllowed(
-        "rest.method-not-allowed", "This interaction is not supported on this path"));
     response.headers.emplace_back("allow", std::move(allow));
-    return response;
   }
-  return ErrorResponse(
-      fhir::Error::NotFound("rest.unknown-path", "No FHIR interaction is served at this path"));
+  return response;
 }
 
 }  // namespace server::rest

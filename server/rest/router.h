@@ -32,21 +32,31 @@ class Router {
 
   // Routes one request. Never throws; handler errors become OperationOutcome responses.
   FhirResponse Dispatch(const FhirRequest& request) const;
+  // Routes one request and returns the handler's error as a value (404 rest.unknown-path and 405
+  // rest.method-not-allowed as well): for the entries of batch and transaction Bundles.
+  fhir::Result<FhirResponse> Route(const FhirRequest& request) const;
 
   // The response for an error: status from the error, body an OperationOutcome.
   FhirResponse ErrorResponse(const fhir::Error& error) const;
 
  private:
-  struct Route {
+  struct RouteEntry {
     Method method;
     std::vector<std::string> segments;
     Handler handler;
   };
-  bool Match(const Route& route, const std::vector<std::string_view>& path,
+  bool Match(const RouteEntry& route, const std::vector<std::string_view>& path,
              PathParams* params) const;
+  // The route for the request's method and path with its parameters, or nullptr; then `allowed`
+  // holds the methods the path does have (sorted, distinct), if any.
+  const RouteEntry* Find(const FhirRequest& request, PathParams* params,
+                         std::vector<std::string_view>* allowed) const;
+  // Runs the handler, turning anything thrown into a 500 without details.
+  static fhir::Result<FhirResponse> Call(const RouteEntry& route, const FhirRequest& request,
+                                         const PathParams& params);
 
   const fhir::model::Definitions& defs_;
-  std::vector<Route> routes_;
+  std::vector<RouteEntry> routes_;
 };
 
 }  // namespace server::rest

@@ -2,9 +2,42 @@
 
 #include <string>
 
+#include "server/rest/conditional.h"
 #include "server/rest/interaction_support.h"
 
 namespace server::rest {
+
+namespace {
+
+// The body's id, or nullptr when it has none.
+const fhir::Node* BodyId(const fhir::Resource& body) {
+  const fhir::Node* id = body.root()->Child("id");
+  return id != nullptr && id->has_value ? id : nullptr;
+}
+
+fhir::Error IdMismatch(const std::string& type, const char* text) {
+  return fhir::Error::Invalid("rest.id-mismatch", text, type + ".id");
+}
+
+}  // namespace
+
+fhir::Result<store::WriteResult> UpdateHandler::Write(store::Transaction& tx,
+                                                      const fhir::Resource& body,
+                                                      const std::string& id,
+                                                      std::optional<std::int64_t> expected,
+                                                      store::ResourceVersion* stored) const {
+  stored->id = id;
+  auto written =
+      tx.Write({.type = stored->type,
+                .id = id,
+                .expected_version = expected,
+                .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
+                  stored->json = RenderForStore(body, id, stamp);
+                  return stored->json;
+                }});
+  if (written.ok()) stored->stamp = written->stamp;
+  return written;
+}
 
 fhir::Result<FhirResponse> UpdateHandler::Handle(const FhirRequest& request,
                                                  const PathParams& params) const {
@@ -12,30 +45,71 @@ fhir::Result<FhirResponse> UpdateHandler::Handle(const FhirRequest& request,
   const std::string& id = params.at("id");
   auto body = RequireBody(request, type);
   if (!body.ok()) return std::move(body).error();
-  const fhir::Node* body_id = (*body)->root()->Child("id");
-  if (body_id == nullptr || !body_id->has_value) {
+  const fhir::Node* body_id = BodyId(**body);
+  if (body_id == nullptr) {
     return fhir::Error::Invalid("rest.missing-id", "An update must carry the resource id",
                                 type + ".id");
   }
   if (body_id->value != id) {
-    return fhir::Error::Invalid("rest.id-mismatch", "The resource id must equal the id in the URL",
-                                type + ".id");
+    return IdMismatch(type, "The resource id must equal the id in the URL");
   }
   auto expected = ParseIfMatch(request);
   if (!expected.ok()) return std::move(expected).error();
 
-  store::ResourceVersion stored{.type = type, .id = id};
+  store::ResourceVersion stored{.type = type};
   auto written = InTransaction(store_, request, [&](store::Transaction& tx) {
-    return tx.Write({.type = type,
-                     .id = id,
-                     .expected_version = *expected,
-                     .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
-                       stored.json = RenderForStore(**body, id, stamp);
-                       return stored.json;
-                     }});
+    return Write(tx, **body, id, *expected, &stored);
   });
   if (!written.ok()) return std::move(written).error();
-  stored.stamp = written->stamp;
+  return WriteAnswer(request, written->created ? 201 : 200, stored, defs_);
+}
+
+fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request,
+                                                      const PathParams& params) const {
+  const std::string& type = params.at("type");
+  auto body = RequireBody(request, type);
+  if (!body.ok()) return std::move(body).error();
+  auto expected = ParseIfMatch(request);
+  if (!expected.ok()) return std::move(expected).error();
+  const QueryParams criteria = ConditionalCriteria(request);
+  const fhir::Node* body_id = BodyId(**body);
+
+  store::ResourceVersion stored{.type = type};
+  auto written = InTransaction(
+      store_, request,
+      [&](store::Transaction& tx) -> fhir::Result<store::WriteResult> {
+        auto matches = FindMatches(tx, type, criteria, type + "?");
+        if (!matches.ok()) return std::move(matches).error();
+        if (matches->size() > 1) return MultipleMatches(type + "?");
+        if (matches->size() == 1) {
+          const store::ResourceVersion& match = matches->front();
+          if (body_id != nullptr && body_id->value != match.id) {
+            return IdMismatch(type, "The resource id differs from the id of the matching resource");
+          }
+          if (*expected && **expected != match.stamp.version) {
+            return fhir::Error::PreconditionFailed(
+                "store.version-conflict",
+                type + "/" + match.id + " is at version " + std::to_string(match.stamp.version));
+          }
+          return Write(tx, **body, match.id, match.stamp.version, &stored);
+        }
+        if (body_id == nullptr) {
+          const std::string id = request.assigned_id.empty() ? ids_.NewId() : request.assigned_id;
+          return Write(tx, **body, id, std::nullopt, &stored);
+        }
+        const std::string id(body_id->value);
+        auto existing = tx.Read(type, id);
+        if (existing.ok() && !existing->deleted) {
+          return fhir::Error::Conflict("rest.conditional-conflict",
+                                       type + "/" + id + " exists but does not match the criteria");
+        }
+        if (!existing.ok() && existing.error().http_status() != 404) {
+          return std::move(existing).error();
+        }
+        return Write(tx, **body, id, std::nullopt, &stored);
+      },
+      store::Isolation::kSerializable);
+  if (!written.ok()) return std::move(written).error();
   return WriteAnswer(request, written->created ? 201 : 200, stored, defs_);
 }
 

@@ -2,14 +2,20 @@
 // chooses the id). The body's id must equal the path's. If-Match W/"n" makes the write
 // conditional on version n being current (412 store.version-conflict otherwise). Answers 200
 // (updated) or 201 (created) with Location, ETag, Last-Modified and a body as Prefer asks.
+// PUT [base]/{type}?criteria: conditional update. One match: that resource is updated (a body id,
+// if any, must be the match's). No match: the resource is created, with the body's id if it has
+// one (409 rest.conditional-conflict if a resource with that id exists but did not match) or a
+// new one. Several matches: 412 rest.multiple-matches. Search and write run in one serializable
+// transaction.
 // Errors: 400 rest.missing-body, rest.type-mismatch, rest.missing-id, rest.id-mismatch,
-// rest.invalid-if-match, and the store's. Thread-safe.
+// rest.invalid-if-match, rest.missing-criteria, the search errors, and the store's. Thread-safe.
 #ifndef SERVER_REST_UPDATE_HANDLER_H_
 #define SERVER_REST_UPDATE_HANDLER_H_
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
 #include "server/rest/fhir_request.h"
+#include "server/rest/interaction_support.h"
 #include "server/rest/router.h"
 #include "server/store/store.h"
 
@@ -17,16 +23,26 @@ namespace server::rest {
 
 class UpdateHandler {
  public:
-  // `store` and `defs` must outlive the handler.
-  UpdateHandler(store::Store& store, const fhir::model::Definitions& defs)
-      : store_(store), defs_(defs) {}
+  // `store`, `defs` and `ids` must outlive the handler.
+  UpdateHandler(store::Store& store, const fhir::model::Definitions& defs, IdGenerator& ids)
+      : store_(store), defs_(defs), ids_(ids) {}
 
   // Path parameters: type, id.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
+  // Path parameter: type; the criteria are the request's query.
+  fhir::Result<FhirResponse> Conditional(const FhirRequest& request,
+                                         const PathParams& params) const;
 
  private:
+  // Writes `body` as `id`, expecting `expected` as the current version; fills `stored`.
+  fhir::Result<store::WriteResult> Write(store::Transaction& tx, const fhir::Resource& body,
+                                         const std::string& id,
+                                         std::optional<std::int64_t> expected,
+                                         store::ResourceVersion* stored) const;
+
   store::Store& store_;
   const fhir::model::Definitions& defs_;
+  IdGenerator& ids_;
 };
 
 }  // namespace server::rest

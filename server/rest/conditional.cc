@@ -1,0 +1,68 @@
+#include "server/rest/conditional.h"
+
+#include "server/rest/search_params.h"
+
+namespace server::rest {
+
+namespace {
+
+fhir::Error MissingCriteria(std::string_view where) {
+  return fhir::Error::Invalid("rest.missing-criteria",
+                              "A conditional interaction needs search criteria",
+                              std::string(where));
+}
+
+}  // namespace
+
+fhir::Result<std::optional<QueryParams>> IfNoneExistCriteria(const FhirRequest& request) {
+  auto header = request.Header("if-none-exist");
+  if (!header) return std::optional<QueryParams>();
+  std::string_view text = *header;
+  if (const size_t question = text.find('?'); question != std::string_view::npos) {
+    text.remove_prefix(question + 1);
+  }
+  auto criteria = ParseQueryString(text);
+  if (!criteria.ok()) return std::move(criteria).error();
+  if (criteria->empty()) return MissingCriteria("If-None-Exist");
+  return std::optional<QueryParams>(std::move(criteria).value());
+}
+
+QueryParams ConditionalCriteria(const FhirRequest& request) {
+  QueryParams criteria;
+  for (const auto& [name, value] : request.query) {
+    if (name != "_format" && name != "_pretty" && name != "_summary" && name != "_elements") {
+      criteria.emplace_back(name, value);
+    }
+  }
+  return criteria;
+}
+
+fhir::Result<std::vector<store::ResourceVersion>> FindMatches(store::Transaction& tx,
+                                                              std::string_view type,
+                                                              const QueryParams& criteria,
+                                                              std::string_view where) {
+  if (criteria.empty()) return MissingCriteria(where);
+  for (const auto& [name, value] : criteria) {
+    // Paging or shaping parameters would make "no match" depend on the page asked for.
+    if (name.starts_with('_') && name != "_id" && name != "_lastUpdated") {
+      return fhir::Error::Invalid("rest.invalid-criteria", name + " is not a search criterion",
+                                  std::string(where));
+    }
+  }
+  auto parsed = ParseSearch(type, criteria, /*lenient=*/false, store::SystemClock().Now());
+  if (!parsed.ok()) return std::move(parsed).error();
+  parsed->query.count = 2;
+  auto page = tx.Search(parsed->query);
+  if (!page.ok()) return std::move(page).error();
+  return std::move(page->entries);
+}
+
+fhir::Error MultipleMatches(std::string_view where) {
+  return fhir::Error(412, fhir::Issue{.type = fhir::IssueType::kMultipleMatches,
+                                      .message_id = "rest.multiple-matches",
+                                      .text = "The criteria select more than one resource; make "
+                                              "them more specific",
+                                      .expression = std::string(where)});
+}
+
+}  // namespace server::rest

@@ -1,0 +1,39 @@
+// Conditional interactions (conditional create, update and delete, and conditional references in
+// transactions) select resources by search criteria: "identifier=...", the query of
+// If-None-Exist or of a conditional URL. They use the same parameters as GET [type]?..., but
+// strictly: an unsupported parameter is refused, since ignoring it would widen the match.
+#ifndef SERVER_REST_CONDITIONAL_H_
+#define SERVER_REST_CONDITIONAL_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhir/result.h"
+#include "server/rest/fhir_request.h"
+#include "server/store/store.h"
+
+namespace server::rest {
+
+// The criteria of If-None-Exist ("identifier=x", also accepted as "Patient?identifier=x"), or
+// nullopt when the request has none. 400 rest.missing-criteria when the header is empty.
+fhir::Result<std::optional<QueryParams>> IfNoneExistCriteria(const FhirRequest& request);
+
+// The criteria of a conditional update or delete: the request's query without the parameters
+// that shape the answer (_format, _pretty, _summary, _elements).
+QueryParams ConditionalCriteria(const FhirRequest& request);
+
+// Up to two current resources of `type` matching `criteria`: enough to tell none, one and
+// several apart. 400 rest.missing-criteria for empty criteria, and the search errors of
+// ParseSearch; `where` names the header or URL the criteria came from.
+fhir::Result<std::vector<store::ResourceVersion>> FindMatches(store::Transaction& tx,
+                                                              std::string_view type,
+                                                              const QueryParams& criteria,
+                                                              std::string_view where);
+
+// 412 rest.multiple-matches: the criteria in `where` select more than one resource.
+fhir::Error MultipleMatches(std::string_view where);
+
+}  // namespace server::rest
+
+#endif  // SERVER_REST_CONDITIONAL_H_

@@ -1,0 +1,53 @@
+// PATCH [base]/{type}/{id} (http://hl7.org/fhir/R4/http.html#patch): changes an existing resource
+// by a patch document instead of a whole new version. The patch format follows the request:
+//   Content-Type application/json-patch+json     JSON Patch (RFC 6902) from FhirRequest::raw_body
+//   a Parameters body (application/fhir+json or application/fhir+xml)   FHIRPath Patch
+//   a Binary body with contentType application/json-patch+json and the patch in `data` (how a
+//   transaction Bundle entry carries a JSON Patch)                        JSON Patch
+// The current version is read and the patched one written in one store transaction, the write
+// conditional on the version read, so a concurrent update is never lost: the patch fails instead.
+// If-Match W/"n" makes the patch conditional on version n being current. Answers 200 with
+// Location, ETag, Last-Modified and a body as Prefer asks, like update; meta.versionId and
+// meta.lastUpdated come from the store.
+//
+// Errors (message ids are stable):
+//   415 patch.unsupported-media-type  neither a JSON Patch nor a Parameters or Binary body
+//   400 rest.missing-body             a FHIR media type without a body
+//   400 patch.invalid, 422 patch.failed, 422 json.*  from the patch (fhir/patch/*.h)
+//   400 patch.invalid-binary          a Binary whose contentType is not JSON Patch, or no data
+//   422 patch.id-changed              the patch changes the resource's id (or resourceType)
+//   404 store.not-found, 410 rest.deleted
+//   412 store.version-conflict        If-Match names another version than the current one, or
+//                                     another writer changed the resource meanwhile
+//   409 patch.concurrent-update       another writer changed the resource between the read and
+//                                     the write (no If-Match given); the client may retry
+//   400 rest.invalid-if-match, and the store's errors.
+// Thread-safe.
+#ifndef SERVER_REST_PATCH_HANDLER_H_
+#define SERVER_REST_PATCH_HANDLER_H_
+
+#include "fhir/model/definitions.h"
+#include "fhir/result.h"
+#include "server/rest/fhir_request.h"
+#include "server/rest/router.h"
+#include "server/store/store.h"
+
+namespace server::rest {
+
+class PatchHandler {
+ public:
+  // `store` and `defs` must outlive the handler.
+  PatchHandler(store::Store& store, const fhir::model::Definitions& defs)
+      : store_(store), defs_(defs) {}
+
+  // Path parameters: type, id.
+  fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
+
+ private:
+  store::Store& store_;
+  const fhir::model::Definitions& defs_;
+};
+
+}  // namespace server::rest
+
+#endif  // SERVER_REST_PATCH_HANDLER_H_
