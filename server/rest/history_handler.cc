@@ -79,14 +79,20 @@ fhir::Result<FhirResponse> HistoryHandler::Answer(const FhirRequest& request,
     query.at = range->end - std::chrono::microseconds(1);
     applied += "&_at=" + PercentEncode(*at);
   }
-  auto tx = store_.Begin();
-  if (!tx.ok()) return std::move(tx).error();
-  auto page = (*tx)->History(query);
+  auto page = InTransaction(store_, request, [&](store::Transaction& tx) {
+    auto found = tx.History(query);
+    // An empty page of an instance's history: the resource never existed, or the filters
+    // (_since, _at, the cursor) left none of its versions.
+    if (found.ok() && instance && found->entries.empty()) {
+      auto current = tx.Read(*query.type, *query.id);
+      if (!current.ok() && current.error().http_status() == 404) {
+        return fhir::Result<store::HistoryPage>(fhir::Error::NotFound(
+            "rest.unknown-resource", *query.type + "/" + *query.id + " does not exist"));
+      }
+    }
+    return found;
+  });
   if (!page.ok()) return std::move(page).error();
-  if (instance && page->entries.empty() && !*cursor) {
-    return fhir::Error::NotFound("rest.unknown-resource",
-                                 *query.type + "/" + *query.id + " does not exist");
-  }
 
   const std::string self = request.base_url + "/" + path;
   std::string json =

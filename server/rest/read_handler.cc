@@ -45,7 +45,8 @@ fhir::Result<FhirResponse> ReadHandler::Answer(const FhirRequest& request,
   if (auto tag = request.Header("if-none-match")) {
     std::string_view text = *tag;
     if (text.starts_with("W/")) text.remove_prefix(2);
-    if (text == "\"" + std::to_string(version.stamp.version) + "\"") {
+    // "*" matches any current version (RFC 9110, 13.1.2).
+    if (text == "*" || text == "\"" + std::to_string(version.stamp.version) + "\"") {
       FhirResponse not_modified;
       not_modified.status = 304;
       AddVersionHeaders(version.stamp, &not_modified);

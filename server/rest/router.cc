@@ -113,6 +113,8 @@ const Router::RouteEntry* Router::Find(const FhirRequest& request, PathParams* p
     if (!Match(route, path, params)) continue;
     if (route.method == method) return &route;
     allowed->push_back(MethodName(route.method));
+    // HEAD is served wherever GET is.
+    if (route.method == Method::kGet) allowed->push_back(MethodName(Method::kHead));
   }
   std::sort(allowed->begin(), allowed->end());
   allowed->erase(std::unique(allowed->begin(), allowed->end()), allowed->end());

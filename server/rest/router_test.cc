@@ -60,7 +60,7 @@ TEST_F(RouterTest, WrongMethodIs405WithAllow) {
   EXPECT_EQ(response.status, 405);
   ASSERT_EQ(response.headers.size(), 1u);
   EXPECT_EQ(response.headers[0].first, "allow");
-  EXPECT_EQ(response.headers[0].second, "DELETE, GET");
+  EXPECT_EQ(response.headers[0].second, "DELETE, GET, HEAD");
 }
 
 TEST_F(RouterTest, HandlerErrorsBecomeOperationOutcomes) {
