@@ -130,4 +130,25 @@ Resource Subset(const Resource& resource, SummaryMode mode,
   return out;
 }
 
+Resource SubsetEntries(const Resource& bundle, SummaryMode mode,
+                       const std::vector<std::string>& elements) {
+  Resource out = bundle.Clone();
+  if (out.empty()) return out;
+  for (Node* entry : out.root()->children) {
+    if (entry->name() != "entry") continue;
+    for (Node*& child : entry->children) {
+      if (child->name() != "resource") continue;
+      Resource alone;
+      Node* root = alone.CopyNode(*child);
+      root->def = nullptr;
+      alone.set_root(root);
+      const Resource reduced = Subset(alone, mode, elements);
+      Node* copy = out.CopyNode(*reduced.root());
+      copy->def = child->def;
+      child = copy;
+    }
+  }
+  return out;
+}
+
 }  // namespace fhir

@@ -39,6 +39,11 @@ Result<SummaryMode> ParseSummaryMode(std::string_view value);
 Resource Subset(const Resource& resource, SummaryMode mode,
                 const std::vector<std::string>& elements = {});
 
+// For the Bundle a search or history answers: a copy whose entries' resources are each reduced as
+// Subset does (the Bundle itself is kept whole), as _summary and _elements apply to the matches.
+Resource SubsetEntries(const Resource& bundle, SummaryMode mode,
+                       const std::vector<std::string>& elements = {});
+
 }  // namespace fhir
 
 #endif  // FHIR_SUBSET_H_

@@ -1,9 +1,9 @@
-// The HTTP door of the server (Poco::Net). It parses requests into rest::FhirRequest, negotiates
-// the format, hands them to the router and writes the response in JSON or XML. It also answers
-// GET /healthz for load balancers. A request body is read up to HttpOptions::max_body_bytes (413
-// beyond) and parsed by its Content-Type (415 for anything but FHIR JSON or XML; 400 with every
-// fault the parser found for a malformed resource) before the router sees it. No exception escapes
-// into Poco: anything unexpected is answered with a 500 OperationOutcome that reveals no internals.
+// The HTTP door of the server (Poco::Net). Connections are served by HttpConnection on a pool of
+// worker threads, requests answered by FhirHandler (see fhir_handler.h for the request path).
+// The limits below protect the server from large, slow and numerous clients; each is answered
+// with an OperationOutcome: 413 for a body over max_body_bytes, 431 for a head over
+// max_header_bytes, 408 for a request that does not arrive within request_timeout, 503 (with
+// Retry-After) for a connection beyond max_connections. No exception escapes into Poco.
 #ifndef SERVER_HTTP_HTTP_SERVER_H_
 #define SERVER_HTTP_HTTP_SERVER_H_
 
@@ -17,19 +17,25 @@
 #include "fhir/result.h"
 #include "server/rest/router.h"
 
-namespace Poco::Net {
-class HTTPServer;
-}
-
 namespace server::http {
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port (tests)
   std::string base_path = "/fhir";
+  // Worker threads; each serves one connection at a time.
   int max_threads = 16;
-  int max_queued = 128;
-  std::chrono::seconds timeout{30};
+  // Open connections, served or waiting for a worker thread; one more is answered 503.
+  int max_connections = 256;
+  // Connections the kernel completes before the server accepts them (listen backlog).
+  int listen_backlog = 64;
+  // A request (head and body) must arrive within this time of its first byte; a new connection's
+  // first request within this time of its acceptance. The answer must be taken within it too.
+  std::chrono::seconds request_timeout{30};
+  // How long a connection may wait idle for its next request.
+  std::chrono::seconds keep_alive{15};
+  // The request line and header fields together, up to the blank line.
+  std::size_t max_header_bytes = 16 * 1024;
   // Larger request bodies are refused with 413 http.body-too-large before they are parsed.
   std::size_t max_body_bytes = 16 * 1024 * 1024;
 };
@@ -44,14 +50,16 @@ class HttpServer {
   fhir::Result<void> Start();
   // The bound port (the real one when options.port was 0). Valid after Start.
   uint16_t port() const { return port_; }
-  // Stops accepting and waits for requests in flight.
+  // Stops accepting, ends the waits of idle connections and waits for requests in flight.
   void Stop();
 
  private:
+  struct Running;
+
   HttpOptions options_;
   const rest::Router& router_;
   const fhir::model::Definitions& defs_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::unique_ptr<Running> running_;
   uint16_t port_ = 0;
 };
 

@@ -1,34 +1,89 @@
 #include "server/main/http_options.h"
 
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <string_view>
 
 namespace server::main {
 
+namespace {
+
+// The value of option `name` when given, within [min, max]; `fallback` when absent.
+fhir::Result<long long> ParseNumber(const CommandLine& cl, std::string_view name, long long min,
+                                    long long max, long long fallback) {
+  auto text = cl.GetOrEnv(name);
+  if (!text) return fallback;
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(text->c_str(), &end, 10);
+  const std::string option = "--" + std::string(name);
+  if (text->empty() || *end != '\0' || errno == ERANGE || value < min || value > max) {
+    return fhir::Error::Invalid(
+        "cli.invalid-option",
+        option + " must be a number from " + std::to_string(min) + " to " + std::to_string(max),
+        option);
+  }
+  return value;
+}
+
+}  // namespace
+
 const std::set<std::string, std::less<>>& HttpOptionNames() {
-  static const std::set<std::string, std::less<>> names = {"host", "port", "max-body-bytes"};
+  static const std::set<std::string, std::less<>> names = {
+      "host",
+      "port",
+      "max-body-bytes",
+      "max-header-bytes",
+      "request-timeout-seconds",
+      "keep-alive-seconds",
+      "max-connections",
+      "max-threads",
+      "listen-backlog",
+  };
   return names;
 }
 
 fhir::Result<http::HttpOptions> ParseHttpOptions(const CommandLine& cl) {
   http::HttpOptions options;
-  options.host = cl.GetOrEnv("host").value_or("127.0.0.1");
-  const std::string port_text = cl.GetOrEnv("port").value_or("8080");
-  char* end = nullptr;
-  const long port = std::strtol(port_text.c_str(), &end, 10);
-  if (port_text.empty() || *end != '\0' || port < 0 || port > 65535) {
-    return fhir::Error::Invalid("cli.invalid-option", "--port must be a number from 0 to 65535",
-                                "--port");
-  }
-  options.port = static_cast<uint16_t>(port);
-  if (auto limit_text = cl.GetOrEnv("max-body-bytes")) {
-    char* limit_end = nullptr;
-    const long long limit = std::strtoll(limit_text->c_str(), &limit_end, 10);
-    if (limit_text->empty() || *limit_end != '\0' || limit < 1) {
-      return fhir::Error::Invalid("cli.invalid-option",
-                                  "--max-body-bytes must be a positive number", "--max-body-bytes");
-    }
-    options.max_body_bytes = static_cast<std::size_t>(limit);
-  }
+  options.host = cl.GetOrEnv("host").value_or(options.host);
+
+  auto port = ParseNumber(cl, "port", 0, 65535, options.port);
+  if (!port.ok()) return std::move(port).error();
+  options.port = static_cast<uint16_t>(*port);
+
+  auto body = ParseNumber(cl, "max-body-bytes", 1, 1LL << 40,
+                          static_cast<long long>(options.max_body_bytes));
+  if (!body.ok()) return std::move(body).error();
+  options.max_body_bytes = static_cast<std::size_t>(*body);
+
+  // Below 1 KiB ordinary requests (a long search URL, a bearer token) would be refused.
+  auto header = ParseNumber(cl, "max-header-bytes", 1024, 16 * 1024 * 1024,
+                            static_cast<long long>(options.max_header_bytes));
+  if (!header.ok()) return std::move(header).error();
+  options.max_header_bytes = static_cast<std::size_t>(*header);
+
+  auto request_timeout =
+      ParseNumber(cl, "request-timeout-seconds", 1, 3600, options.request_timeout.count());
+  if (!request_timeout.ok()) return std::move(request_timeout).error();
+  options.request_timeout = std::chrono::seconds(*request_timeout);
+
+  auto keep_alive = ParseNumber(cl, "keep-alive-seconds", 1, 3600, options.keep_alive.count());
+  if (!keep_alive.ok()) return std::move(keep_alive).error();
+  options.keep_alive = std::chrono::seconds(*keep_alive);
+
+  auto connections = ParseNumber(cl, "max-connections", 1, 100000, options.max_connections);
+  if (!connections.ok()) return std::move(connections).error();
+  options.max_connections = static_cast<int>(*connections);
+
+  auto threads = ParseNumber(cl, "max-threads", 1, 1024, options.max_threads);
+  if (!threads.ok()) return std::move(threads).error();
+  options.max_threads = static_cast<int>(*threads);
+
+  auto backlog = ParseNumber(cl, "listen-backlog", 1, 65535, options.listen_backlog);
+  if (!backlog.ok()) return std::move(backlog).error();
+  options.listen_backlog = static_cast<int>(*backlog);
+
   return options;
 }
 

@@ -20,6 +20,12 @@ commands:
               --database-url URL  external PostgreSQL (default: the embedded cluster)
               --data-dir DIR      embedded cluster directory (default var/postgres)
               --max-body-bytes N  largest request body accepted (default 16777216)
+              --max-header-bytes N  largest request head accepted (default 16384)
+              --request-timeout-seconds N  time allowed to send a request (default 30)
+              --keep-alive-seconds N  idle keep-alive connections close after (default 15)
+              --max-connections N  open connections; beyond, 503 (default 256)
+              --max-threads N     worker threads (default 16)
+              --listen-backlog N  connections waiting to be accepted (default 64)
   migrate   apply database schema migrations and exit
               --database-url URL  PostgreSQL to migrate (default: the embedded cluster)
               --data-dir DIR      embedded cluster directory (default var/postgres)

@@ -1,0 +1,163 @@
+#include "server/http/connection_socket.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/ServerSocketImpl.h>
+#include <Poco/Timespan.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace server::http {
+
+namespace {
+
+class ListeningSocketImpl : public Poco::Net::ServerSocketImpl {
+ public:
+  Poco::Net::SocketImpl* acceptConnection(Poco::Net::SocketAddress& client) override {
+    if (sockfd() == POCO_INVALID_SOCKET) throw Poco::Net::InvalidSocketException();
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    int fd = -1;
+    do {
+      length = sizeof address;
+      fd = ::accept4(sockfd(), reinterpret_cast<sockaddr*>(&address), &length, SOCK_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) error(errno);
+    try {
+      client = Poco::Net::SocketAddress(reinterpret_cast<const sockaddr*>(&address), length);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    return new ConnectionSocketImpl(fd);
+  }
+
+ protected:
+  ~ListeningSocketImpl() override = default;
+};
+
+}  // namespace
+
+void ConnectionSocketImpl::BeginRequest(Clock::time_point deadline, std::size_t max_head_bytes) {
+  receive_deadline_ = deadline;
+  max_head_bytes_ = max_head_bytes;
+  send_deadline_.reset();
+  head_bytes_ = 0;
+  in_head_ = true;
+  head_started_ = false;
+  line_length_ = 0;
+  lines_ = 0;
+  fields_ = 0;
+  name_length_ = 0;
+  value_length_ = 0;
+  in_value_ = false;
+  timed_out_ = false;
+  head_too_large_ = false;
+}
+
+void ConnectionSocketImpl::SetSendTimeout(std::chrono::milliseconds timeout) {
+  send_timeout_ = timeout;
+}
+
+int ConnectionSocketImpl::receiveBytes(void* buffer, int length, int flags) {
+  // Once the head is too large, the rest of it is not read: the parser sees the end of the stream.
+  if (head_too_large_) return 0;
+  if (receive_deadline_ && !WaitReady(*receive_deadline_, SELECT_READ)) {
+    timed_out_ = true;
+    throw Poco::TimeoutException();
+  }
+  const int received = StreamSocketImpl::receiveBytes(buffer, length, flags);
+  if (received > 0 && in_head_ && (flags & MSG_PEEK) == 0) {
+    CountHead(static_cast<const char*>(buffer), static_cast<std::size_t>(received));
+  }
+  return head_too_large_ ? 0 : received;
+}
+
+int ConnectionSocketImpl::sendBytes(const void* buffer, int length, int flags) {
+  if (send_timeout_.count() <= 0) return StreamSocketImpl::sendBytes(buffer, length, flags);
+  // Poco hands an answer over in blocks of a few KiB; one deadline for them all keeps a client that
+  // reads a byte now and then from holding the connection's thread for longer than the timeout.
+  if (!send_deadline_) send_deadline_ = Clock::now() + send_timeout_;
+  const Clock::time_point deadline = *send_deadline_;
+  const char* data = static_cast<const char*>(buffer);
+  int sent = 0;
+  while (sent < length) {
+    if (!WaitReady(deadline, SELECT_WRITE)) throw Poco::TimeoutException();
+    const ssize_t n = ::send(sockfd(), data + sent, static_cast<std::size_t>(length - sent),
+                             flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      error(errno);
+    }
+    sent += static_cast<int>(n);
+  }
+  return sent;
+}
+
+bool ConnectionSocketImpl::WaitReady(Clock::time_point deadline, int mode) {
+  const auto remaining =
+      std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count();
+  return remaining > 0 && poll(Poco::Timespan(remaining), mode);
+}
+
+void ConnectionSocketImpl::CountHead(const char* data, std::size_t size) {
+  std::size_t used = size;
+  for (std::size_t i = 0; i < size && !head_too_large_; ++i) {
+    const char c = data[i];
+    if (c == '\n') {
+      // Poco's parser skips white space before the request line, so only a blank line after it
+      // ends the head.
+      if (head_started_ && line_length_ == 0) {
+        in_head_ = false;
+        used = i + 1;
+        break;
+      }
+      if (head_started_) ++lines_;
+      line_length_ = 0;
+      name_length_ = 0;
+      value_length_ = 0;
+      in_value_ = false;
+      continue;
+    }
+    if (c == '\r') continue;
+    const bool blank = c == ' ' || c == '\t';
+    if (!head_started_) {
+      if (blank) continue;
+      head_started_ = true;
+    }
+    if (lines_ > 0 && line_length_ == 0) {
+      // A line that starts with white space continues the previous field's value.
+      if (blank) {
+        in_value_ = true;
+      } else if (++fields_ > kMaxHeaderFields) {
+        head_too_large_ = true;
+      }
+    }
+    ++line_length_;
+    if (lines_ == 0) {
+      if (line_length_ > kMaxRequestLineBytes) head_too_large_ = true;
+      continue;
+    }
+    if (!in_value_) {
+      if (c == ':') {
+        in_value_ = true;
+      } else if (++name_length_ > kMaxFieldNameBytes) {
+        head_too_large_ = true;
+      }
+    } else if ((value_length_ > 0 || !blank) && ++value_length_ > kMaxFieldValueBytes) {
+      head_too_large_ = true;
+    }
+  }
+  head_bytes_ += used;
+  if (head_bytes_ > max_head_bytes_) head_too_large_ = true;
+}
+
+ListeningSocket::ListeningSocket(const Poco::Net::SocketAddress& address, int backlog)
+    : Poco::Net::ServerSocket(new ListeningSocketImpl, true) {
+  impl()->bind(address, true);
+  impl()->listen(backlog);
+}
+
+}  // namespace server::http

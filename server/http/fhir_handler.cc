@@ -1,0 +1,258 @@
+#include "server/http/fhir_handler.h"
+
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/URI.h>
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <istream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fhir/json/json.h"
+#include "fhir/outcome.h"
+#include "fhir/subset.h"
+#include "fhir/xml/xml.h"
+
+namespace server::http {
+
+struct FhirHandler::Body {
+  std::optional<fhir::Resource> resource;
+  std::string raw;
+  std::string content_type;
+};
+
+namespace {
+
+constexpr std::string_view kJsonPatch = "application/json-patch+json";
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The media type of a Content-Type value: parameters and white space dropped, lower case.
+std::string MediaType(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  return Lower(std::string(type));
+}
+
+// The comma-separated names of _elements, trimmed, empty ones dropped.
+std::vector<std::string> SplitList(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) out.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+void Send(Poco::Net::HTTPServerResponse& out, bool head, int status, std::string_view content_type,
+          const std::string& body) {
+  out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  if (!content_type.empty()) out.setContentType(std::string(content_type));
+  out.setContentLength64(static_cast<Poco::Int64>(body.size()));
+  if (head) {
+    out.send();
+    return;
+  }
+  out.sendBuffer(body.data(), body.size());
+}
+
+std::string Serialize(const fhir::Resource& resource, Format format, bool pretty) {
+  if (format == Format::kXml) return fhir::xml::Write(resource, {.pretty = pretty});
+  return fhir::json::Write(resource, {.pretty = pretty});
+}
+
+}  // namespace
+
+FhirHandler::FhirHandler(const HttpOptions& options, const rest::Router& router,
+                         const fhir::model::Definitions& defs)
+    : options_(options), router_(router), defs_(defs) {}
+
+void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
+                         Poco::Net::HTTPServerResponse& response,
+                         ConnectionSocketImpl& socket) const noexcept {
+  const bool head = request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD;
+  try {
+    Handle(request, response, socket, head);
+  } catch (...) {
+    // The details stay out of the answer and out of the logs (they may hold PHI).
+    try {
+      if (!response.sent()) {
+        response.setKeepAlive(false);
+        WriteError(
+            response, head, Format::kJson,
+            fhir::Error::Internal("server.internal", "The server failed to process the request"));
+      }
+    } catch (...) {
+      // The answer cannot be written; the connection closes.
+    }
+    response.setKeepAlive(false);
+  }
+}
+
+std::string FhirHandler::OutcomeJson(const fhir::Error& error) const {
+  return fhir::json::Write(fhir::ToOperationOutcome(error, defs_), {.pretty = false});
+}
+
+void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
+                         Poco::Net::HTTPServerResponse& response, ConnectionSocketImpl& socket,
+                         bool head) const {
+  Poco::URI uri(request.getURI());
+  const std::string& path = uri.getPath();
+  if (path == "/healthz") {
+    Send(response, head, 200, "application/json", "{\"status\":\"up\"}");
+    return;
+  }
+
+  rest::FhirRequest fhir_request;
+  for (const auto& [key, value] : uri.getQueryParameters()) {
+    fhir_request.query.emplace_back(key, value);
+  }
+  for (const auto& [name, value] : request) {
+    fhir_request.headers.emplace_back(Lower(name), value);
+  }
+  auto format = ResponseFormat(fhir_request.Param("_format"), fhir_request.Header("accept"));
+  if (!format.ok()) {
+    WriteError(response, head, Format::kJson, format.error());
+    return;
+  }
+
+  const std::string& base = options_.base_path;
+  if (path.compare(0, base.size(), base) != 0 ||
+      (path.size() > base.size() && path[base.size()] != '/')) {
+    WriteError(response, head, *format,
+               fhir::Error::NotFound("http.outside-base", "The FHIR API is served under " + base));
+    return;
+  }
+  auto summary = fhir::ParseSummaryMode(fhir_request.Param("_summary").value_or("false"));
+  if (!summary.ok()) {
+    WriteError(response, head, *format, summary.error());
+    return;
+  }
+  std::vector<std::string> elements;
+  if (auto list = fhir_request.Param("_elements")) elements = SplitList(*list);
+
+  fhir_request.method = rest::ParseMethod(request.getMethod());
+  fhir_request.path = path.substr(std::min(path.size(), base.size() + 1));
+  // HTTP/1.0 clients may leave Host out; the address they reached stands in for it.
+  const std::string host =
+      request.has("Host") ? request.getHost() : request.serverAddress().toString();
+  fhir_request.base_url = "http://" + host + base;
+
+  auto body = ReadBody(request, response, socket);
+  if (!body.ok()) {
+    WriteError(response, head, *format, body.error());
+    return;
+  }
+  fhir_request.body = std::move(body->resource);
+  fhir_request.raw_body = std::move(body->raw);
+  fhir_request.content_type = std::move(body->content_type);
+
+  rest::FhirResponse fhir_response = router_.Dispatch(fhir_request);
+  for (const auto& [name, value] : fhir_response.headers) response.set(name, value);
+  if (fhir_response.body.has_value() && fhir_response.status < 300 &&
+      (*summary != fhir::SummaryMode::kFalse || !elements.empty())) {
+    // The matches of a search or history are reduced, not the Bundle that carries them.
+    const fhir::Node* bundle_type = fhir_response.body->resource_type() == "Bundle"
+                                        ? fhir_response.body->root()->Child("type")
+                                        : nullptr;
+    if (bundle_type != nullptr &&
+        (bundle_type->value == "searchset" || bundle_type->value == "history")) {
+      fhir_response.body = fhir::SubsetEntries(*fhir_response.body, *summary, elements);
+    } else {
+      fhir_response.body = fhir::Subset(*fhir_response.body, *summary, elements);
+    }
+  }
+  const bool pretty = fhir_request.Param("_pretty") == std::optional<std::string_view>("true");
+  std::string text;
+  if (fhir_response.body.has_value()) text = Serialize(*fhir_response.body, *format, pretty);
+  Send(response, head, fhir_response.status,
+       fhir_response.body.has_value() ? ContentType(*format) : std::string_view(), text);
+}
+
+fhir::Result<FhirHandler::Body> FhirHandler::ReadBody(Poco::Net::HTTPServerRequest& request,
+                                                      Poco::Net::HTTPServerResponse& response,
+                                                      ConnectionSocketImpl& socket) const {
+  const bool chunked = request.getChunkedTransferEncoding();
+  const Poco::Int64 declared = request.hasContentLength() ? request.getContentLength64() : -1;
+  if (chunked && declared >= 0) {
+    // Two framings that may disagree: a proxy in front could see another request boundary.
+    response.setKeepAlive(false);
+    return fhir::Error::Invalid("http.ambiguous-length",
+                                "The request has both Content-Length and chunked encoding");
+  }
+  if (declared > static_cast<Poco::Int64>(options_.max_body_bytes)) {
+    // The body stays unread: it must not be taken for the next request.
+    response.setKeepAlive(false);
+    return BodyTooLarge();
+  }
+  // A request with neither framing has no body (RFC 9112, section 6.3).
+  if (!chunked && declared <= 0) return Body{};
+  if (request.getExpectContinue()) response.sendContinue();
+
+  std::string text;
+  std::istream& in = request.stream();
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (text.size() > options_.max_body_bytes) {
+      response.setKeepAlive(false);
+      return BodyTooLarge();
+    }
+  }
+  socket.BeginAnswer();
+  if (socket.timed_out()) {
+    response.setKeepAlive(false);
+    return fhir::Error::Timeout("http.request-timeout",
+                                "The request did not arrive within " +
+                                    std::to_string(options_.request_timeout.count()) + " seconds");
+  }
+  if (in.bad() || (declared >= 0 && static_cast<Poco::Int64>(text.size()) < declared)) {
+    response.setKeepAlive(false);
+    return fhir::Error::Invalid("http.incomplete-body",
+                                "The request body ended before its announced end");
+  }
+  if (text.empty()) return Body{};
+
+  Body body;
+  body.content_type = MediaType(request.getContentType());
+  if (request.getMethod() == "PATCH" && body.content_type == kJsonPatch) {
+    // A JSON Patch document is not a resource; the interaction reads it.
+    body.raw = std::move(text);
+    return body;
+  }
+  auto body_format = RequestFormat(request.getContentType());
+  if (!body_format.ok()) return std::move(body_format).error();
+  auto parsed =
+      *body_format == Format::kXml ? fhir::xml::Parse(text, defs_) : fhir::json::Parse(text, defs_);
+  if (!parsed.ok()) return std::move(parsed).error();
+  body.resource = std::move(parsed).value();
+  return body;
+}
+
+fhir::Error FhirHandler::BodyTooLarge() const {
+  return fhir::Error::TooLarge(
+      "http.body-too-large",
+      "The request body exceeds " + std::to_string(options_.max_body_bytes) + " bytes");
+}
+
+void FhirHandler::WriteError(Poco::Net::HTTPServerResponse& response, bool head, Format format,
+                             const fhir::Error& error) const {
+  Send(response, head, error.http_status(), ContentType(format),
+       Serialize(fhir::ToOperationOutcome(error, defs_), format, false));
+}
+
+}  // namespace server::http
