@@ -17,6 +17,25 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
   char dir[] = "/tmp/fhirhub-e2e-XXXXXX";
   if (mkdtemp(dir) == nullptr) return;
   data_dir_ = dir;
+  Launch(binary, extra);
+}
+
+ServerProcess::ServerProcess(const std::string& binary, const std::string& data_dir,
+                             bool owns_data_dir, const std::vector<std::string>& extra)
+    : data_dir_(data_dir), owns_data_dir_(owns_data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir_, ec);
+  if (ec) return;
+  Launch(binary, extra);
+}
+
+std::unique_ptr<ServerProcess> ServerProcess::OnDataDir(const std::string& binary,
+                                                        const std::string& data_dir,
+                                                        const std::vector<std::string>& extra) {
+  return std::unique_ptr<ServerProcess>(new ServerProcess(binary, data_dir, false, extra));
+}
+
+void ServerProcess::Launch(const std::string& binary, const std::vector<std::string>& extra) {
   int out[2];
   if (pipe(out) != 0) return;
   std::vector<std::string> args = {binary, "serve", "--port", "0", "--data-dir", data_dir_};
@@ -66,12 +85,20 @@ int ServerProcess::Stop() {
     if (WIFEXITED(status)) exit_code = WEXITSTATUS(status);
     pid_ = -1;
   }
-  if (!data_dir_.empty()) {
+  if (owns_data_dir_ && !data_dir_.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(data_dir_, ignored);
     data_dir_.clear();
   }
   return exit_code;
+}
+
+void ServerProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  port_ = 0;
 }
 
 }  // namespace testing_support

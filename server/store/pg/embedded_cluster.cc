@@ -199,16 +199,30 @@ bool SameFile(const char* a, const char* b) {
          first.st_ino == second.st_ino;
 }
 
+// The command name of /proc/<process> (the executable's name, at most 15 bytes), or "".
+std::string CommandName(const std::string& process) {
+  std::ifstream comm("/proc/" + process + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name;
+}
+
 // Whether `pid` is a live PostgreSQL process working on `pgdata`: the postmaster or a process it
 // forked. All of them run the postgres executable with the data directory as working directory
 // (the postmaster changes into it before it writes its lock file). A zombie has no working
 // directory any more, and a process id reused by another program fails the first test.
 bool IsPostgresOn(pid_t pid, const fs::path& pgdata) {
+  const std::string name = CommandName(std::to_string(pid));
+  if (name != "postgres" && name != "postmaster") return false;
+  return SameFile(("/proc/" + std::to_string(pid) + "/cwd").c_str(), pgdata.c_str());
+}
+
+// Whether `pid` runs this same program: the same executable file, or one of the same name (the
+// file may have been replaced by an upgrade since that process started).
+bool RunsThisProgram(pid_t pid) {
   const std::string proc = "/proc/" + std::to_string(pid);
-  std::ifstream comm(proc + "/comm");
-  std::string name;
-  if (!std::getline(comm, name) || (name != "postgres" && name != "postmaster")) return false;
-  return SameFile((proc + "/cwd").c_str(), pgdata.c_str());
+  return SameFile((proc + "/exe").c_str(), "/proc/self/exe") ||
+         CommandName(std::to_string(pid)) == CommandName("self");
 }
 
 // Every live PostgreSQL process working on `pgdata`.
@@ -261,20 +275,20 @@ bool WaitUntil(const std::function<bool()>& done, std::chrono::steady_clock::dur
 // - Processes of a postmaster that was killed outright stay behind until they notice; while any
 //   holds the old shared memory, PostgreSQL refuses to start. They get SIGQUIT, as the postmaster
 //   sends its children after a crash.
-// - A lock file that names a live process which is not PostgreSQL on this directory (the id was
-//   reused, or is a zombie nobody reaped) would make PostgreSQL believe a server is running: it is
-//   removed. When the named process is gone, PostgreSQL itself ignores the file.
+// - A lock file (the data directory's postmaster.pid, or `socket_lock_file`, which PostgreSQL
+//   keeps beside its socket) that names a live process which is not PostgreSQL on this directory
+//   (the id was reused, or is a zombie nobody reaped) would make PostgreSQL believe a server is
+//   running: it is removed. When the named process is gone, PostgreSQL itself ignores the file.
 //
 // The new postmaster then replays the WAL as after any crash: every committed transaction is
 // there, and no uncommitted one.
-fhir::Result<void> ClearLeftovers(const fs::path& pgdata) {
+fhir::Result<void> ClearLeftovers(const fs::path& pgdata, const fs::path& socket_lock_file) {
   const fs::path lock_file = pgdata / "postmaster.pid";
   const pid_t postmaster = LockFilePid(lock_file);
   const auto postmaster_gone = [&] { return !IsPostgresOn(postmaster, pgdata); };
   if (postmaster > 0 && IsPostgresOn(postmaster, pgdata)) {
     const pid_t owner = ParentOf(postmaster);
-    if (owner > 1 &&
-        SameFile(("/proc/" + std::to_string(owner) + "/exe").c_str(), "/proc/self/exe")) {
+    if (owner > 1 && RunsThisProgram(owner)) {
       return ClusterError(pgdata.string() + " is in use by the PostgreSQL (pid " +
                           std::to_string(postmaster) + ") of another server (pid " +
                           std::to_string(owner) + ")");
@@ -296,11 +310,13 @@ fhir::Result<void> ClearLeftovers(const fs::path& pgdata) {
     return ClusterError("processes of an earlier PostgreSQL on " + pgdata.string() +
                         " do not exit");
   }
-  if (postmaster > 0 && (kill(postmaster, 0) == 0 || errno == EPERM)) {
-    std::error_code ec;
-    fs::remove(lock_file, ec);
-    if (ec) {
-      return ClusterError("cannot remove the stale " + lock_file.string() + ": " + ec.message());
+  // No PostgreSQL runs on the directory now, so a lock file naming a live process is stale.
+  for (const fs::path& file : {lock_file, socket_lock_file}) {
+    const pid_t named = LockFilePid(file);
+    if (named > 0 && (kill(named, 0) == 0 || errno == EPERM)) {
+      std::error_code ec;
+      fs::remove(file, ec);
+      if (ec) return ClusterError("cannot remove the stale " + file.string() + ": " + ec.message());
     }
   }
   return {};
@@ -350,7 +366,8 @@ fhir::Result<void> EmbeddedCluster::Launch() {
   if (auto made = MakeOwnedDirectory(options_.data_dir, *identity); !made.ok()) return made;
   if (auto made = MakeOwnedDirectory(socket_dir_, *identity); !made.ok()) return made;
 
-  if (auto cleared = ClearLeftovers(pgdata_); !cleared.ok()) return cleared;
+  const fs::path socket_lock = socket_dir_ / (".s.PGSQL." + std::to_string(kPort) + ".lock");
+  if (auto cleared = ClearLeftovers(pgdata_, socket_lock); !cleared.ok()) return cleared;
 
   if (!fs::exists(pgdata_ / "PG_VERSION")) {
     std::vector<std::string> initdb = {(*bin / "initdb").string(),

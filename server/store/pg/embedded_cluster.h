@@ -16,10 +16,10 @@
 // fast shutdown (SIGINT) when the thread that called Start ends, so call Start from a thread
 // that lives as long as the server (the main thread). If the previous owner of the directory died
 // without stopping its cluster, Start first clears what is left: a postmaster still running there
-// gets a fast shutdown (refused if its parent is a live process of this same program: another
-// server uses it), processes of a postmaster that was killed outright are ended, and a lock file
-// naming a live process that is not that cluster is removed. PostgreSQL then recovers from its
-// WAL: committed transactions are kept, uncommitted ones are gone.
+// gets a fast shutdown (unless its parent is a live process of this same program, i.e. another
+// server uses the directory: then Start fails), processes of a postmaster that was killed
+// outright are ended, and a lock file naming a live process that is not that cluster is removed.
+// PostgreSQL then recovers from its WAL: committed transactions are kept, uncommitted ones gone.
 //
 // Errors: store.embedded-cluster (500) naming the step that failed and, for postgres itself, the
 // last lines of postgres.log. Not thread-safe; the object stops the cluster when destroyed.

@@ -10,12 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "server/store/pg/connection.h"
 
@@ -199,6 +201,8 @@ TEST_F(EmbeddedClusterTest, RecoversAfterItsPostgresWasKilledOutright) {
   // process that inherits orphans does not reap them.
   const pid_t killed = (*first)->pid();
   ASSERT_EQ(kill(killed, SIGKILL), 0);
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(killed), &info, WEXITED | WNOWAIT), 0);
   ASSERT_EQ(LockFilePid(), killed);
 
   auto second = EmbeddedCluster::Start(options_);
@@ -214,6 +218,8 @@ TEST_F(EmbeddedClusterTest, RemovesALockFileNamingAnotherProcess) {
   {
     std::ofstream lock(dir_ / "pgdata" / "postmaster.pid");
     lock << "1\n" << (dir_ / "pgdata").string() << "\n";
+    std::ofstream socket_lock(dir_ / "socket" / ".s.PGSQL.5432.lock");
+    socket_lock << "1\n" << (dir_ / "pgdata").string() << "\n";
   }
   auto cluster = EmbeddedCluster::Start(options_);
   ASSERT_TRUE(cluster.ok()) << cluster.error().text();
@@ -241,13 +247,21 @@ TEST_F(EmbeddedClusterTest, PostgresShutsDownWhenItsOwnerIsKilled) {
   ASSERT_EQ(waitpid(owner, nullptr, 0), owner);
   ASSERT_GT(postmaster, 0);
 
-  // Started at once, while the orphan is (likely still) shutting down: Start waits for it.
-  auto cluster = EmbeddedCluster::Start(options_);
-  ASSERT_TRUE(cluster.ok()) << cluster.error().text();
-  EXPECT_FALSE(Running(postmaster));
+  // Nobody else signals it: it stops on the signal its owner's death sends.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Running(postmaster) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (Running(postmaster)) {
+    kill(postmaster, SIGQUIT);
+    FAIL() << "postgres outlived its owner";
+  }
   std::ifstream log(dir_ / "postgres.log");
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("received fast shutdown request"), std::string::npos);
+
+  auto cluster = EmbeddedCluster::Start(options_);
+  ASSERT_TRUE(cluster.ok()) << cluster.error().text();
 }
 
 TEST_F(EmbeddedClusterTest, RefusesASocketPathBeyondTheLimit) {
