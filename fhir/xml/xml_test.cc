@@ -3,7 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 #include <utility>
 #include <vector>
@@ -298,7 +297,8 @@ TEST(XmlSecurityTest, DoesNotReadExternalEntities) {
   EXPECT_EQ(parameter.error().message_id(), "xml.dtd");
 }
 
-TEST(XmlSecurityTest, RejectsBillionLaughsFast) {
+// Refused at the DTD, before any entity could be expanded.
+TEST(XmlSecurityTest, RejectsBillionLaughs) {
   std::string doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n<!ENTITY lol \"lol\">\n";
   for (int i = 1; i <= 9; ++i) {
     doc += "<!ENTITY lol" + std::to_string(i) + " \"";
@@ -309,12 +309,9 @@ TEST(XmlSecurityTest, RejectsBillionLaughsFast) {
   doc +=
       "]>\n<Patient xmlns=\"http://hl7.org/fhir\"><name><family value=\"&lol9;\"/></name>"
       "</Patient>";
-  const auto start = std::chrono::steady_clock::now();
   auto parsed = ParseXml(doc);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_FALSE(parsed.ok());
   EXPECT_THAT(Issues(parsed), ElementsAre(Pair("xml.dtd", "")));
-  EXPECT_LT(elapsed, std::chrono::seconds(1));
 }
 
 TEST(XmlSecurityTest, DoesNotProcessXInclude) {
