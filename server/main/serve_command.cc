@@ -66,9 +66,9 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
          .conditional_create = true,
          .conditional_update = true,
          .conditional_delete = "single",
-         .search_params = {
-             {"_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id"},
-             {"_lastUpdated", "date", "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"}}});
+         .search_params = {{"_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id"},
+                           {"_lastUpdated", "date",
+                            "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"}}});
   }
   description.system_interactions = {"transaction", "batch", "history-system"};
   const rest::CapabilitiesHandler capabilities(description, defs);
