@@ -24,7 +24,8 @@ fhir::Result<FhirResponse> DeleteHandler::Handle(const FhirRequest& request,
     return tx.Write({.type = params.at("type"),
                      .id = params.at("id"),
                      .expected_version = *expected,
-                     .is_delete = true});
+                     .is_delete = true,
+                     .method = "DELETE"});
   });
   if (!written.ok()) return std::move(written).error();
   return Deleted(*written);
@@ -45,7 +46,8 @@ fhir::Result<FhirResponse> DeleteHandler::Conditional(const FhirRequest& request
         auto deleted = tx.Write({.type = type,
                                  .id = match.id,
                                  .expected_version = match.stamp.version,
-                                 .is_delete = true});
+                                 .is_delete = true,
+                                 .method = "DELETE"});
         if (!deleted.ok()) return std::move(deleted).error();
         return std::optional<store::WriteResult>(*deleted);
       },

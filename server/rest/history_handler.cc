@@ -112,13 +112,17 @@ fhir::Result<FhirResponse> HistoryHandler::Answer(const FhirRequest& request,
     json += i == 0 ? R"(,"entry":[)" : ",";
     json += R"({"fullUrl":)" + JsonString(request.base_url + "/" + type + "/" + id);
     if (!version.deleted) json += R"(,"resource":)" + version.json;
-    const char* method = version.deleted ? "DELETE" : version.stamp.version == 1 ? "POST" : "PUT";
-    const char* status = version.deleted ? "204" : version.stamp.version == 1 ? "201" : "200";
-    json += R"(,"request":{"method":")" + std::string(method) + R"(","url":)" +
-            JsonString(version.stamp.version == 1 && !version.deleted ? type : type + "/" + id) +
-            R"(},"response":{"status":")" + status + R"(","etag":)" +
-            JsonString(WeakETag(version.stamp.version)) + R"(,"lastModified":")" +
-            FormatInstant(version.stamp.last_updated) + "\"}}";
+    // Versions written before the method was recorded: a first version was most likely a create.
+    std::string method = version.method;
+    if (method.empty())
+      method = version.deleted ? "DELETE" : version.stamp.version == 1 ? "POST" : "PUT";
+    const char* status = version.deleted                                  ? "204"
+                         : version.stamp.version == 1 || method == "POST" ? "201"
+                                                                          : "200";
+    json += R"(,"request":{"method":")" + method + R"(","url":)" +
+            JsonString(method == "POST" ? type : type + "/" + id) + R"(},"response":{"status":")" +
+            status + R"(","etag":)" + JsonString(WeakETag(version.stamp.version)) +
+            R"(,"lastModified":")" + FormatInstant(version.stamp.last_updated) + "\"}}";
   }
   if (!page->entries.empty()) json += "]";
   json += "}";

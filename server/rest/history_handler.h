@@ -1,6 +1,7 @@
 // GET [base]/{type}/{id}/_history, [base]/{type}/_history and [base]/_history: the instance, type
 // and system history, as a Bundle of type "history", newest version first. Each entry has fullUrl,
-// the resource (absent for a delete), request (POST for version 1, PUT after, DELETE for deletes)
+// the resource (absent for a delete), request (the method that wrote the version: POST for a
+// create, PUT for an update or create-on-update, PATCH, DELETE)
 // and response (status, etag, lastModified). Paging: _count (1..1000, default 100) and a "next"
 // link carrying an opaque _cursor. _since keeps the versions written at or after an instant; _at
 // gives, for each resource, the version that was current at a time (for a partial time such as

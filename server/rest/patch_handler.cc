@@ -134,6 +134,7 @@ fhir::Result<FhirResponse> PatchHandler::Handle(const FhirRequest& request,
             tx.Write({.type = type,
                       .id = id,
                       .expected_version = version,
+                      .method = "PATCH",
                       .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
                         stored.json = RenderForStore(*patched, id, stamp);
                         return stored.json;

@@ -31,6 +31,7 @@ fhir::Result<store::WriteResult> UpdateHandler::Write(store::Transaction& tx,
       tx.Write({.type = stored->type,
                 .id = id,
                 .expected_version = expected,
+                .method = "PUT",
                 .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
                   stored->json = RenderForStore(body, id, stamp);
                   return stored->json;

@@ -78,6 +78,7 @@ struct ResourceVersion {
   bool deleted = false;       // a delete is a version with no content
   std::string json;           // the exact text stored; empty when deleted
   std::int64_t sequence = 0;  // the store-wide logical clock: later writes have larger values
+  std::string method;         // WriteOp::method of the write; "" when it was not recorded
 };
 
 struct WriteOp {
@@ -87,6 +88,9 @@ struct WriteOp {
   // is deleted with another version, does not match). nullopt writes unconditionally.
   std::optional<std::int64_t> expected_version;
   bool is_delete = false;
+  // The interaction that writes, kept with the version for history ("POST", "PUT", "PATCH",
+  // "DELETE"); opaque to the store.
+  std::string method;
   // Renders the JSON to store for the assigned stamp; not called for deletes. An error it returns
   // is returned by Write. The text is stored byte for byte.
   std::function<fhir::Result<std::string>(const VersionStamp&)> render;

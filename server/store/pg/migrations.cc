@@ -45,9 +45,17 @@ constexpr std::string_view kCurrentUpdated = R"sql(
 CREATE INDEX resource_current_type_updated ON resource_current (tenant, type, last_updated);
 )sql";
 
+// The HTTP method that wrote each version (POST, PUT, PATCH, DELETE), for history entries: a
+// first version may come from a create or from a create-on-update. '' for versions written
+// before this column existed.
+constexpr std::string_view kVersionMethod = R"sql(
+ALTER TABLE resource_version ADD COLUMN method text NOT NULL DEFAULT '';
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "resources", kResources},
     Migration{2, "current_last_updated", kCurrentUpdated},
+    Migration{3, "version_method", kVersionMethod},
 };
 
 // An arbitrary constant shared by every fhirhub server ("fhir" in ASCII).

@@ -12,15 +12,15 @@ namespace {
 #define FHIRHUB_TS(param) "(timestamptz 'epoch' + " param "::bigint * interval '1 microsecond')"
 
 constexpr const char* kSelectColumns =
-    "type, id, version, deleted, " FHIRHUB_MICROS("last_updated") ", json, seq";
+    "type, id, version, deleted, " FHIRHUB_MICROS("last_updated") ", json, seq, method";
 
 constexpr const char* kReadSql =
-    "SELECT type, id, version, deleted, " FHIRHUB_MICROS("last_updated") ", json, seq "
+    "SELECT type, id, version, deleted, " FHIRHUB_MICROS("last_updated") ", json, seq, method "
     "FROM resource_version WHERE tenant = $1 AND type = $2 AND id = $3 "
     "ORDER BY version DESC LIMIT 1";
 
 constexpr const char* kReadVersionSql =
-    "SELECT type, id, version, deleted, " FHIRHUB_MICROS("last_updated") ", json, seq "
+    "SELECT type, id, version, deleted, " FHIRHUB_MICROS("last_updated") ", json, seq, method "
     "FROM resource_version WHERE tenant = $1 AND type = $2 AND id = $3 AND version = $4";
 
 constexpr const char* kLockSql =
@@ -34,20 +34,22 @@ constexpr const char* kCreateSql =
     " INSERT INTO resource_current (tenant, type, id, version, deleted, last_updated)"
     " VALUES ($1, $2, $3, $4, $5, " FHIRHUB_TS("$6") ")"
     " ON CONFLICT DO NOTHING RETURNING tenant, type, id, version, deleted, last_updated)"
-    " INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, json)"
-    " SELECT tenant, type, id, version, last_updated, deleted, $7 FROM cur RETURNING seq";
+    " INSERT INTO resource_version"
+    " (tenant, type, id, version, last_updated, deleted, json, method)"
+    " SELECT tenant, type, id, version, last_updated, deleted, $7, $8 FROM cur RETURNING seq";
 
 // A later version, with the resource_current row already locked by kLockSql.
 constexpr const char* kUpdateSql =
     "WITH cur AS ("
     " UPDATE resource_current SET version = $4, deleted = $5, last_updated = " FHIRHUB_TS("$6")
     " WHERE tenant = $1 AND type = $2 AND id = $3)"
-    " INSERT INTO resource_version (tenant, type, id, version, last_updated, deleted, json)"
-    " VALUES ($1, $2, $3, $4, " FHIRHUB_TS("$6") ", $5, $7) RETURNING seq";
+    " INSERT INTO resource_version"
+    " (tenant, type, id, version, last_updated, deleted, json, method)"
+    " VALUES ($1, $2, $3, $4, " FHIRHUB_TS("$6") ", $5, $7, $8) RETURNING seq";
 
 // The same columns, qualified, for queries that join resource_current (c) to resource_version (v).
-constexpr const char* kVersionColumns =
-    "v.type, v.id, v.version, v.deleted, " FHIRHUB_MICROS("v.last_updated") ", v.json, v.seq";
+constexpr const char* kVersionColumns = "v.type, v.id, v.version, v.deleted, " FHIRHUB_MICROS(
+    "v.last_updated") ", v.json, v.seq, v.method";
 
 constexpr int kMaxHistoryCount = 1000;
 
@@ -62,6 +64,7 @@ ResourceVersion RowToVersion(const PgResult& rows, int row) {
   version.stamp.last_updated = Timestamp(std::chrono::microseconds(rows.GetInt(row, 4)));
   version.json = rows.Get(row, 5);
   version.sequence = rows.GetInt(row, 6);
+  version.method = rows.Get(row, 7);
   return version;
 }
 
@@ -265,7 +268,8 @@ class PgTransaction final : public Transaction {
                                    std::to_string(result.stamp.version),
                                    op.is_delete ? "t" : "f",
                                    Micros(now),
-                                   std::move(json)};
+                                   std::move(json),
+                                   op.method};
       auto written = exists ? lease_->Exec("store_update", kUpdateSql, params)
                             : lease_->Exec("store_create", kCreateSql, params);
       if (!written.ok()) return std::move(written).error();
