@@ -515,13 +515,7 @@ fhir::Result<FhirResponse> BundleHandler::Answer(const FhirRequest& request, std
   }
   if (!entries.empty()) json += "]";
   json += "}";
-  auto bundle = fhir::json::Parse(json, defs_);
-  if (!bundle.ok()) {
-    return fhir::Error::Internal("rest.bundle-answer", "The response Bundle could not be built");
-  }
-  FhirResponse response;
-  response.body = std::move(bundle).value();
-  return response;
+  return BundleResponse(json, defs_);
 }
 
 }  // namespace server::rest

@@ -15,23 +15,13 @@
 #include "server/store/pg/migrations.h"
 #include "server/store/pg/pg_store.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/step_clock.h"
 #include "tests/support/test_definitions.h"
 
 namespace server::rest {
 namespace {
 
 using namespace std::chrono_literals;
-
-class StepClock final : public store::Clock {
- public:
-  // Each reading is one second after the previous one.
-  store::Timestamp Now() const override {
-    return store::Timestamp(std::chrono::microseconds(micros_ += 1'000'000));
-  }
-
- private:
-  mutable std::atomic<std::int64_t> micros_{1'700'000'000'000'000};
-};
 
 class CountingIds final : public IdGenerator {
  public:
@@ -113,7 +103,7 @@ class HandlersTest : public ::testing::Test {
   std::string Json(const FhirResponse& response) { return fhir::json::Write(*response.body); }
 
   const fhir::model::Definitions& defs_;
-  StepClock clock_;
+  testing_support::StepClock clock_;
   CountingIds ids_;
   std::unique_ptr<store::Store> store_;
   Router router_;

@@ -83,6 +83,17 @@ std::string JsonString(std::string_view text) {
   return out;
 }
 
+fhir::Result<FhirResponse> BundleResponse(const std::string& json,
+                                          const fhir::model::Definitions& defs) {
+  auto bundle = fhir::json::Parse(json, defs);
+  if (!bundle.ok()) {
+    return fhir::Error::Internal("rest.stored-unreadable", "A stored resource could not be read");
+  }
+  FhirResponse response;
+  response.body = std::move(bundle).value();
+  return response;
+}
+
 std::string WeakETag(std::int64_t version) { return "W/\"" + std::to_string(version) + "\""; }
 
 fhir::Result<std::optional<std::int64_t>> ParseIfMatch(const FhirRequest& request) {

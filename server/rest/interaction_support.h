@@ -39,6 +39,10 @@ std::string FormatHttpDate(store::Timestamp time);
 // The JSON string literal for `text` (quoted, '"' and '\\' escaped, control characters dropped),
 // for building Bundles around stored JSON text.
 std::string JsonString(std::string_view text);
+// The answer whose body is the Bundle given as JSON text (built around stored resources' text):
+// 500 rest.stored-unreadable if it does not parse, which means a stored resource no longer does.
+fhir::Result<FhirResponse> BundleResponse(const std::string& json,
+                                          const fhir::model::Definitions& defs);
 // W/"3"
 std::string WeakETag(std::int64_t version);
 

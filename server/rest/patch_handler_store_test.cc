@@ -15,23 +15,13 @@
 #include "server/store/pg/migrations.h"
 #include "server/store/pg/pg_store.h"
 #include "tests/support/pg_cluster.h"
+#include "tests/support/step_clock.h"
 #include "tests/support/test_definitions.h"
 
 namespace server::rest {
 namespace {
 
 using namespace std::chrono_literals;
-
-class StepClock final : public store::Clock {
- public:
-  // Each reading is one second after the previous one.
-  store::Timestamp Now() const override {
-    return store::Timestamp(std::chrono::microseconds(micros_ += 1'000'000));
-  }
-
- private:
-  mutable std::atomic<std::int64_t> micros_{1'700'000'000'000'000};
-};
 
 // A store that runs a hook right after the next Read of any of its transactions returns, so a
 // test can put another writer between a patch's read and its write without timing.
@@ -204,7 +194,7 @@ class PatchHandlerTest : public ::testing::Test {
   }
 
   const fhir::model::Definitions& defs_;
-  StepClock clock_;
+  testing_support::StepClock clock_;
   std::unique_ptr<store::Store> store_;
   Router router_;
   InterleavingStore interleaving_;

@@ -54,14 +54,7 @@ fhir::Result<FhirResponse> SearchHandler::Type(const FhirRequest& request,
   }
   if (!first) json += "]";
   json += "}";
-
-  auto bundle = fhir::json::Parse(json, defs_);
-  if (!bundle.ok()) {
-    return fhir::Error::Internal("rest.stored-unreadable", "A stored resource could not be read");
-  }
-  FhirResponse response;
-  response.body = std::move(bundle).value();
-  return response;
+  return BundleResponse(json, defs_);
 }
 
 }  // namespace server::rest
