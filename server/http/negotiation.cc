@@ -33,6 +33,28 @@ std::optional<Format> FormatOfMime(std::string_view mime) {
   return std::nullopt;
 }
 
+// Whether a fhirVersion parameter value ("4.0", "4.0.1") names R4, which this server speaks
+// (http.html#version-parameter).
+bool IsR4(std::string_view version) { return version == "4.0" || version.starts_with("4.0."); }
+
+// The value of the `fhirversion` parameter in "type; a=b; fhirVersion=4.0", if any.
+std::optional<std::string> FhirVersionParam(std::string_view media_type) {
+  size_t semi = media_type.find(';');
+  while (semi != std::string_view::npos) {
+    media_type.remove_prefix(semi + 1);
+    semi = media_type.find(';');
+    const std::string param = Lower(Trim(media_type.substr(0, semi)));
+    if (param.rfind("fhirversion=", 0) == 0) {
+      std::string value = param.substr(12);
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      return value;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 fhir::Result<Format> ResponseFormat(std::optional<std::string_view> format_param,
@@ -59,6 +81,7 @@ fhir::Result<Format> ResponseFormat(std::optional<std::string_view> format_param
   while (!rest.empty()) {
     size_t comma = rest.find(',');
     std::string_view entry = rest.substr(0, comma);
+    const std::string_view entry_text = entry;
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     size_t semi = entry.find(';');
     std::string mime = Lower(Trim(entry.substr(0, semi)));
@@ -71,6 +94,10 @@ fhir::Result<Format> ResponseFormat(std::optional<std::string_view> format_param
     }
     std::optional<Format> format = FormatOfMime(mime);
     if (!format && (mime == "*/*" || mime == "application/*")) format = Format::kJson;
+    // A FHIR format of another FHIR version is one this server cannot answer.
+    if (auto version = FhirVersionParam(entry_text); version && !IsR4(*version)) {
+      format.reset();
+    }
     if (format && q > best_q) {
       best = format;
       best_q = q;
@@ -85,6 +112,11 @@ fhir::Result<Format> ResponseFormat(std::optional<std::string_view> format_param
 
 fhir::Result<Format> RequestFormat(std::string_view content_type) {
   std::string mime = Lower(Trim(content_type.substr(0, content_type.find(';'))));
+  if (auto version = FhirVersionParam(content_type); version && !IsR4(*version)) {
+    return fhir::Error::UnsupportedMediaType(
+        "http.unsupported-fhir-version",
+        "This server reads FHIR R4 (fhirVersion=4.0), not fhirVersion=" + *version);
+  }
   if (auto format = FormatOfMime(mime)) return *format;
   return fhir::Error::UnsupportedMediaType(
       "http.unsupported-media-type",

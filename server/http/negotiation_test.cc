@@ -57,5 +57,21 @@ TEST(NegotiationTest, RequestBodyFormat) {
   EXPECT_EQ(result.error().http_status(), 415);
 }
 
+TEST(NegotiationTest, OtherFhirVersionsAreNotServed) {
+  EXPECT_EQ(Ok(ResponseFormat(std::nullopt, "application/fhir+json; fhirVersion=4.0.1")),
+            Format::kJson);
+  EXPECT_EQ(Ok(ResponseFormat(std::nullopt,
+                              "application/fhir+xml; fhirVersion=3.0, application/fhir+json")),
+            Format::kJson);
+  auto stu3 = ResponseFormat(std::nullopt, "application/fhir+json; fhirVersion=3.0");
+  ASSERT_FALSE(stu3.ok());
+  EXPECT_EQ(stu3.error().http_status(), 406);
+  auto body = RequestFormat("application/fhir+json; fhirVersion=\"5.0\"");
+  ASSERT_FALSE(body.ok());
+  EXPECT_EQ(body.error().http_status(), 415);
+  EXPECT_EQ(body.error().message_id(), "http.unsupported-fhir-version");
+  EXPECT_EQ(Ok(RequestFormat("application/fhir+json;fhirVersion=4.0")), Format::kJson);
+}
+
 }  // namespace
 }  // namespace server::http
