@@ -4,6 +4,7 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocketImpl.h>
 #include <Poco/Timespan.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -96,10 +97,24 @@ int ConnectionSocketImpl::sendBytes(const void* buffer, int length, int flags) {
   return sent;
 }
 
+bool ConnectionSocketImpl::Ready(std::chrono::microseconds timeout, int mode) {
+  pollfd fd{.fd = sockfd(), .events = 0, .revents = 0};
+  if (mode & Poco::Net::Socket::SELECT_READ) fd.events |= POLLIN;
+  if (mode & Poco::Net::Socket::SELECT_WRITE) fd.events |= POLLOUT;
+  const auto end = Clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(end - Clock::now()).count();
+    const int n = ::poll(&fd, 1, static_cast<int>(std::max<long long>(left, 0)));
+    if (n > 0) return true;  // ready, or an error or hang-up that the next call reports
+    if (n == 0) return false;
+    if (errno != EINTR) error(errno);
+  }
+}
+
 bool ConnectionSocketImpl::WaitReady(Clock::time_point deadline, int mode) {
   const auto remaining =
-      std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count();
-  return remaining > 0 && poll(Poco::Timespan(remaining), mode);
+      std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+  return remaining.count() > 0 && Ready(remaining, mode);
 }
 
 void ConnectionSocketImpl::CountHead(const char* data, std::size_t size) {

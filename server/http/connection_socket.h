@@ -44,6 +44,11 @@ class ConnectionSocketImpl : public Poco::Net::StreamSocketImpl {
   // for, the final answer gets the whole send timeout).
   void BeginAnswer() { send_deadline_.reset(); }
 
+  // Whether the socket becomes ready for `mode` (Poco::Net::Socket::SELECT_READ or SELECT_WRITE)
+  // within `timeout`. poll(2) on the descriptor: Poco's Socket::poll sets up and tears down an
+  // epoll instance per call, three system calls where one does.
+  bool Ready(std::chrono::microseconds timeout, int mode);
+
   bool timed_out() const { return timed_out_; }
   bool head_too_large() const { return head_too_large_; }
   // Bytes of the current request head received so far (0: the client sent nothing yet).

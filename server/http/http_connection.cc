@@ -88,9 +88,10 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
         // The first request's time runs from the start: connecting and staying silent is not a
         // way to hold a worker thread longer.
         deadline = started + options_.request_timeout;
-        if (!WaitForRequest(session, deadline, false)) return false;
+        if (!WaitForRequest(session, connection, deadline, false)) return false;
       } else {
-        if (!WaitForRequest(session, Clock::now() + options_.keep_alive, true)) return false;
+        if (!WaitForRequest(session, connection, Clock::now() + options_.keep_alive, true))
+          return false;
         deadline = Clock::now() + options_.request_timeout;
       }
       connection.BeginRequest(deadline, options_.max_header_bytes);
@@ -100,18 +101,19 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
   }
 
   // True once a request starts arriving; false when the connection should close first.
-  bool WaitForRequest(Session& session, Clock::time_point deadline, bool idle) {
+  bool WaitForRequest(Session& session, ConnectionSocketImpl& connection,
+                      Clock::time_point deadline, bool idle) {
     if (session.Buffered() > 0) return true;
     while (!gate_.stopping()) {
-      // An idle keep-alive connection gives its thread to a connection waiting for one.
-      if (idle && gate_.waiting() > 0) return false;
       const auto remaining = deadline - Clock::now();
       if (remaining <= Clock::duration::zero()) return false;
       const auto slice = std::chrono::duration_cast<std::chrono::microseconds>(
           std::min<Clock::duration>(remaining, kWaitSlice));
-      if (socket().poll(Poco::Timespan(slice.count()), Poco::Net::Socket::SELECT_READ)) {
-        return true;
-      }
+      if (connection.Ready(slice, Poco::Net::Socket::SELECT_READ)) return true;
+      // An idle keep-alive connection gives its thread to a connection waiting for one, but
+      // only once it has been idle for a whole slice: a client whose next request is already on
+      // its way must not find the connection closed under it.
+      if (idle && gate_.waiting() > 0) return false;
     }
     return false;
   }

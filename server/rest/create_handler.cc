@@ -34,6 +34,7 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
         auto written =
             tx.Write({.type = type,
                       .id = stored.id,
+                      .new_id = true,
                       .method = "POST",
                       .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
                         stored.json = RenderForStore(**body, stored.id, stamp);

@@ -26,7 +26,8 @@ class IdGenerator {
   virtual std::string NewId() = 0;
 };
 
-// 128 random bits from std::random_device, written as a lower-case UUID (version 4 layout).
+// 122 random bits (a 64-bit Mersenne Twister per thread, seeded from std::random_device),
+// written as a lower-case UUID in the version 4 layout.
 class RandomIdGenerator final : public IdGenerator {
  public:
   std::string NewId() override;

@@ -21,6 +21,7 @@
 //   store.unavailable        503  no connection within the pool timeout, or the database is down
 //   store.transaction-closed 500  use of a Transaction after Commit or Rollback
 //   store.bad-history-query  500  a HistoryQuery with an id but no type
+//   store.id-exists          409  a WriteOp with new_id for an id that has a version
 //   store.sql-error          500  anything else the database reported
 // store.not-found, store.version-conflict and an error from `render` leave the transaction as it
 // was, usable. After any other error the transaction can only be rolled back.
@@ -88,6 +89,10 @@ struct WriteOp {
   // is deleted with another version, does not match). nullopt writes unconditionally.
   std::optional<std::int64_t> expected_version;
   bool is_delete = false;
+  // The caller just made the id up (a create with a server-assigned id), so no version can exist:
+  // the store need not lock, and may send the write later, with the next statement or with the
+  // commit. If a version exists after all, store.id-exists (409) comes from that later call.
+  bool new_id = false;
   // The interaction that writes, kept with the version for history ("POST", "PUT", "PATCH",
   // "DELETE"); opaque to the store.
   std::string method;

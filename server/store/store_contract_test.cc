@@ -230,6 +230,69 @@ TEST_F(StoreContractTest, UncommittedWritesAreInvisibleToOthers) {
   EXPECT_TRUE(reader->Read("Patient", "p1").ok());
 }
 
+fhir::Result<WriteResult> CreateNew(Transaction& tx, const std::string& type,
+                                    const std::string& id) {
+  return tx.Write({.type = type,
+                   .id = id,
+                   .new_id = true,
+                   .method = "POST",
+                   .render = [=](const VersionStamp& stamp) -> fhir::Result<std::string> {
+                     return Body(type, id, stamp);
+                   }});
+}
+
+TEST_F(StoreContractTest, NewIdCreateAloneCommitsDurably) {
+  auto tx = Begin();
+  auto written = CreateNew(*tx, "Patient", "n1");
+  ASSERT_TRUE(written.ok()) << written.error().text();
+  EXPECT_TRUE(written->created);
+  EXPECT_EQ(written->stamp.version, 1);
+  ASSERT_TRUE(tx->Commit().ok());
+  auto read = Begin()->Read("Patient", "n1");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->json, Body("Patient", "n1", written->stamp));
+  EXPECT_EQ(read->method, "POST");
+}
+
+TEST_F(StoreContractTest, NewIdCreateIsVisibleToTheRestOfItsTransaction) {
+  auto tx = Begin();
+  ASSERT_TRUE(CreateNew(*tx, "Patient", "n2").ok());
+  ASSERT_TRUE(CreateNew(*tx, "Patient", "n3").ok());
+  auto read = tx->Read("Patient", "n2");
+  ASSERT_TRUE(read.ok()) << read.error().text();
+  ASSERT_TRUE(Put(*tx, "Patient", "n3").ok());  // an update of the other, still unsent, create
+  ASSERT_TRUE(tx->Commit().ok());
+  auto current = Begin()->Read("Patient", "n3");
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(current->stamp.version, 2);
+}
+
+TEST_F(StoreContractTest, NewIdCreateThatIsNotNewFailsAndWritesNothing) {
+  PutCommitted("Patient", "n4");
+  auto tx = Begin();
+  ASSERT_TRUE(CreateNew(*tx, "Patient", "n4").ok());  // reported when it is sent
+  auto committed = tx->Commit();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_EQ(committed.error().message_id(), "store.id-exists");
+  EXPECT_EQ(committed.error().http_status(), 409);
+  auto in_block = Begin();
+  ASSERT_TRUE(Put(*in_block, "Observation", "o9").ok());
+  ASSERT_TRUE(CreateNew(*in_block, "Patient", "n4").ok());
+  auto committed_block = in_block->Commit();
+  ASSERT_FALSE(committed_block.ok());
+  EXPECT_EQ(committed_block.error().message_id(), "store.id-exists");
+  auto reader = Begin();
+  EXPECT_EQ(reader->Read("Patient", "n4")->stamp.version, 1);
+  EXPECT_FALSE(reader->Read("Observation", "o9").ok());
+}
+
+TEST_F(StoreContractTest, NewIdCreateRolledBackIsNeverSent) {
+  auto tx = Begin();
+  ASSERT_TRUE(CreateNew(*tx, "Patient", "n5").ok());
+  ASSERT_TRUE(tx->Rollback().ok());
+  EXPECT_FALSE(Begin()->Read("Patient", "n5").ok());
+}
+
 class StoreHistoryTest : public StoreContractTest {
  protected:
   // p1 v1, p2 v1, o1 v1, p1 v2, p1 v3 (delete), one second apart from t0.

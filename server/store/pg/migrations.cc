@@ -40,11 +40,6 @@ CREATE TABLE resource_current (
 );
 )sql";
 
-// Type-level searches by _lastUpdated read resource_current in this order.
-constexpr std::string_view kCurrentUpdated = R"sql(
-CREATE INDEX resource_current_type_updated ON resource_current (tenant, type, last_updated);
-)sql";
-
 // The HTTP method that wrote each version (POST, PUT, PATCH, DELETE), for history entries: a
 // first version may come from a create or from a create-on-update. '' for versions written
 // before this column existed.
@@ -54,8 +49,7 @@ ALTER TABLE resource_version ADD COLUMN method text NOT NULL DEFAULT '';
 
 constexpr std::array kMigrations = {
     Migration{1, "resources", kResources},
-    Migration{2, "current_last_updated", kCurrentUpdated},
-    Migration{3, "version_method", kVersionMethod},
+    Migration{2, "version_method", kVersionMethod},
 };
 
 // An arbitrary constant shared by every fhirhub server ("fhir" in ASCII).

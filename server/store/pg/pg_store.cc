@@ -110,6 +110,7 @@ class PgTransaction final : public Transaction {
 
   fhir::Result<ResourceVersion> Read(const std::string& type, const std::string& id) override {
     if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
     auto rows = lease_->Exec("store_read", kReadSql, {tenant_, type, id});
     if (!rows.ok()) return std::move(rows).error();
     if (rows->rows() == 0) {
@@ -121,6 +122,7 @@ class PgTransaction final : public Transaction {
   fhir::Result<ResourceVersion> ReadVersion(const std::string& type, const std::string& id,
                                             std::int64_t version) override {
     if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
     auto rows = lease_->Exec("store_read_version", kReadVersionSql,
                              {tenant_, type, id, std::to_string(version)});
     if (!rows.ok()) return std::move(rows).error();
@@ -133,6 +135,7 @@ class PgTransaction final : public Transaction {
 
   fhir::Result<HistoryPage> History(const HistoryQuery& query) override {
     if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
     if (query.id && !query.type) {
       return fhir::Error::Internal("store.bad-history-query", "an id needs a type");
     }
@@ -182,6 +185,7 @@ class PgTransaction final : public Transaction {
 
   fhir::Result<SearchPage> Search(const SearchQuery& query) override {
     if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
     const int count = std::clamp(query.count, 1, kMaxHistoryCount);
     std::vector<Param> params = {tenant_, query.type};
     auto placeholder = [&](std::string value, const char* cast) {
@@ -222,6 +226,25 @@ class PgTransaction final : public Transaction {
 
   fhir::Result<WriteResult> Write(const WriteOp& op) override {
     if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    if (op.new_id && !op.is_delete) {
+      // No version can exist, so there is nothing to lock: the insert waits to travel with the
+      // next statement, or with the commit (then as one autocommitted statement).
+      WriteResult result;
+      result.created = true;
+      result.stamp = {1, clock_.Now()};
+      auto rendered = op.render(result.stamp);
+      if (!rendered.ok()) return std::move(rendered).error();
+      pending_ = std::vector<Param>{tenant_,
+                                    op.type,
+                                    op.id,
+                                    "1",
+                                    "f",
+                                    Micros(result.stamp.last_updated),
+                                    std::move(rendered).value(),
+                                    op.method};
+      return result;
+    }
     // Loops only when a concurrent transaction created the same resource between our lock
     // attempt and our insert; the second pass finds and locks its row.
     for (;;) {
@@ -279,6 +302,20 @@ class PgTransaction final : public Transaction {
 
   fhir::Result<void> Commit() override {
     if (!open_) return Closed();
+    if (pending_ && !begun_) {
+      // The transaction's one write: a single statement commits it, durably, by itself.
+      open_ = false;
+      auto written = lease_->Exec("store_create", kCreateSql, *pending_);
+      pending_.reset();
+      if (!written.ok()) return std::move(written).error();
+      if (written->rows() == 0) return IdExists();
+      return {};
+    }
+    if (auto flushed = Flush(); !flushed.ok()) {
+      open_ = false;
+      (void)lease_->ExecSimple("ROLLBACK");
+      return flushed;
+    }
     open_ = false;
     if (!begun_) return {};
     auto done = lease_->ExecSimple("COMMIT");
@@ -293,6 +330,7 @@ class PgTransaction final : public Transaction {
   fhir::Result<void> Rollback() override {
     if (!open_) return Closed();
     open_ = false;
+    pending_.reset();
     if (!begun_) return {};
     auto done = lease_->ExecSimple("ROLLBACK");
     if (!done.ok()) return std::move(done).error();
@@ -300,11 +338,31 @@ class PgTransaction final : public Transaction {
   }
 
  private:
+  static fhir::Error IdExists() {
+    return fhir::Error::Conflict("store.id-exists", "a resource with the new id exists already");
+  }
+
+  // Sends the pending create, if any, beginning the transaction block with it.
+  fhir::Result<void> Flush() {
+    if (!pending_) return {};
+    std::vector<Param> params = std::move(*pending_);
+    pending_.reset();
+    auto written = begun_
+                       ? lease_->Exec("store_create", kCreateSql, params)
+                       : lease_->ExecAfter(kBeginReadCommitted, "store_create", kCreateSql, params);
+    begun_ = true;
+    if (!written.ok()) return std::move(written).error();
+    if (written->rows() == 0) return IdExists();
+    return {};
+  }
+
   ConnectionPool::Lease lease_;
   const Clock& clock_;
   const std::string& tenant_;
   bool begun_;
   bool open_ = true;
+  // A create with a new id (WriteOp::new_id) not sent yet: its statement's parameters.
+  std::optional<std::vector<Param>> pending_;
 };
 
 }  // namespace
