@@ -17,6 +17,7 @@
 #include "fhir/outcome.h"
 #include "fhir/subset.h"
 #include "fhir/xml/xml.h"
+#include "server/rest/interaction_support.h"
 
 namespace server::http {
 
@@ -162,9 +163,22 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   fhir_request.content_type = std::move(body->content_type);
 
   rest::FhirResponse fhir_response = router_.Dispatch(fhir_request);
+  const bool subset = *summary != fhir::SummaryMode::kFalse || !elements.empty();
+  const bool pretty = fhir_request.Param("_pretty") == std::optional<std::string_view>("true");
+  if (!fhir_response.json.empty()) {
+    // A stored resource: its text is the answer unless another format or shape is asked for.
+    if (*format == Format::kJson && !pretty && !(subset && fhir_response.status < 300)) {
+      for (const auto& [name, value] : fhir_response.headers) response.set(name, value);
+      Send(response, head, fhir_response.status, ContentType(*format), fhir_response.json);
+      return;
+    }
+    if (auto parsed = rest::MaterializeBody(&fhir_response, defs_); !parsed.ok()) {
+      WriteError(response, head, *format, parsed.error());
+      return;
+    }
+  }
   for (const auto& [name, value] : fhir_response.headers) response.set(name, value);
-  if (fhir_response.body.has_value() && fhir_response.status < 300 &&
-      (*summary != fhir::SummaryMode::kFalse || !elements.empty())) {
+  if (fhir_response.body.has_value() && fhir_response.status < 300 && subset) {
     // The matches of a search or history are reduced, not the Bundle that carries them.
     const fhir::Node* bundle_type = fhir_response.body->resource_type() == "Bundle"
                                         ? fhir_response.body->root()->Child("type")
@@ -176,7 +190,6 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
       fhir_response.body = fhir::Subset(*fhir_response.body, *summary, elements);
     }
   }
-  const bool pretty = fhir_request.Param("_pretty") == std::optional<std::string_view>("true");
   std::string text;
   if (fhir_response.body.has_value()) text = Serialize(*fhir_response.body, *format, pretty);
   Send(response, head, fhir_response.status,

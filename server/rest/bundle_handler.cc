@@ -315,7 +315,14 @@ fhir::Result<std::vector<BundleHandler::Entry>> BundleHandler::ReadEntries(
 
 fhir::Result<FhirResponse> BundleHandler::Batch(const FhirRequest& request,
                                                 std::vector<Entry>& entries) const {
-  for (Entry& entry : entries) entry.answer = router_.Route(entry.request);
+  for (Entry& entry : entries) {
+    entry.answer = router_.Route(entry.request);
+    if (entry.answer->ok()) {
+      if (auto parsed = MaterializeBody(&entry.answer->value(), defs_); !parsed.ok()) {
+        entry.answer = std::move(parsed).error();
+      }
+    }
+  }
   return Answer(request, "batch-response", entries);
 }
 
@@ -467,6 +474,9 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
     }
     entry->request.transaction = &tx;
     fhir::Result<FhirResponse> answer = router_.Route(entry->request);
+    if (answer.ok()) {
+      if (auto parsed = MaterializeBody(&answer.value(), defs_); !parsed.ok()) return parsed;
+    }
     if (!answer.ok()) return Located(entry->index, TypeOf(entry->request), answer.error());
     entry->answer = std::move(answer);
   }

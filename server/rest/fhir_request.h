@@ -52,6 +52,10 @@ struct FhirResponse {
   int status = 200;
   Headers headers;                     // besides Content-Type, which the HTTP adapter sets
   std::optional<fhir::Resource> body;  // a resource, or an OperationOutcome for errors
+  // In place of `body`: a stored resource as the FHIR JSON text it was stored as. The HTTP
+  // adapter sends it unchanged when the answer is plain JSON, sparing a parse and a write per
+  // read; anything that needs the tree calls MaterializeBody (interaction_support.h).
+  std::string json;
 };
 
 }  // namespace server::rest

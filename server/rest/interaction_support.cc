@@ -90,6 +90,17 @@ std::string JsonString(std::string_view text) {
   return out;
 }
 
+fhir::Result<void> MaterializeBody(FhirResponse* response, const fhir::model::Definitions& defs) {
+  if (response->json.empty()) return {};
+  auto parsed = fhir::json::Parse(response->json, defs);
+  if (!parsed.ok()) {
+    return fhir::Error::Internal("rest.stored-unreadable", "A stored resource could not be read");
+  }
+  response->body = std::move(parsed).value();
+  response->json.clear();
+  return {};
+}
+
 fhir::Result<FhirResponse> BundleResponse(const std::string& json,
                                           const fhir::model::Definitions& defs) {
   auto bundle = fhir::json::Parse(json, defs);
@@ -182,12 +193,9 @@ fhir::Result<FhirResponse> WriteAnswer(const FhirRequest& request, int status,
               (status == 201 ? " was created" : " was updated"),
           defs);
       break;
-    case ReturnPreference::kRepresentation: {
-      auto parsed = fhir::json::Parse(stored.json, defs);
-      if (!parsed.ok()) return std::move(parsed).error();
-      response.body = std::move(parsed).value();
+    case ReturnPreference::kRepresentation:
+      response.json = stored.json;
       break;
-    }
   }
   return response;
 }

@@ -40,6 +40,10 @@ std::string FormatHttpDate(store::Timestamp time);
 // The JSON string literal for `text` (quoted, '"' and '\\' escaped, control characters dropped),
 // for building Bundles around stored JSON text.
 std::string JsonString(std::string_view text);
+// Parses `response->json`, if set, into `response->body`: for code that needs the resource tree
+// of an answer. 500 rest.stored-unreadable when the stored text does not parse.
+fhir::Result<void> MaterializeBody(FhirResponse* response, const fhir::model::Definitions& defs);
+
 // The answer whose body is the Bundle given as JSON text (built around stored resources' text):
 // 500 rest.stored-unreadable if it does not parse, which means a stored resource no longer does.
 fhir::Result<FhirResponse> BundleResponse(const std::string& json,

@@ -105,6 +105,13 @@ std::string FhirPathReplaceGender(std::string_view gender) {
 
 class PatchHandlerTest : public ::testing::Test {
  protected:
+  // The router's answer with a stored resource's text parsed, as the HTTP adapter does.
+  FhirResponse Dispatch(const FhirRequest& request) {
+    FhirResponse response = router_.Dispatch(request);
+    EXPECT_TRUE(MaterializeBody(&response, defs_).ok());
+    return response;
+  }
+
   // Only the patch handler is under test: the other writes and reads go to the store directly.
   PatchHandlerTest()
       : defs_(testing_support::Definitions()),
@@ -173,14 +180,14 @@ class PatchHandlerTest : public ::testing::Test {
     FhirRequest request = Request(std::move(path), std::move(headers));
     request.content_type = std::string(kJsonPatch);
     request.raw_body = std::move(patch);
-    return router_.Dispatch(request);
+    return Dispatch(request);
   }
 
   FhirResponse ResourcePatch(std::string path, std::string_view body, Headers headers = {}) {
     FhirRequest request = Request(std::move(path), std::move(headers));
     request.content_type = "application/fhir+json";
     request.body = Parse(body);
-    return router_.Dispatch(request);
+    return Dispatch(request);
   }
 
   fhir::Resource Parse(std::string_view json) {
@@ -243,7 +250,7 @@ TEST_F(PatchHandlerTest, BinaryBodyAsInATransactionBundle) {
   auto tx = interleaving_.Begin(store::Isolation::kReadCommitted);
   ASSERT_TRUE(tx.ok());
   request.transaction = tx->get();
-  FhirResponse patched = router_.Dispatch(request);
+  FhirResponse patched = Dispatch(request);
   ASSERT_EQ(patched.status, 200) << Json(patched);
   EXPECT_EQ(Current("p1"), R"({"resourceType":"Patient","id":"p1","gender":"male"})");
   ASSERT_TRUE((*tx)->Commit().ok());
@@ -251,7 +258,7 @@ TEST_F(PatchHandlerTest, BinaryBodyAsInATransactionBundle) {
 
   request.transaction = nullptr;
   request.body = Parse(R"({"resourceType":"Binary","contentType":"text/plain","data":"AAAA"})");
-  FhirResponse wrong = router_.Dispatch(request);
+  FhirResponse wrong = Dispatch(request);
   EXPECT_EQ(wrong.status, 400);
   EXPECT_EQ(MessageId(wrong), "patch.invalid-binary");
 }
@@ -320,8 +327,8 @@ TEST_F(PatchHandlerTest, BadPatchesChangeNothing) {
        400, "patch.invalid"},
       {ResourcePatch("Patient/p1", R"({"resourceType":"Patient","id":"p1"})"), 415,
        "patch.unsupported-media-type"},
-      {router_.Dispatch(text), 415, "patch.unsupported-media-type"},
-      {router_.Dispatch(empty), 400, "rest.missing-body"},
+      {Dispatch(text), 415, "patch.unsupported-media-type"},
+      {Dispatch(empty), 400, "rest.missing-body"},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(c.response.status, c.status) << c.message_id << " " << Json(c.response);

@@ -5,7 +5,6 @@
 #include <ctime>
 #include <string>
 
-#include "fhir/json/json.h"
 #include "server/rest/interaction_support.h"
 
 namespace server::rest {
@@ -68,13 +67,9 @@ fhir::Result<FhirResponse> ReadHandler::Answer(const FhirRequest& request,
       }
     }
   }
-  auto resource = fhir::json::Parse(version.json, defs_);
-  if (!resource.ok()) {
-    return fhir::Error::Internal("rest.stored-unreadable", "A stored resource could not be read");
-  }
   FhirResponse response;
   AddVersionHeaders(version.stamp, &response);
-  response.body = std::move(resource).value();
+  response.json = version.json;
   return response;
 }
 
