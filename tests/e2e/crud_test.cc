@@ -9,6 +9,7 @@
 #include "fhir/xml/xml.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
+#include "tests/support/server_suite.h"
 #include "tests/support/test_definitions.h"
 
 namespace {
@@ -19,29 +20,15 @@ constexpr char kXml[] = "application/fhir+xml";
 using testing_support::Answer;
 using testing_support::Call;
 
-class CrudTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new testing_support::ServerProcess(
-        FHIRHUB_BINARY, {"--fhir-package", testing_support::PackageDir().string()});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static int Port() { return server_->port(); }
-  static testing_support::ServerProcess* server_;
-};
-
-testing_support::ServerProcess* CrudTest::server_ = nullptr;
+class CrudTest : public testing_support::ServerSuite<::testing::Test> {};
 
 TEST_F(CrudTest, CreateReadUpdateDeleteInJson) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   Answer created = Call(Port(), "POST", "/fhir/Patient",
                         R"({"resourceType":"Patient","name":[{"family":"Wang"}]})");
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string location = created.Header("location");
-  const std::string prefix = server_->base_url() + "/Patient/";
+  const std::string prefix = server().base_url() + "/Patient/";
   ASSERT_EQ(location.rfind(prefix, 0), 0u) << location;
   const std::string id =
       location.substr(prefix.size(), location.find('/', prefix.size()) - prefix.size());
@@ -93,19 +80,19 @@ TEST_F(CrudTest, CreateReadUpdateDeleteInJson) {
 }
 
 TEST_F(CrudTest, CreateOnUpdateInXml) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   const std::string xml =
       R"(<Patient xmlns="http://hl7.org/fhir"><id value="xml-1"/><active value="true"/></Patient>)";
   Answer created = Call(Port(), "PUT", "/fhir/Patient/xml-1", xml, kXml, {{"Accept", kXml}});
   ASSERT_EQ(created.status, 201) << created.body;
-  EXPECT_EQ(created.Header("location"), server_->base_url() + "/Patient/xml-1/_history/1");
+  EXPECT_EQ(created.Header("location"), server().base_url() + "/Patient/xml-1/_history/1");
   auto resource = fhir::xml::Parse(created.body, testing_support::Definitions());
   ASSERT_TRUE(resource.ok()) << created.body;
   EXPECT_EQ(resource->root()->Child("meta")->Child("versionId")->value, "1");
 }
 
 TEST_F(CrudTest, BadRequestsAreOperationOutcomes) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   Answer malformed = Call(Port(), "POST", "/fhir/Patient",
                           R"({"resourceType":"Patient","bogus":1,"active":"yes"})");
   EXPECT_EQ(malformed.status, 400);
@@ -132,7 +119,7 @@ TEST_F(CrudTest, BadRequestsAreOperationOutcomes) {
 }
 
 TEST_F(CrudTest, MetadataListsTheInteractions) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   Answer metadata = Call(Port(), "GET", "/fhir/metadata?_elements=rest");
   ASSERT_EQ(metadata.status, 200);
   for (const char* code :

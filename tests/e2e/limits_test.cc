@@ -21,6 +21,7 @@
 #include "fhir/json/json.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
+#include "tests/support/server_suite.h"
 #include "tests/support/test_definitions.h"
 
 namespace {
@@ -148,33 +149,24 @@ void ExpectOutcome(const std::string& body, const std::string& message_id) {
   EXPECT_NE(body.find("\"" + message_id + "\""), std::string::npos) << body;
 }
 
-class LimitsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new testing_support::ServerProcess(
-        FHIRHUB_BINARY, {"--fhir-package", testing_support::PackageDir().string(),
-                         "--max-header-bytes", "2048", "--request-timeout-seconds", "1",
-                         "--keep-alive-seconds", "1", "--max-body-bytes", "1000"});
+struct LimitsTestArgs {
+  static std::vector<std::string> ServerArgs() {
+    return {"--max-header-bytes",   "2048", "--request-timeout-seconds", "1",
+            "--keep-alive-seconds", "1",    "--max-body-bytes",          "1000"};
   }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static int Port() { return server_->port(); }
-  static testing_support::ServerProcess* server_;
 };
 
-testing_support::ServerProcess* LimitsTest::server_ = nullptr;
+class LimitsTest : public testing_support::ServerSuite<::testing::Test, LimitsTestArgs> {};
 
 TEST_F(LimitsTest, HeadWithinTheLimitIsServed) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   Answer answer = testing_support::Call(Port(), "GET", "/fhir/metadata?_elements=fhirVersion", "",
                                         "", {{"X-Padding", std::string(1500, 'a')}});
   EXPECT_EQ(answer.status, 200) << answer.body;
 }
 
 TEST_F(LimitsTest, HugeHeaderIs431) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   Answer answer = testing_support::Call(Port(), "GET", "/fhir/metadata", "", "",
                                         {{"X-Padding", std::string(3000, 'a')}});
   EXPECT_EQ(answer.status, 431);
@@ -183,7 +175,7 @@ TEST_F(LimitsTest, HugeHeaderIs431) {
 }
 
 TEST_F(LimitsTest, HeadFarBeyondTheLimitIs431) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   // Far more than the server reads before it answers: the answer must survive the unread rest.
   RawConnection connection(Port());
   ASSERT_TRUE(connection.ok());
@@ -200,7 +192,7 @@ TEST_F(LimitsTest, HeadFarBeyondTheLimitIs431) {
 }
 
 TEST_F(LimitsTest, TooManyHeaderFieldsIs431) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   std::map<std::string, std::string> headers;
   for (int i = 0; i < 101; ++i) headers["X-F" + std::to_string(i)] = "v";
   Answer answer = testing_support::Call(Port(), "GET", "/fhir/metadata", "", "", headers);
@@ -209,7 +201,7 @@ TEST_F(LimitsTest, TooManyHeaderFieldsIs431) {
 }
 
 TEST_F(LimitsTest, MalformedHeadIs400) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   RawConnection connection(Port());
   ASSERT_TRUE(connection.ok());
   connection.Send("GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nContent-Length: many\r\n\r\n");
@@ -221,7 +213,7 @@ TEST_F(LimitsTest, MalformedHeadIs400) {
 }
 
 TEST_F(LimitsTest, HalfAHeadIs408AndTheConnectionCloses) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   RawConnection connection(Port());
   ASSERT_TRUE(connection.ok());
   connection.Send("GET /fhir/metadata HTTP/1.1\r\nHost: x\r\n");
@@ -234,7 +226,7 @@ TEST_F(LimitsTest, HalfAHeadIs408AndTheConnectionCloses) {
 }
 
 TEST_F(LimitsTest, HeadSentByteByByteIsStillBoundedByTheTimeout) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   RawConnection connection(Port());
   ASSERT_TRUE(connection.ok());
   // A byte every 100 ms (for at least 4 s) keeps any per-read timeout from firing, but not the
@@ -254,7 +246,7 @@ TEST_F(LimitsTest, HeadSentByteByByteIsStillBoundedByTheTimeout) {
 }
 
 TEST_F(LimitsTest, SlowBodyIs408) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   RawConnection connection(Port());
   ASSERT_TRUE(connection.ok());
   connection.Send(
@@ -268,7 +260,7 @@ TEST_F(LimitsTest, SlowBodyIs408) {
 }
 
 TEST_F(LimitsTest, SilentConnectionIsClosedWithoutAnAnswer) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   RawConnection connection(Port());
   ASSERT_TRUE(connection.ok());
   bool closed = false;
@@ -277,7 +269,7 @@ TEST_F(LimitsTest, SilentConnectionIsClosedWithoutAnAnswer) {
 }
 
 TEST_F(LimitsTest, IdleKeepAliveConnectionIsClosedWithoutAnAnswer) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   RawConnection connection(Port());
   ASSERT_TRUE(connection.ok());
   connection.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -289,7 +281,7 @@ TEST_F(LimitsTest, IdleKeepAliveConnectionIsClosedWithoutAnAnswer) {
 }
 
 TEST_F(LimitsTest, KeepAliveCarriesSeveralRequests) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   RawConnection connection(Port());
   ASSERT_TRUE(connection.ok());
   for (int i = 0; i < 3; ++i) {
@@ -299,7 +291,7 @@ TEST_F(LimitsTest, KeepAliveCarriesSeveralRequests) {
 }
 
 TEST_F(LimitsTest, OversizedBodyIs413) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   const std::string big =
       R"({"resourceType":"Basic","code":{"text":")" + std::string(2000, 'x') + R"("}})";
   Answer answer = testing_support::Call(Port(), "POST", "/fhir/Basic", big);
@@ -308,7 +300,7 @@ TEST_F(LimitsTest, OversizedBodyIs413) {
 }
 
 TEST_F(LimitsTest, JsonPatchReachesTheRouterUnparsed) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   Answer created = testing_support::Call(Port(), "POST", "/fhir/Patient",
                                          R"({"resourceType":"Patient","active":false})");
   ASSERT_EQ(created.status, 201) << created.body;
@@ -339,7 +331,7 @@ TEST_F(LimitsTest, JsonPatchReachesTheRouterUnparsed) {
 }
 
 TEST_F(LimitsTest, JsonPatchBodyStillHasTheSizeLimit) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   const std::string patch =
       R"([{"op":"add","path":"/text","value":")" + std::string(2000, 'y') + R"("}])";
   Answer answer = testing_support::Call(Port(), "PATCH", "/fhir/Patient/p1", patch,

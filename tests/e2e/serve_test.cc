@@ -8,6 +8,7 @@
 #include "fhir/xml/xml.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
+#include "tests/support/server_suite.h"
 #include "tests/support/test_definitions.h"
 
 namespace {
@@ -20,37 +21,24 @@ Answer Get(int port, const std::string& uri, const std::string& accept = "") {
   return testing_support::Call(port, "GET", uri, "", "", headers);
 }
 
-class ServeTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new testing_support::ServerProcess(
-        FHIRHUB_BINARY, {"--fhir-package", testing_support::PackageDir().string()});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static testing_support::ServerProcess* server_;
-};
-
-testing_support::ServerProcess* ServeTest::server_ = nullptr;
+class ServeTest : public testing_support::ServerSuite<::testing::Test> {};
 
 TEST_F(ServeTest, MetadataIsACapabilityStatementInJson) {
-  ASSERT_TRUE(server_->ok());
-  Answer answer = Get(server_->port(), "/fhir/metadata");
+  ASSERT_TRUE(server().ok());
+  Answer answer = Get(server().port(), "/fhir/metadata");
   EXPECT_EQ(answer.status, 200);
   EXPECT_EQ(answer.Header("content-type"), "application/fhir+json; charset=utf-8");
   auto cs = fhir::json::Parse(answer.body, testing_support::Definitions());
   ASSERT_TRUE(cs.ok()) << answer.body;
   EXPECT_EQ(cs->resource_type(), "CapabilityStatement");
   EXPECT_EQ(cs->root()->Child("fhirVersion")->value, "4.0.1");
-  EXPECT_EQ(cs->root()->Child("implementation")->Child("url")->value, server_->base_url());
+  EXPECT_EQ(cs->root()->Child("implementation")->Child("url")->value, server().base_url());
 }
 
 TEST_F(ServeTest, MetadataInXmlByAcceptAndByFormat) {
-  ASSERT_TRUE(server_->ok());
-  for (const Answer& answer : {Get(server_->port(), "/fhir/metadata", "application/fhir+xml"),
-                               Get(server_->port(), "/fhir/metadata?_format=xml")}) {
+  ASSERT_TRUE(server().ok());
+  for (const Answer& answer : {Get(server().port(), "/fhir/metadata", "application/fhir+xml"),
+                               Get(server().port(), "/fhir/metadata?_format=xml")}) {
     EXPECT_EQ(answer.status, 200);
     EXPECT_EQ(answer.Header("content-type"), "application/fhir+xml; charset=utf-8");
     auto cs = fhir::xml::Parse(answer.body, testing_support::Definitions());
@@ -60,8 +48,8 @@ TEST_F(ServeTest, MetadataInXmlByAcceptAndByFormat) {
 }
 
 TEST_F(ServeTest, SummaryAndElementsShapeTheAnswer) {
-  ASSERT_TRUE(server_->ok());
-  Answer answer = Get(server_->port(), "/fhir/metadata?_elements=fhirVersion,format");
+  ASSERT_TRUE(server().ok());
+  Answer answer = Get(server().port(), "/fhir/metadata?_elements=fhirVersion,format");
   ASSERT_EQ(answer.status, 200);
   auto cs = fhir::json::Parse(answer.body, testing_support::Definitions());
   ASSERT_TRUE(cs.ok()) << answer.body;
@@ -69,20 +57,20 @@ TEST_F(ServeTest, SummaryAndElementsShapeTheAnswer) {
   EXPECT_EQ(cs->root()->Child("software"), nullptr);
   EXPECT_NE(answer.body.find("SUBSETTED"), std::string::npos);
 
-  Answer bad = Get(server_->port(), "/fhir/metadata?_summary=maybe");
+  Answer bad = Get(server().port(), "/fhir/metadata?_summary=maybe");
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("summary.invalid"), std::string::npos);
 }
 
 TEST_F(ServeTest, HealthzAnswers) {
-  ASSERT_TRUE(server_->ok());
-  Answer answer = Get(server_->port(), "/healthz");
+  ASSERT_TRUE(server().ok());
+  Answer answer = Get(server().port(), "/healthz");
   EXPECT_EQ(answer.status, 200);
   EXPECT_EQ(answer.body, "{\"status\":\"up\"}");
 }
 
 TEST_F(ServeTest, ErrorsAreOperationOutcomes) {
-  ASSERT_TRUE(server_->ok());
+  ASSERT_TRUE(server().ok());
   struct Case {
     std::string uri;
     std::string accept;
@@ -96,7 +84,7 @@ TEST_F(ServeTest, ErrorsAreOperationOutcomes) {
            {"/fhir/metadata?_format=turtle", "", 400, "http.format-unknown"},
            {"/fhir/metadata?mode=terminology", "", 501, "metadata.terminology-unsupported"},
        }) {
-    Answer answer = Get(server_->port(), c.uri, c.accept);
+    Answer answer = Get(server().port(), c.uri, c.accept);
     EXPECT_EQ(answer.status, c.status) << c.uri;
     auto outcome = fhir::json::Parse(answer.body, testing_support::Definitions());
     ASSERT_TRUE(outcome.ok()) << answer.body;

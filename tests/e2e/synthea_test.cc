@@ -16,6 +16,7 @@
 
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
+#include "tests/support/server_suite.h"
 #include "tests/support/test_definitions.h"
 
 namespace {
@@ -64,24 +65,11 @@ void DropServerMeta(rapidjson::Value& resource) {
   if (meta->value.ObjectEmpty()) resource.RemoveMember("meta");
 }
 
-class SyntheaTest : public ::testing::TestWithParam<std::string> {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new testing_support::ServerProcess(
-        FHIRHUB_BINARY, {"--fhir-package", testing_support::PackageDir().string()});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  static testing_support::ServerProcess* server_;
-};
-
-testing_support::ServerProcess* SyntheaTest::server_ = nullptr;
+class SyntheaTest : public testing_support::ServerSuite<::testing::TestWithParam<std::string>> {};
 
 TEST_P(SyntheaTest, TransactionLoadsAndEveryResourceReadsBack) {
-  ASSERT_TRUE(server_->ok());
-  const int port = server_->port();
+  ASSERT_TRUE(server().ok());
+  const int port = server().port();
   const std::string sent_text =
       ReadFile(testing_support::TestDataDir() / "synthea-r4-subset" / GetParam());
   rapidjson::Document sent;
@@ -97,7 +85,7 @@ TEST_P(SyntheaTest, TransactionLoadsAndEveryResourceReadsBack) {
   ASSERT_EQ(entries.Size(), sent_entries.Size());
 
   // fullUrl -> "Type/id", and each entry's location below the base.
-  const std::string prefix = server_->base_url() + "/";
+  const std::string prefix = server().base_url() + "/";
   std::map<std::string, std::string> moved;
   std::vector<std::string> locations;
   for (rapidjson::SizeType i = 0; i < entries.Size(); ++i) {
