@@ -65,11 +65,22 @@ void ConnectionSocketImpl::SetSendTimeout(std::chrono::milliseconds timeout) {
 int ConnectionSocketImpl::receiveBytes(void* buffer, int length, int flags) {
   // Once the head is too large, the rest of it is not read: the parser sees the end of the stream.
   if (head_too_large_) return 0;
-  if (receive_deadline_ && !WaitReady(*receive_deadline_, SELECT_READ)) {
-    timed_out_ = true;
-    throw Poco::TimeoutException();
+  int received = -1;
+  if (receive_deadline_) {
+    // The bytes are usually there already (the wait for the next request saw them arrive): read
+    // before waiting, and wait only when there is nothing yet.
+    const ssize_t n =
+        ::recv(sockfd(), buffer, static_cast<std::size_t>(length), flags | MSG_DONTWAIT);
+    if (n >= 0) {
+      received = static_cast<int>(n);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      error(errno);
+    } else if (!WaitReady(*receive_deadline_, SELECT_READ)) {
+      timed_out_ = true;
+      throw Poco::TimeoutException();
+    }
   }
-  const int received = StreamSocketImpl::receiveBytes(buffer, length, flags);
+  if (received < 0) received = StreamSocketImpl::receiveBytes(buffer, length, flags);
   if (received > 0 && in_head_ && (flags & MSG_PEEK) == 0) {
     CountHead(static_cast<const char*>(buffer), static_cast<std::size_t>(received));
   }
@@ -85,14 +96,16 @@ int ConnectionSocketImpl::sendBytes(const void* buffer, int length, int flags) {
   const char* data = static_cast<const char*>(buffer);
   int sent = 0;
   while (sent < length) {
-    if (!WaitReady(deadline, SELECT_WRITE)) throw Poco::TimeoutException();
     const ssize_t n = ::send(sockfd(), data + sent, static_cast<std::size_t>(length - sent),
                              flags | MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      error(errno);
+    if (n >= 0) {
+      sent += static_cast<int>(n);
+      continue;
     }
-    sent += static_cast<int>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) error(errno);
+    // The socket buffer is full: wait for the client to read, within the deadline.
+    if (!WaitReady(deadline, SELECT_WRITE)) throw Poco::TimeoutException();
   }
   return sent;
 }
