@@ -148,6 +148,10 @@ class SaxHandler {
                 const xmlChar** attributes);
   void StartChild(size_t parent, std::string_view name, std::string_view ns, int nb_attributes,
                   const xmlChar** attributes);
+  // The resource type an element names, or nullptr after reporting why not (outside the FHIR
+  // namespace: `namespace_text`; an unknown type) and skipping the element.
+  const model::TypeDef* ResourceElementType(std::string_view name, std::string_view ns,
+                                            std::string namespace_text);
   void StartSlotResource(size_t slot, std::string_view name, std::string_view ns, int nb_attributes,
                          const xmlChar** attributes);
   void StartXhtml(std::string_view name, std::string_view ns, int nb_attributes,
@@ -293,26 +297,31 @@ void SaxHandler::StartElement(std::string_view name, std::string_view ns, int nb
   }
 }
 
-void SaxHandler::StartRoot(std::string_view name, std::string_view ns, int nb_attributes,
-                           const xmlChar** attributes) {
-  if (defs_ == nullptr) {
-    StartDiv(name, ns, nb_attributes, attributes);
-    return;
-  }
+const model::TypeDef* SaxHandler::ResourceElementType(std::string_view name, std::string_view ns,
+                                                      std::string namespace_text) {
   if (ns != kFhirNamespace) {
     PushSkip(name);
-    Report("xml.namespace", IssueType::kStructure,
-           "The root element must be in the FHIR namespace " + std::string(kFhirNamespace),
-           Location());
-    return;
+    Report("xml.namespace", IssueType::kStructure, std::move(namespace_text), Location());
+    return nullptr;
   }
   const model::TypeDef* type = defs_->FindResource(name);
   if (type == nullptr) {
     PushSkip(name);
     Report("xml.unknown-resource", IssueType::kStructure, "Unknown resource type " + Quoted(name),
            Location());
+  }
+  return type;
+}
+
+void SaxHandler::StartRoot(std::string_view name, std::string_view ns, int nb_attributes,
+                           const xmlChar** attributes) {
+  if (defs_ == nullptr) {
+    StartDiv(name, ns, nb_attributes, attributes);
     return;
   }
+  const model::TypeDef* type = ResourceElementType(
+      name, ns, "The root element must be in the FHIR namespace " + std::string(kFhirNamespace));
+  if (type == nullptr) return;
   Node* root = resource_.NewNode(nullptr, type);
   resource_.set_root(root);
   Frame frame;
@@ -431,19 +440,9 @@ void SaxHandler::StartSlotResource(size_t slot, std::string_view name, std::stri
            "Element " + Quoted(def->name) + " holds exactly one resource", Location());
     return;
   }
-  if (ns != kFhirNamespace) {
-    PushSkip(name);
-    Report("xml.namespace", IssueType::kStructure,
-           "Resource " + Quoted(name) + " must be in the FHIR namespace", Location());
-    return;
-  }
-  const model::TypeDef* type = defs_->FindResource(name);
-  if (type == nullptr) {
-    PushSkip(name);
-    Report("xml.unknown-resource", IssueType::kStructure, "Unknown resource type " + Quoted(name),
-           Location());
-    return;
-  }
+  const model::TypeDef* type =
+      ResourceElementType(name, ns, "Resource " + Quoted(name) + " must be in the FHIR namespace");
+  if (type == nullptr) return;
   Node* node = resource_.NewNode(def, type);
   Resource::InsertChild(parent_node, node);
   Frame frame;

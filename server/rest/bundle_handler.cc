@@ -402,6 +402,8 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
       } else {
         request.assigned_id = ids_.NewId();
         target = type + "/" + request.assigned_id;
+        // Settled here, before any write: the create need not search again.
+        std::erase_if(request.headers, [](const auto& h) { return h.first == "if-none-exist"; });
       }
     } else if (request.method == Method::kPut && request.path == type) {
       // A conditional update becomes an update of the resource its criteria settle on now,

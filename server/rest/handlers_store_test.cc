@@ -12,16 +12,12 @@
 #include "server/rest/read_handler.h"
 #include "server/rest/router.h"
 #include "server/rest/update_handler.h"
-#include "server/store/pg/migrations.h"
-#include "server/store/pg/pg_store.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/step_clock.h"
 #include "tests/support/test_definitions.h"
 
 namespace server::rest {
 namespace {
-
-using namespace std::chrono_literals;
 
 class CountingIds final : public IdGenerator {
  public:
@@ -83,13 +79,7 @@ class HandlersTest : public ::testing::Test {
   }
 
   store::Store& Store() {
-    if (!store_) {
-      std::string conninfo = testing_support::PgTestCluster::Get().CreateDatabase();
-      auto migrated = store::pg::Migrate(conninfo);
-      EXPECT_TRUE(migrated.ok()) << migrated.error().text();
-      store_ =
-          std::make_unique<store::pg::PgStore>(store::pg::PoolOptions{conninfo, 4, 5000ms}, clock_);
-    }
+    if (!store_) store_ = testing_support::PgTestCluster::Get().NewStore(clock_, 4);
     return *store_;
   }
 

@@ -12,16 +12,12 @@
 #include "server/rest/interaction_support.h"
 #include "server/rest/patch_handler.h"
 #include "server/rest/router.h"
-#include "server/store/pg/migrations.h"
-#include "server/store/pg/pg_store.h"
 #include "tests/support/pg_cluster.h"
 #include "tests/support/step_clock.h"
 #include "tests/support/test_definitions.h"
 
 namespace server::rest {
 namespace {
-
-using namespace std::chrono_literals;
 
 // A store that runs a hook right after the next Read of any of its transactions returns, so a
 // test can put another writer between a patch's read and its write without timing.
@@ -123,13 +119,7 @@ class PatchHandlerTest : public ::testing::Test {
   }
 
   store::Store& PgStore() {
-    if (!store_) {
-      std::string conninfo = testing_support::PgTestCluster::Get().CreateDatabase();
-      auto migrated = store::pg::Migrate(conninfo);
-      EXPECT_TRUE(migrated.ok()) << migrated.error().text();
-      store_ =
-          std::make_unique<store::pg::PgStore>(store::pg::PoolOptions{conninfo, 4, 5000ms}, clock_);
-    }
+    if (!store_) store_ = testing_support::PgTestCluster::Get().NewStore(clock_, 4);
     return *store_;
   }
 

@@ -9,8 +9,6 @@
 #include <thread>
 #include <vector>
 
-#include "server/store/pg/migrations.h"
-#include "server/store/pg/pg_store.h"
 #include "server/store/store.h"
 #include "tests/support/pg_cluster.h"
 
@@ -31,10 +29,7 @@ class ManualClock final : public Clock {
 };
 
 std::unique_ptr<Store> MakeStore(const Clock& clock) {
-  std::string conninfo = testing_support::PgTestCluster::Get().CreateDatabase();
-  auto migrated = pg::Migrate(conninfo);
-  EXPECT_TRUE(migrated.ok()) << migrated.error().text();
-  return std::make_unique<pg::PgStore>(pg::PoolOptions{conninfo, 8, 5000ms}, clock);
+  return testing_support::PgTestCluster::Get().NewStore(clock, 8);
 }
 
 // The text a resource is stored as, with the stamp rendered in, and a decimal whose exact text

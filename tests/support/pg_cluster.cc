@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "server/store/pg/connection.h"
+#include "server/store/pg/migrations.h"
 
 namespace testing_support {
 namespace {
@@ -55,6 +56,17 @@ std::string PgTestCluster::CreateDatabase() {
       (*conn)->ExecSimple("CREATE DATABASE " + name + " OWNER fhirhub TEMPLATE template0");
   if (!created.ok()) Die("create database", created.error());
   return cluster_->ConnectionString(name);
+}
+
+std::unique_ptr<server::store::pg::PgStore> PgTestCluster::NewStore(
+    const server::store::Clock& clock, std::size_t connections) {
+  std::string conninfo = CreateDatabase();
+  if (auto migrated = server::store::pg::Migrate(conninfo); !migrated.ok()) {
+    Die("migrating a test database", migrated.error());
+  }
+  return std::make_unique<server::store::pg::PgStore>(
+      server::store::pg::PoolOptions{conninfo, connections, std::chrono::milliseconds(5000)},
+      clock);
 }
 
 }  // namespace testing_support

@@ -4,9 +4,11 @@
 #ifndef TESTS_SUPPORT_PG_CLUSTER_H_
 #define TESTS_SUPPORT_PG_CLUSTER_H_
 
+#include <memory>
 #include <string>
 
 #include "server/store/pg/embedded_cluster.h"
+#include "server/store/pg/pg_store.h"
 
 namespace testing_support {
 
@@ -19,6 +21,11 @@ class PgTestCluster {
   // Creates an empty database owned by the server's role and returns the role's connection string
   // to it. Aborts on failure, as above.
   std::string CreateDatabase();
+
+  // A PgStore on a new database (CreateDatabase) with the schema migrated, `connections` pooled.
+  // `clock` must outlive the store.
+  std::unique_ptr<server::store::pg::PgStore> NewStore(const server::store::Clock& clock,
+                                                       std::size_t connections);
 
   server::store::pg::EmbeddedCluster& cluster() { return *cluster_; }
 
