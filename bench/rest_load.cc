@@ -2,10 +2,15 @@
 // latency percentiles and errors. bench/rest_load.sh runs it beside pgbench on the same
 // PostgreSQL; docs/performance.md has the commands and figures.
 //
-//   rest_load --port PORT [--mode read|create|crud|show] [--concurrency 16] [--duration 15]
-//             [--requests N] [--ids 1000] [--host 127.0.0.1] [--base /fhir] [--client raw|poco]
+//   rest_load --port PORT [--mode read|create|crud|show] [--concurrency 16] [--threads 2]
+//             [--duration 15] [--requests N] [--ids 1000] [--host 127.0.0.1] [--base /fhir]
 //
-// Each of `concurrency` threads keeps one keep-alive connection and sends one request at a time.
+// Each of `concurrency` keep-alive connections sends one request at a time. As in wrk, or
+// pgbench -j, a few `threads` each drive their share of the connections from one epoll loop on
+// non-blocking sockets, so that the load generator costs little CPU beside the server it measures
+// on the same cores: each connection is a state machine that writes a request, reads and parses
+// the answer (Content-Length, chunked, or up to the end of the connection), then picks the next
+// request from what the answers so far said.
 //   read    GET Patient/{id}, ids drawn at random from `ids` Patients created beforehand
 //   create  POST Observation (a blood-pressure panel of about 1 kB) referring to a Patient
 //           created beforehand
@@ -13,19 +18,34 @@
 //           (rest_load_resources.h), read each, update each, delete each (the Patient last)
 //   show    prints the bodies one CRUD iteration creates, one per line, and exits
 // The timed phase ends after `duration` seconds, or after `requests` requests when given; set-up
-// requests are not counted. Any answer other than 2xx, and any failed exchange, is an error: the
-// first few are printed, and the exit status is 1 when there was any.
+// requests are not counted. Latency runs from the start of a request (its connect, when the
+// connection has to be opened) to the end of its answer. Any answer other than 2xx, and any
+// failed exchange, is an error: the first few are printed, and the exit status is 1 when there was
+// any. A kept-alive connection that the server closed before answering is reopened and the
+// request sent again once, since the server cannot have seen it; an exchange without an answer
+// after 60 s fails, so that a stuck server shows as an error, not a hang.
 //
 // The last line is machine-readable for the script:
 //   RESULT mode=M requests=N seconds=S rps=R p50_ms=A p95_ms=B p99_ms=C errors=E reconnects=K
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,7 +55,6 @@
 #include <thread>
 #include <vector>
 
-#include "bench/rest_load_client.h"
 #include "bench/rest_load_resources.h"
 
 namespace bench {
@@ -47,6 +66,12 @@ enum class Mode { kRead, kCreate, kCrud, kShow };
 enum Method { kGet, kPost, kPut, kDelete, kMethodCount };
 constexpr std::string_view kMethodNames[kMethodCount] = {"GET", "POST", "PUT", "DELETE"};
 constexpr int kErrorSamples = 5;
+// Longer than the server's request timeout (30 s).
+constexpr auto kExchangeTimeout = std::chrono::seconds(60);
+// Free space offered to each recv; answers are mostly smaller, so one recv takes a whole one.
+constexpr size_t kReadSize = 16384;
+// Events after which a read may make progress: data, the end of the stream, or an error.
+constexpr uint32_t kReadable = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
 
 struct Options {
   Mode mode = Mode::kRead;
@@ -55,17 +80,17 @@ struct Options {
   uint16_t port = 0;
   std::string base = "/fhir";
   int concurrency = 16;
+  int threads = 2;
   double duration_seconds = 15;
   long long requests = 0;  // 0: bounded by duration
   int ids = 1000;
-  bool poco = false;
 };
 
 [[noreturn]] void Usage(const char* message) {
   std::fprintf(stderr,
                "rest_load: %s\nusage: rest_load --port PORT [--mode read|create|crud|show] "
-               "[--concurrency N] [--duration SECONDS] [--requests N] [--ids N] [--host HOST] "
-               "[--base PATH] [--client raw|poco]\n",
+               "[--concurrency N] [--threads N] [--duration SECONDS] [--requests N] [--ids N] "
+               "[--host HOST] [--base PATH]\n",
                message);
   std::exit(2);
 }
@@ -104,17 +129,14 @@ Options ParseOptions(int argc, char** argv) {
       o.base = value;
     } else if (name == "--concurrency") {
       o.concurrency = static_cast<int>(Number("--concurrency", value, 1, 4096));
+    } else if (name == "--threads") {
+      o.threads = static_cast<int>(Number("--threads", value, 1, 256));
     } else if (name == "--duration") {
       o.duration_seconds = static_cast<double>(Number("--duration", value, 1, 86400));
     } else if (name == "--requests") {
       o.requests = Number("--requests", value, 1, 1LL << 40);
     } else if (name == "--ids") {
       o.ids = static_cast<int>(Number("--ids", value, 1, 10000000));
-    } else if (name == "--client") {
-      if (std::string_view(value) != "raw" && std::string_view(value) != "poco") {
-        Usage("--client must be raw or poco");
-      }
-      o.poco = std::string_view(value) == "poco";
     } else {
       Usage(("unknown option " + std::string(name)).c_str());
     }
@@ -123,8 +145,37 @@ Options ParseOptions(int argc, char** argv) {
   return o;
 }
 
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A number in `text` as a whole, in `base`; false when it is not one.
+bool ParseNumber(std::string_view text, size_t& value, int base = 10) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
+struct Answer {
+  int status = 0;
+  std::string location;  // the Location header, empty when absent
+  std::string body;
+};
+
 // The id in a Location header (".../Type/{id}/_history/{vid}") or, without one, in the body.
-std::string IdOf(const HttpAnswer& answer) {
+std::string IdOf(const Answer& answer) {
   std::string_view location = answer.location;
   if (size_t history = location.rfind("/_history/"); history != std::string_view::npos) {
     location = location.substr(0, history);
@@ -139,9 +190,10 @@ std::string IdOf(const HttpAnswer& answer) {
 }
 
 struct Shared {
-  explicit Shared(const Options& options)
-      : sync(options.concurrency + 1), remaining(options.requests) {}
+  Shared(const Options& options, int threads) : sync(threads + 1), remaining(options.requests) {}
   std::barrier<> sync;
+  sockaddr_storage address{};  // of the server, as resolved and tried once by Resolve
+  socklen_t address_size = 0;
   Clock::time_point deadline;
   std::atomic<long long> remaining;  // requests left when bounded by a count
   bool abort = false;                // set-up failed: the timed phase sends nothing
@@ -149,60 +201,174 @@ struct Shared {
   std::mutex ids_mu;
 };
 
-class Worker {
+// The first address of the server that accepts a connection, into `shared`; false (and why, on
+// stderr) when none does.
+bool Resolve(const Options& options, Shared& shared) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(options.port);
+  if (int rc = getaddrinfo(options.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    std::fprintf(stderr, "rest_load: %s: %s\n", options.host.c_str(), gai_strerror(rc));
+    return false;
+  }
+  std::string error = "no address";
+  for (addrinfo* a = found; a != nullptr && shared.address_size == 0; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0 || connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      error = std::strerror(errno);
+    } else {
+      std::memcpy(&shared.address, a->ai_addr, a->ai_addrlen);
+      shared.address_size = a->ai_addrlen;
+    }
+    if (fd >= 0) close(fd);
+  }
+  freeaddrinfo(found);
+  if (shared.address_size == 0) {
+    std::fprintf(stderr, "rest_load: cannot connect to %s:%s: %s\n", options.host.c_str(),
+                 port.c_str(), error.c_str());
+  }
+  return shared.address_size > 0;
+}
+
+// What a thread's connections share: its epoll instance, and how many of them still have
+// requests to send in the current phase.
+struct Loop {
+  int epoll = -1;
+  size_t active = 0;
+};
+
+// One keep-alive connection and the client driving it, one request at a time. The thread's loop
+// starts it at the beginning of each phase and hands it the epoll events of its socket (edge-
+// triggered); in between it runs as far as it can without waiting: connect, write the request,
+// read and parse the answer, take it in and pick the next request.
+class Connection {
  public:
-  Worker(const Options& options, int index, Shared& shared)
+  Connection(const Options& options, int index, Shared& shared, Loop& loop)
       : options_(options),
         index_(index),
         shared_(shared),
-        client_(options.poco ? MakePocoClient(options.host, options.port)
-                             : MakeRawClient(options.host, options.port)),
+        loop_(loop),
         random_(static_cast<uint32_t>(index) * 7919u + 1u),
-        variant_(static_cast<uint64_t>(index) * 1000000007ull) {}
+        variant_(static_cast<uint64_t>(index) * 1000000007ull),
+        host_header_(options.host + ":" + std::to_string(options.port)),
+        in_(kReadSize, '\0') {}
+  ~Connection() { Close(); }
 
-  void Run() {
-    SetUp();
-    shared_.sync.arrive_and_wait();  // set-up done
-    shared_.sync.arrive_and_wait();  // deadline set: go
-    timed_ = true;
-    switch (options_.mode) {
-      case Mode::kRead:
-        while (Read()) {
-        }
-        break;
-      case Mode::kCreate:
-        while (Create()) {
-        }
-        break;
-      case Mode::kCrud:
-        while (CrudIteration()) {
-        }
-        break;
-      case Mode::kShow:
-        break;
+  // Begins the set-up phase (Patients for read: this connection's share of `ids`; for create: one
+  // per connection), or the timed phase.
+  void Start(bool timed) {
+    timed_ = timed;
+    if (!timed && options_.mode != Mode::kCrud) {
+      setup_left_ = options_.mode == Mode::kCreate ? 1 : options_.ids / options_.concurrency;
+      if (options_.mode == Mode::kRead && index_ < options_.ids % options_.concurrency) {
+        ++setup_left_;
+      }
     }
+    state_ = State::kNext;
+    Drive(0);
+  }
+
+  void OnEvent(uint32_t events) {
+    if (state_ == State::kIdle) {
+      // The server closed the connection between requests: open a new one for the next.
+      if (events & kReadable) Close();
+      return;
+    }
+    Drive(events);
+  }
+
+  // Fails the exchange in flight when it has taken too long.
+  void CheckTimeout(Clock::time_point now) {
+    if (state_ == State::kIdle || now - start_ < kExchangeTimeout) return;
+    retried_ = true;
+    Fail("no answer within " + std::to_string(kExchangeTimeout.count()) + " s");
+    Drive(0);
   }
 
   const std::vector<uint32_t>& latencies(Method m) const { return latencies_[m]; }
   uint64_t errors() const { return errors_; }
-  uint64_t reconnects() const { return client_->reconnects(); }
+  uint64_t reconnects() const { return connects_ > 0 ? connects_ - 1 : 0; }
   const std::vector<std::string>& error_samples() const { return error_samples_; }
 
  private:
-  // Patients for read (this thread's share of `ids`) and create (one per thread).
-  void SetUp() {
-    if (options_.mode == Mode::kCrud) return;
-    int count = options_.mode == Mode::kCreate ? 1 : options_.ids / options_.concurrency;
-    if (options_.mode == Mode::kRead && index_ < options_.ids % options_.concurrency) ++count;
-    std::vector<std::string> mine;
-    for (int i = 0; i < count; ++i) {
-      Render(Kind::kPatient, "", "", "", ++variant_, body_);
-      if (!Send(kPost, options_.base + "/Patient", body_)) continue;
-      mine.push_back(IdOf(answer_));
+  enum class State {
+    kIdle,        // nothing to send in this phase
+    kNext,        // to pick the next request
+    kConnect,     // to open a connection for the request
+    kConnecting,  // waiting for the connection
+    kWrite,       // writing the request
+    kRead,        // reading the answer
+  };
+  // The part of the answer the parser expects next.
+  enum class Part { kHead, kLength, kChunkSize, kChunkData, kTrailer, kUntilClose };
+  enum class Parsed { kMore, kDone, kBad };
+
+  // Runs the state machine until it has to wait for the socket; `events` are those that woke it.
+  void Drive(uint32_t events) {
+    for (;;) {
+      switch (state_) {
+        case State::kIdle:
+          return;
+        case State::kNext:
+          if (!Pick()) {
+            state_ = State::kIdle;
+            --loop_.active;
+            return;
+          }
+          reused_ = fd_ >= 0;
+          retried_ = false;
+          got_bytes_ = false;
+          state_ = reused_ ? State::kWrite : State::kConnect;
+          events = 0;
+          break;
+        case State::kConnect:
+          Connect();
+          events = 0;
+          break;
+        case State::kConnecting:
+          if (events == 0) return;
+          Connected();
+          break;
+        case State::kWrite:
+          if (!Write()) return;
+          // The answer cannot have come yet, unless the event that woke the write says so.
+          if (state_ == State::kRead && !(events & kReadable)) return;
+          break;
+        case State::kRead:
+          if (!(events & kReadable) || !Read(events)) return;
+          events = 0;
+          break;
+      }
     }
-    std::lock_guard lock(shared_.ids_mu);
-    shared_.ids.insert(shared_.ids.end(), mine.begin(), mine.end());
-    if (options_.mode == Mode::kCreate && !mine.empty()) patient_ = mine.front();
+  }
+
+  // Sets the next request of the phase up (Issue); false when there is none.
+  bool Pick() {
+    if (!timed_) {
+      if (setup_left_ == 0) return false;
+      --setup_left_;
+      Render(Kind::kPatient, "", "", "", ++variant_, body_);
+      Issue(kPost, options_.base + "/Patient", body_);
+      return true;
+    }
+    if (Stopping()) return false;
+    switch (options_.mode) {
+      case Mode::kRead:
+        Issue(kGet, options_.base + "/Patient/" + shared_.ids[random_() % shared_.ids.size()], "");
+        break;
+      case Mode::kCreate:
+        Render(Kind::kBloodPressure, "", patient_, "", ++variant_, body_);
+        Issue(kPost, options_.base + "/Observation", body_);
+        break;
+      case Mode::kCrud:
+        PickCrud();
+        break;
+      case Mode::kShow:
+        return false;
+    }
+    return true;
   }
 
   bool Stopping() {
@@ -211,85 +377,404 @@ class Worker {
     return Clock::now() >= shared_.deadline;
   }
 
-  // Sends one request; false when it failed or the answer was not 2xx (an error, counted).
-  bool Send(Method method, const std::string& target, const std::string& body) {
-    const auto start = Clock::now();
-    const bool sent = client_->Send(kMethodNames[method], target, body, answer_);
-    const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-    if (timed_) latencies_[method].push_back(static_cast<uint32_t>(micros));
-    if (sent && answer_.status >= 200 && answer_.status < 300) return true;
-    ++errors_;
-    if (error_samples_.size() < kErrorSamples) {
-      std::string sample = std::string(kMethodNames[method]) + " " + target + ": ";
-      if (sent) {
-        sample += std::to_string(answer_.status) + " " + answer_.body.substr(0, 300);
-      } else {
-        sample += answer_.error;
+  // Request `step_` of a CRUD iteration: the creates, then the reads, the updates, and the deletes
+  // backwards (referring resources first, the Patient last, as a client cleaning up would).
+  void PickCrud() {
+    const size_t count = kRecord.size();
+    const size_t i = step_ % count;
+    if (step_ == 0) iteration_ = ++variant_;
+    switch (step_ / count) {
+      case 0:
+        Render(kRecord[i], "", i > 0 ? ids_[0] : "", i > 1 ? ids_[1] : "", iteration_, body_);
+        Issue(kPost, options_.base + "/" + std::string(TypeName(kRecord[i])), body_);
+        break;
+      case 1:
+        Issue(kGet, paths_[i], "");
+        break;
+      case 2:
+        Render(kRecord[i], ids_[i], ids_[0], i > 1 ? ids_[1] : "", iteration_ + 1, body_);
+        Issue(kPut, paths_[i], body_);
+        break;
+      default:
+        Issue(kDelete, paths_[count - 1 - i], "");
+        break;
+    }
+  }
+
+  // Takes in the answer to the request in flight (`ok`: 2xx) for the requests to come.
+  void TakeIn(bool ok) {
+    if (!timed_) {
+      if (!ok) return;
+      std::lock_guard lock(shared_.ids_mu);
+      shared_.ids.push_back(IdOf(answer_));
+      if (options_.mode == Mode::kCreate) patient_ = shared_.ids.back();
+    } else if (options_.mode == Mode::kCrud) {
+      const size_t count = kRecord.size();
+      if (step_ < count) {
+        // A failed create leaves later resources without their reference: start a new iteration.
+        if (!ok) {
+          step_ = 0;
+          return;
+        }
+        ids_[step_] = IdOf(answer_);
+        paths_[step_] =
+            options_.base + "/" + std::string(TypeName(kRecord[step_])) + "/" + ids_[step_];
       }
-      error_samples_.push_back(std::move(sample));
+      step_ = (step_ + 1) % (4 * count);
     }
-    return false;
   }
 
-  bool Read() {
-    if (Stopping()) return false;
-    const std::string& id = shared_.ids[random_() % shared_.ids.size()];
-    Send(kGet, options_.base + "/Patient/" + id, "");
+  // Writes the request text and starts the clock.
+  void Issue(Method method, std::string_view target, std::string_view body) {
+    method_ = method;
+    target_ = target;
+    request_.clear();
+    request_.append(kMethodNames[method]).append(" ").append(target).append(" HTTP/1.1\r\nHost: ");
+    request_.append(host_header_).append("\r\nAccept: application/fhir+json\r\n");
+    if (!body.empty()) {
+      request_.append("Content-Type: application/fhir+json\r\nContent-Length: ");
+      request_.append(std::to_string(body.size())).append("\r\n");
+    }
+    request_.append("\r\n").append(body);
+    written_ = 0;
+    start_ = Clock::now();
+  }
+
+  void Connect() {
+    const auto* address = reinterpret_cast<const sockaddr*>(&shared_.address);
+    fd_ = socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return Fail(std::string("socket: ") + std::strerror(errno));
+    if (connect(fd_, address, shared_.address_size) != 0 && errno != EINPROGRESS) {
+      return Fail(std::string("connect: ") + std::strerror(errno));
+    }
+    // Requests and answers are small and strictly alternate: Nagle would only add delay.
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // Registered once for both directions: each state only acts on the events it waits for.
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    event.data.ptr = this;
+    if (epoll_ctl(loop_.epoll, EPOLL_CTL_ADD, fd_, &event) != 0) {
+      return Fail(std::string("epoll_ctl: ") + std::strerror(errno));
+    }
+    state_ = State::kConnecting;
+  }
+
+  void Connected() {
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
+    if (error != 0) return Fail(std::string("connect: ") + std::strerror(error));
+    ++connects_;
+    state_ = State::kWrite;
+  }
+
+  // Writes what the socket takes; false when it has to wait for room.
+  bool Write() {
+    while (written_ < request_.size()) {
+      const ssize_t n =
+          send(fd_, request_.data() + written_, request_.size() - written_, MSG_NOSIGNAL);
+      if (n > 0) {
+        written_ += static_cast<size_t>(n);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return false;
+      } else if (errno != EINTR) {
+        Fail(std::string("send: ") + std::strerror(errno));
+        return true;
+      }
+    }
+    answer_.status = 0;
+    answer_.location.clear();
+    answer_.body.clear();
+    part_ = Part::kHead;
+    state_ = State::kRead;
     return true;
   }
 
-  bool Create() {
-    if (Stopping()) return false;
-    Render(Kind::kBloodPressure, "", patient_, "", ++variant_, body_);
-    Send(kPost, options_.base + "/Observation", body_);
+  // Reads what the socket holds and parses it; false when it has to wait for more. `events`: those
+  // that woke the read.
+  bool Read(uint32_t events) {
+    for (;;) {
+      if (start_of_unread_ == received_) start_of_unread_ = received_ = 0;
+      if (in_.size() - received_ < kReadSize) {
+        // Room at the end: drop what was parsed, or grow.
+        received_ -= start_of_unread_;
+        std::memmove(in_.data(), in_.data() + start_of_unread_, received_);
+        start_of_unread_ = 0;
+        if (in_.size() - received_ < kReadSize) in_.resize(received_ + kReadSize);
+      }
+      const size_t room = in_.size() - received_;
+      const ssize_t n = recv(fd_, in_.data() + received_, room, 0);
+      if (n > 0) {
+        received_ += static_cast<size_t>(n);
+        got_bytes_ = true;
+        switch (Parse()) {
+          case Parsed::kDone:
+            Answered();
+            return true;
+          case Parsed::kBad:
+            Fail("malformed answer");
+            return true;
+          case Parsed::kMore:
+            // A short read emptied the socket: the next bytes bring a new edge, unless the server
+            // already closed its side (the end of the stream is still to be read).
+            if (static_cast<size_t>(n) < room && !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+              return false;
+            }
+            break;
+        }
+      } else if (n == 0) {
+        if (part_ != Part::kUntilClose) {
+          Fail("connection closed by the server");
+          return true;
+        }
+        answer_.body.assign(in_, start_of_unread_, received_ - start_of_unread_);
+        close_after_ = true;
+        Answered();
+        return true;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return false;
+      } else if (errno != EINTR) {
+        Fail(std::string("recv: ") + std::strerror(errno));
+        return true;
+      }
+    }
+  }
+
+  // Parses the received bytes as far as they go.
+  Parsed Parse() {
+    for (;;) {
+      const std::string_view in(in_.data() + start_of_unread_, received_ - start_of_unread_);
+      switch (part_) {
+        case Part::kHead: {
+          const size_t head_end = in.find("\r\n\r\n");
+          if (head_end == std::string_view::npos) return Parsed::kMore;
+          if (!ParseHead(in.substr(0, head_end + 2))) return Parsed::kBad;
+          start_of_unread_ += head_end + 4;
+          break;
+        }
+        case Part::kLength:
+          if (in.size() < left_) return Parsed::kMore;
+          answer_.body.assign(in.substr(0, left_));
+          start_of_unread_ += left_;
+          return Parsed::kDone;
+        case Part::kChunkSize: {
+          const size_t line_end = in.find("\r\n");
+          if (line_end == std::string_view::npos) return Parsed::kMore;
+          // Chunk extensions, after a ';', are ignored.
+          if (!ParseNumber(Trim(in.substr(0, std::min(line_end, in.find(';')))), left_, 16)) {
+            return Parsed::kBad;
+          }
+          start_of_unread_ += line_end + 2;
+          part_ = left_ == 0 ? Part::kTrailer : Part::kChunkData;
+          break;
+        }
+        case Part::kChunkData:
+          if (in.size() < left_ + 2) return Parsed::kMore;
+          answer_.body.append(in.substr(0, left_));
+          start_of_unread_ += left_ + 2;
+          part_ = Part::kChunkSize;
+          break;
+        case Part::kTrailer: {
+          // Trailer fields, up to an empty line.
+          const size_t line_end = in.find("\r\n");
+          if (line_end == std::string_view::npos) return Parsed::kMore;
+          start_of_unread_ += line_end + 2;
+          if (line_end == 0) return Parsed::kDone;
+          break;
+        }
+        case Part::kUntilClose:
+          return Parsed::kMore;
+      }
+    }
+  }
+
+  // The status line and header fields (each line with its CRLF); sets what the body is.
+  bool ParseHead(std::string_view head) {
+    size_t line_end = head.find("\r\n");
+    const std::string_view status_line = head.substr(0, line_end);
+    size_t status = 0;
+    if (status_line.size() < 12 || !status_line.starts_with("HTTP/") ||
+        !ParseNumber(status_line.substr(9, 3), status)) {
+      return false;
+    }
+    answer_.status = static_cast<int>(status);
+    close_after_ = status_line.starts_with("HTTP/1.0");
+    bool chunked = false;
+    bool has_length = false;
+    left_ = 0;
+    for (head.remove_prefix(line_end + 2); !head.empty(); head.remove_prefix(line_end + 2)) {
+      line_end = head.find("\r\n");
+      const std::string_view field = head.substr(0, line_end);
+      const size_t colon = field.find(':');
+      if (colon == std::string_view::npos) continue;
+      const std::string_view name = field.substr(0, colon);
+      const std::string_view value = Trim(field.substr(colon + 1));
+      if (EqualsIgnoreCase(name, "content-length")) {
+        if (!ParseNumber(value, left_)) return false;
+        has_length = true;
+      } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
+        chunked = EqualsIgnoreCase(value, "chunked");
+      } else if (EqualsIgnoreCase(name, "connection")) {
+        close_after_ = EqualsIgnoreCase(value, "close");
+      } else if (EqualsIgnoreCase(name, "location")) {
+        answer_.location = value;
+      }
+    }
+    if (status == 204 || status == 304 || status < 200) {
+      left_ = 0;
+      part_ = Part::kLength;
+    } else if (chunked) {
+      part_ = Part::kChunkSize;
+    } else if (has_length) {
+      part_ = Part::kLength;
+    } else {
+      part_ = Part::kUntilClose;  // delimited by the end of the connection
+    }
     return true;
   }
 
-  // One CRUD iteration; false once the timed phase is over.
-  bool CrudIteration() {
-    std::string ids[kRecord.size()];
-    std::string paths[kRecord.size()];
-    const uint64_t variant = ++variant_;
-    for (size_t i = 0; i < kRecord.size(); ++i) {
-      if (Stopping()) return false;
-      const std::string type(TypeName(kRecord[i]));
-      Render(kRecord[i], "", ids[0], i > 1 ? ids[1] : "", variant, body_);
-      // A failed create leaves later resources without their reference: start a new iteration.
-      if (!Send(kPost, options_.base + "/" + type, body_)) return true;
-      ids[i] = IdOf(answer_);
-      paths[i] = options_.base + "/" + type + "/" + ids[i];
+  // The whole answer arrived.
+  void Answered() {
+    if (close_after_) Close();
+    Record(answer_.status >= 200 && answer_.status < 300, "");
+  }
+
+  // The exchange failed: retried once on a new connection when the server closed a reused one
+  // before answering (it cannot have seen the request), an error otherwise.
+  void Fail(std::string error) {
+    Close();
+    if (reused_ && !got_bytes_ && !retried_) {
+      retried_ = true;
+      written_ = 0;
+      state_ = State::kConnect;
+      return;
     }
-    for (size_t i = 0; i < kRecord.size(); ++i) {
-      if (Stopping()) return false;
-      Send(kGet, paths[i], "");
+    answer_.status = 0;
+    Record(false, error);
+  }
+
+  // Counts the exchange: its latency in the timed phase and, unless `ok`, an error (`error`: why
+  // no answer came, empty when one did).
+  void Record(bool ok, std::string_view error) {
+    if (timed_) {
+      const auto micros =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start_).count();
+      latencies_[method_].push_back(static_cast<uint32_t>(micros));
     }
-    for (size_t i = 0; i < kRecord.size(); ++i) {
-      if (Stopping()) return false;
-      Render(kRecord[i], ids[i], ids[0], i > 1 ? ids[1] : "", variant + 1, body_);
-      Send(kPut, paths[i], body_);
+    if (!ok) {
+      ++errors_;
+      if (error_samples_.size() < kErrorSamples) {
+        std::string sample = std::string(kMethodNames[method_]) + " " + target_ + ": ";
+        if (error.empty()) {
+          sample += std::to_string(answer_.status) + " " + answer_.body.substr(0, 300);
+        } else {
+          sample += error;
+        }
+        error_samples_.push_back(std::move(sample));
+      }
     }
-    // Referring resources first, the Patient last, as a client cleaning up would.
-    for (size_t i = kRecord.size(); i-- > 0;) {
-      if (Stopping()) return false;
-      Send(kDelete, paths[i], "");
-    }
-    return true;
+    TakeIn(ok);
+    state_ = State::kNext;
+  }
+
+  void Close() {
+    if (fd_ >= 0) close(fd_);  // which also removes it from the epoll instance
+    fd_ = -1;
+    start_of_unread_ = received_ = 0;
+    got_bytes_ = false;
   }
 
   const Options& options_;
   const int index_;
   Shared& shared_;
-  std::unique_ptr<HttpClient> client_;
+  Loop& loop_;
   std::minstd_rand random_;
   uint64_t variant_;
   bool timed_ = false;
+  State state_ = State::kIdle;
+  // The client.
+  int setup_left_ = 0;  // set-up requests still to send
   std::string patient_;
+  size_t step_ = 0;         // of the CRUD iteration, 0 to 35
+  uint64_t iteration_ = 0;  // variant of the CRUD iteration
+  std::string ids_[kRecord.size()];
+  std::string paths_[kRecord.size()];
   std::string body_;
-  HttpAnswer answer_;
+  // The exchange in flight.
+  Method method_ = kGet;
+  std::string target_;
+  std::string request_;
+  size_t written_ = 0;
+  Clock::time_point start_;
+  bool reused_ = false;     // sent on a connection that had answered before
+  bool retried_ = false;    // already sent again on a new connection
+  bool got_bytes_ = false;  // some of the answer arrived
+  Part part_ = Part::kHead;
+  size_t left_ = 0;  // bytes of the body (kLength) or chunk (kChunkData) expected
+  bool close_after_ = false;
+  Answer answer_;
+  // The connection.
+  const std::string host_header_;
+  int fd_ = -1;
+  uint64_t connects_ = 0;
+  std::string in_;  // received bytes; those from start_of_unread_ to received_ are not parsed yet
+  size_t start_of_unread_ = 0;
+  size_t received_ = 0;
+  // Results.
   std::vector<uint32_t> latencies_[kMethodCount];
   uint64_t errors_ = 0;
   std::vector<std::string> error_samples_;
+};
+
+// One thread and its share of the connections.
+class Worker {
+ public:
+  Worker() : loop_{.epoll = epoll_create1(EPOLL_CLOEXEC)} {
+    if (loop_.epoll < 0) {
+      std::fprintf(stderr, "rest_load: epoll_create1: %s\n", std::strerror(errno));
+      std::exit(1);
+    }
+  }
+  ~Worker() {
+    connections_.clear();  // their sockets first
+    close(loop_.epoll);
+  }
+
+  void Add(const Options& options, int index, Shared& shared) {
+    connections_.push_back(std::make_unique<Connection>(options, index, shared, loop_));
+  }
+
+  void Run(Shared& shared) {
+    RunPhase(false);
+    shared.sync.arrive_and_wait();  // set-up done
+    shared.sync.arrive_and_wait();  // deadline set: go
+    RunPhase(true);
+  }
+
+  const std::vector<std::unique_ptr<Connection>>& connections() const { return connections_; }
+
+ private:
+  // Until no connection has anything more to send.
+  void RunPhase(bool timed) {
+    loop_.active = connections_.size();
+    for (auto& connection : connections_) connection->Start(timed);
+    auto next_check = Clock::now() + std::chrono::seconds(1);
+    epoll_event events[64];
+    while (loop_.active > 0) {
+      const int n = epoll_wait(loop_.epoll, events, static_cast<int>(std::size(events)), 1000);
+      for (int i = 0; i < n; ++i) {
+        static_cast<Connection*>(events[i].data.ptr)->OnEvent(events[i].events);
+      }
+      if (const auto now = Clock::now(); now >= next_check) {
+        for (auto& connection : connections_) connection->CheckTimeout(now);
+        next_check = now + std::chrono::seconds(1);
+      }
+    }
+  }
+
+  Loop loop_;
+  std::vector<std::unique_ptr<Connection>> connections_;
 };
 
 double Percentile(const std::vector<uint32_t>& sorted, double p) {
@@ -312,16 +797,19 @@ int Main(int argc, char** argv) {
   const Options options = ParseOptions(argc, argv);
   if (options.mode == Mode::kShow) return Show();
 
-  Shared shared(options);
+  const int thread_count = std::min(options.threads, options.concurrency);
+  Shared shared(options, thread_count);
+  if (!Resolve(options, shared)) return 1;
   std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < thread_count; ++i) workers.push_back(std::make_unique<Worker>());
+  for (int i = 0; i < options.concurrency; ++i) workers[i % thread_count]->Add(options, i, shared);
   std::vector<std::thread> threads;
-  for (int i = 0; i < options.concurrency; ++i) {
-    workers.push_back(std::make_unique<Worker>(options, i, shared));
-  }
-  for (auto& worker : workers) threads.emplace_back([&worker] { worker->Run(); });
+  for (auto& worker : workers) threads.emplace_back([&worker, &shared] { worker->Run(shared); });
   shared.sync.arrive_and_wait();
   uint64_t setup_errors = 0;
-  for (auto& worker : workers) setup_errors += worker->errors();
+  for (auto& worker : workers) {
+    for (auto& connection : worker->connections()) setup_errors += connection->errors();
+  }
   // Without its Patients the timed phase would measure nothing meaningful.
   shared.abort = setup_errors > 0 || (options.mode != Mode::kCrud && shared.ids.empty());
   if (shared.abort) {
@@ -340,21 +828,23 @@ int Main(int argc, char** argv) {
   uint64_t errors = 0;
   uint64_t reconnects = 0;
   for (auto& worker : workers) {
-    for (int m = 0; m < kMethodCount; ++m) {
-      const auto& l = worker->latencies(static_cast<Method>(m));
-      by_method[m].insert(by_method[m].end(), l.begin(), l.end());
-      all.insert(all.end(), l.begin(), l.end());
-    }
-    errors += worker->errors();
-    reconnects += worker->reconnects();
-    for (const auto& sample : worker->error_samples()) {
-      std::fprintf(stderr, "rest_load: error: %s\n", sample.c_str());
+    for (auto& connection : worker->connections()) {
+      for (int m = 0; m < kMethodCount; ++m) {
+        const auto& l = connection->latencies(static_cast<Method>(m));
+        by_method[m].insert(by_method[m].end(), l.begin(), l.end());
+        all.insert(all.end(), l.begin(), l.end());
+      }
+      errors += connection->errors();
+      reconnects += connection->reconnects();
+      for (const auto& sample : connection->error_samples()) {
+        std::fprintf(stderr, "rest_load: error: %s\n", sample.c_str());
+      }
     }
   }
   std::sort(all.begin(), all.end());
   const double rps = static_cast<double>(all.size()) / seconds;
-  std::printf("mode %s, %s client, concurrency %d, %.2f s\n", options.mode_name.c_str(),
-              options.poco ? "poco" : "raw", options.concurrency, seconds);
+  std::printf("mode %s, concurrency %d, %d threads, %.2f s\n", options.mode_name.c_str(),
+              options.concurrency, thread_count, seconds);
   std::printf("requests %zu (%.1f/s), errors %llu, reconnects %llu\n", all.size(), rps,
               static_cast<unsigned long long>(errors), static_cast<unsigned long long>(reconnects));
   std::printf("latency ms: p50 %.2f  p95 %.2f  p99 %.2f  max %.2f\n", Percentile(all, 0.50),
