@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <istream>
+#include <map>
 #include <string_view>
 
 namespace server::main {
@@ -50,24 +51,25 @@ std::optional<std::string> PaxPath(std::string_view records) {
   return std::nullopt;
 }
 
-bool WantedEntry(std::string_view name) {
+// Whether an entry is a "<prefix>*.json" file; its file name in `*base`.
+bool WantedEntry(std::string_view name, std::string_view prefix, std::string* base) {
   size_t slash = name.rfind('/');
-  std::string_view base = slash == std::string_view::npos ? name : name.substr(slash + 1);
-  return base.rfind("StructureDefinition-", 0) == 0 && base.size() > 5 &&
-         base.substr(base.size() - 5) == ".json";
+  std::string_view file = slash == std::string_view::npos ? name : name.substr(slash + 1);
+  if (!file.starts_with(prefix) || !file.ends_with(".json")) return false;
+  *base = std::string(file);
+  return true;
 }
 
 fhir::Error Corrupt(const std::string& why) {
   return fhir::Error::Invalid("package.corrupt", "The FHIR package file is not readable: " + why);
 }
 
-}  // namespace
-
-fhir::Result<std::vector<std::string>> ReadStructureDefinitionsFromTgz(
-    const std::filesystem::path& tgz) {
+// The texts of the "<prefix>*.json" files of a package .tgz, in file name order.
+fhir::Result<std::vector<std::string>> ReadJsonFilesFromTgz(const std::filesystem::path& tgz,
+                                                            std::string_view prefix) {
   std::ifstream file(tgz, std::ios::binary);
   if (!file) return fhir::Error::NotFound("package.missing", "Cannot open " + tgz.string());
-  std::vector<std::string> out;
+  std::map<std::string, std::string> found;  // file name -> text
   try {
     Poco::InflatingInputStream in(file, Poco::InflatingStreamBuf::STREAM_GZIP);
     char header[kBlock];
@@ -87,7 +89,9 @@ fhir::Result<std::vector<std::string>> ReadStructureDefinitionsFromTgz(
                               : std::string(prefix) + "/" + std::string(Field(header, 0, 100));
       }
       const uint64_t padded = (*size + kBlock - 1) / kBlock * kBlock;
-      const bool keep = type == 'x' || ((type == '0' || type == '\0') && WantedEntry(name));
+      std::string base;
+      const bool keep =
+          type == 'x' || ((type == '0' || type == '\0') && WantedEntry(name, prefix, &base));
       if (keep) {
         std::string content(*size, '\0');
         if (!in.read(content.data(), static_cast<std::streamsize>(*size))) {
@@ -97,7 +101,7 @@ fhir::Result<std::vector<std::string>> ReadStructureDefinitionsFromTgz(
         if (type == 'x') {
           long_name = PaxPath(content);
         } else {
-          out.push_back(std::move(content));
+          found.emplace(std::move(base), std::move(content));
         }
       } else {
         in.ignore(static_cast<std::streamsize>(padded));
@@ -106,19 +110,18 @@ fhir::Result<std::vector<std::string>> ReadStructureDefinitionsFromTgz(
   } catch (const Poco::Exception& e) {
     return Corrupt(e.displayText());
   }
-  if (out.empty()) return Corrupt("no StructureDefinitions found");
+  if (found.empty()) return Corrupt("no " + std::string(prefix) + "*.json files found");
+  std::vector<std::string> out;
+  out.reserve(found.size());
+  for (auto& [base, text] : found) out.push_back(std::move(text));
   return out;
 }
 
-fhir::Result<std::unique_ptr<fhir::model::Definitions>> LoadDefinitions(
-    const std::optional<std::string>& location) {
+// The package folder (or .tgz file) at `location`, or the one scripts/bootstrap prepared.
+fhir::Result<std::filesystem::path> PackagePath(const std::optional<std::string>& location) {
   std::filesystem::path path = location.value_or(FHIRHUB_DEFAULT_PACKAGE);
   std::error_code ec;
-  if (std::filesystem::is_regular_file(path, ec)) {
-    auto texts = ReadStructureDefinitionsFromTgz(path);
-    if (!texts.ok()) return std::move(texts).error();
-    return fhir::model::Definitions::LoadFromJson(*texts);
-  }
+  if (std::filesystem::is_regular_file(path, ec)) return path;
   if (std::filesystem::is_directory(path / "package", ec)) path /= "package";
   if (!std::filesystem::is_directory(path, ec)) {
     return fhir::Error::NotFound(
@@ -126,7 +129,37 @@ fhir::Result<std::unique_ptr<fhir::model::Definitions>> LoadDefinitions(
         "The FHIR R4 package was not found at " + path.string() +
             "; run scripts/bootstrap or pass --fhir-package with the package folder or .tgz");
   }
-  return fhir::model::Definitions::LoadFromDirectory(path);
+  return path;
+}
+
+}  // namespace
+
+fhir::Result<std::vector<std::string>> ReadStructureDefinitionsFromTgz(
+    const std::filesystem::path& tgz) {
+  return ReadJsonFilesFromTgz(tgz, "StructureDefinition-");
+}
+
+fhir::Result<std::unique_ptr<fhir::model::Definitions>> LoadDefinitions(
+    const std::optional<std::string>& location) {
+  auto path = PackagePath(location);
+  if (!path.ok()) return std::move(path).error();
+  if (std::filesystem::is_regular_file(*path)) {
+    auto texts = ReadStructureDefinitionsFromTgz(*path);
+    if (!texts.ok()) return std::move(texts).error();
+    return fhir::model::Definitions::LoadFromJson(*texts);
+  }
+  return fhir::model::Definitions::LoadFromDirectory(*path);
+}
+
+fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
+    const std::optional<std::string>& location, const fhir::model::Definitions& defs) {
+  auto path = PackagePath(location);
+  if (!path.ok()) return std::move(path).error();
+  auto texts = std::filesystem::is_regular_file(*path)
+                   ? ReadJsonFilesFromTgz(*path, "SearchParameter-")
+                   : search::ReadSearchParameterFiles(*path);
+  if (!texts.ok()) return std::move(texts).error();
+  return search::Registry::Load(*texts, defs);
 }
 
 }  // namespace server::main

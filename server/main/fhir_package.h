@@ -11,6 +11,7 @@
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
+#include "server/search/registry.h"
 
 namespace server::main {
 
@@ -18,6 +19,10 @@ namespace server::main {
 // that does), or a .tgz file. Without a location, the folder scripts/bootstrap prepared is used.
 fhir::Result<std::unique_ptr<fhir::model::Definitions>> LoadDefinitions(
     const std::optional<std::string>& location);
+
+// The search parameters of the same package (its SearchParameter-*.json files) over `defs`.
+fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
+    const std::optional<std::string>& location, const fhir::model::Definitions& defs);
 
 // The StructureDefinition-*.json files of a package .tgz, read without unpacking it.
 fhir::Result<std::vector<std::string>> ReadStructureDefinitionsFromTgz(

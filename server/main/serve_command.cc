@@ -27,6 +27,8 @@
 #include "server/rest/router.h"
 #include "server/rest/search_handler.h"
 #include "server/rest/update_handler.h"
+#include "server/search/criteria.h"
+#include "server/search/extract.h"
 #include "server/store/pg/pg_store.h"
 
 namespace server::main {
@@ -42,10 +44,26 @@ std::string NowUtc() {
   return buffer;
 }
 
+// The search parameters a type can be searched by: every one of its SearchParameter definitions
+// with an index (composite and special parameters are not searchable yet).
+std::vector<conformance::SearchParamCapability> SearchParams(const search::Registry& registry,
+                                                             const std::string& type) {
+  std::vector<conformance::SearchParamCapability> out;
+  for (const search::SearchParam* param : registry.ForType(type)) {
+    if (!search::IsResourceColumn(param->code()) &&
+        (!search::IndexKindOf(param->type()) || !param->expression)) {
+      continue;
+    }
+    out.push_back(
+        {param->code(), std::string(search::ParamTypeName(param->type())), param->definition->url});
+  }
+  return out;
+}
+
 // Wires the store, the handlers and the router, and serves until one of `signals` arrives. The
 // store (and its connections) is gone when this returns, before the database is stopped.
 int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
-          const std::string& conninfo, const sigset_t& signals) {
+          const search::Registry& registry, const std::string& conninfo, const sigset_t& signals) {
   const store::SystemClock clock{};
   store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
   rest::RandomIdGenerator ids;
@@ -66,23 +84,21 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
          .conditional_create = true,
          .conditional_update = true,
          .conditional_delete = "single",
-         .search_params = {{"_id", "token", "http://hl7.org/fhir/SearchParameter/Resource-id"},
-                           {"_lastUpdated", "date",
-                            "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated"}}});
+         .search_params = SearchParams(registry, type->name)});
   }
   description.system_interactions = {"transaction", "batch", "history-system"};
   const rest::CapabilitiesHandler capabilities(description, defs);
   const rest::ReadHandler read(pg_store, defs);
-  const rest::CreateHandler create(pg_store, defs, ids);
-  const rest::UpdateHandler update(pg_store, defs, ids);
-  const rest::DeleteHandler remove(pg_store);
+  const rest::CreateHandler create(pg_store, defs, registry, ids);
+  const rest::UpdateHandler update(pg_store, defs, registry, ids);
+  const rest::DeleteHandler remove(pg_store, registry);
   const rest::HistoryHandler history(pg_store, defs);
-  const rest::SearchHandler search(pg_store, defs, clock);
-  const rest::PatchHandler patch(pg_store, defs);
+  const rest::SearchHandler search(pg_store, defs, registry, clock);
+  const rest::PatchHandler patch(pg_store, defs, registry);
 
   rest::Router router(defs);
   // Bundle entries are routed by the same router, so they behave as requests of their own.
-  const rest::BundleHandler bundle(pg_store, router, defs, ids);
+  const rest::BundleHandler bundle(pg_store, router, defs, registry, ids);
   router.Add(rest::Method::kPost, "",
              [&bundle](const rest::FhirRequest& request, const rest::PathParams& params) {
                return bundle.Handle(request, params);
@@ -187,11 +203,19 @@ int RunServe(const std::vector<std::string>& args) {
     std::fprintf(stderr, "fhirhub serve: %s\n", defs.error().text().c_str());
     return 1;
   }
+  auto registry = LoadSearchParameters(cl->GetOrEnv("fhir-package"), **defs);
+  if (!registry.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", registry.error().text().c_str());
+    return 1;
+  }
   const auto loaded_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count();
-  std::fprintf(stderr, "fhirhub: FHIR R4 definitions loaded (%zu types) in %lld ms\n",
-               (*defs)->types().size(), static_cast<long long>(loaded_ms));
+  std::fprintf(stderr,
+               "fhirhub: FHIR R4 definitions loaded (%zu types, %zu search parameters) in %lld "
+               "ms\n",
+               (*defs)->types().size(), (*registry)->definition_count(),
+               static_cast<long long>(loaded_ms));
 
   auto db = OpenDatabase(*cl);
   if (!db.ok()) {
@@ -202,7 +226,7 @@ int RunServe(const std::vector<std::string>& args) {
                db->cluster != nullptr ? "embedded cluster" : "external server",
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
-  int status = Serve(options, **defs, db->conninfo, signals);
+  int status = Serve(options, **defs, **registry, db->conninfo, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());

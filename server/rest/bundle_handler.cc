@@ -8,6 +8,7 @@
 #include "fhir/outcome.h"
 #include "server/rest/conditional.h"
 #include "server/rest/search_params.h"
+#include "server/search/criteria.h"
 
 namespace server::rest {
 
@@ -155,8 +156,9 @@ void SetValue(fhir::Resource& resource, fhir::Node* node, std::string_view value
 // Rewrites the references of one resource; conditional references are resolved in `tx`.
 class ReferenceRewriter {
  public:
-  ReferenceRewriter(store::Transaction& tx, const std::map<std::string, std::string>& moved)
-      : tx_(tx), moved_(moved) {}
+  ReferenceRewriter(store::Transaction& tx, const search::Registry& registry,
+                    const std::map<std::string, std::string>& moved)
+      : tx_(tx), registry_(registry), moved_(moved) {}
 
   fhir::Result<void> Rewrite(fhir::Resource& resource, size_t index) {
     resource_ = &resource;
@@ -202,7 +204,7 @@ class ReferenceRewriter {
     const std::string type = value.substr(0, question);
     auto criteria = ParseQueryString(std::string_view(value).substr(question + 1));
     if (!criteria.ok()) return Located(index_, "", criteria.error());
-    auto matches = FindMatches(tx_, type, *criteria, value);
+    auto matches = FindMatches(tx_, registry_, type, *criteria, value);
     if (!matches.ok()) return Located(index_, "", matches.error());
     if (matches->size() != 1) {
       const bool none = matches->empty();
@@ -234,6 +236,7 @@ class ReferenceRewriter {
   }
 
   store::Transaction& tx_;
+  const search::Registry& registry_;
   const std::map<std::string, std::string>& moved_;
   fhir::Resource* resource_ = nullptr;
   size_t index_ = 0;
@@ -295,7 +298,7 @@ fhir::Result<std::vector<BundleHandler::Entry>> BundleHandler::ReadEntries(
       }
     }
     if (std::string_view since = Value(req, "ifModifiedSince"); !since.empty()) {
-      auto range = ParseTimeRange(since, Location(i) + ".request.ifModifiedSince");
+      auto range = search::ParseTimeRange(since, Location(i) + ".request.ifModifiedSince");
       if (!range.ok()) return std::move(range).error();
       entry.request.headers.emplace_back("if-modified-since", FormatHttpDate(range->begin));
     }
@@ -392,7 +395,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
       auto criteria = IfNoneExistCriteria(request);
       if (!criteria.ok()) return Located(entry.index, type, criteria.error());
       if (*criteria) {
-        auto matches = FindMatches(tx, type, **criteria, "If-None-Exist");
+        auto matches = FindMatches(tx, registry_, type, **criteria, "If-None-Exist");
         if (!matches.ok()) return Located(entry.index, type, matches.error());
         if (matches->size() > 1) return Located(entry.index, type, MultipleMatches("ifNoneExist"));
         if (matches->size() == 1) entry.matched = std::move(matches->front());
@@ -408,7 +411,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
     } else if (request.method == Method::kPut && request.path == type) {
       // A conditional update becomes an update of the resource its criteria settle on now,
       // before any entry has written.
-      auto matches = FindMatches(tx, type, ConditionalCriteria(request), "request.url");
+      auto matches = FindMatches(tx, registry_, type, ConditionalCriteria(request), "request.url");
       if (!matches.ok()) return Located(entry.index, type, matches.error());
       if (matches->size() > 1) return Located(entry.index, type, MultipleMatches("request.url"));
       if (!request.body || request.body->resource_type() != type) {
@@ -448,7 +451,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
   }
 
   // 2. Point references at the settled identities.
-  ReferenceRewriter rewriter(tx, moved);
+  ReferenceRewriter rewriter(tx, registry_, moved);
   for (Entry& entry : entries) {
     if (!entry.request.body) continue;
     if (auto done = rewriter.Rewrite(*entry.request.body, entry.index); !done.ok()) return done;

@@ -30,6 +30,7 @@
 #include "server/rest/fhir_request.h"
 #include "server/rest/interaction_support.h"
 #include "server/rest/router.h"
+#include "server/search/registry.h"
 #include "server/store/store.h"
 
 namespace server::rest {
@@ -39,8 +40,8 @@ class BundleHandler {
   // All must outlive the handler. `router` routes the entries; it may be the router that routes
   // to this handler (an entry that is itself a Bundle POST is refused).
   BundleHandler(store::Store& store, const Router& router, const fhir::model::Definitions& defs,
-                IdGenerator& ids)
-      : store_(store), router_(router), defs_(defs), ids_(ids) {}
+                const search::Registry& registry, IdGenerator& ids)
+      : store_(store), router_(router), defs_(defs), registry_(registry), ids_(ids) {}
 
   // No path parameters.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
@@ -59,6 +60,7 @@ class BundleHandler {
   store::Store& store_;
   const Router& router_;
   const fhir::model::Definitions& defs_;
+  const search::Registry& registry_;
   IdGenerator& ids_;
 };
 

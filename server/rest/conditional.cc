@@ -1,5 +1,8 @@
 #include "server/rest/conditional.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "server/rest/search_params.h"
 
 namespace server::rest {
@@ -37,19 +40,34 @@ QueryParams ConditionalCriteria(const FhirRequest& request) {
   return criteria;
 }
 
+namespace {
+
+// The parameters that page or shape a search's answer rather than select resources.
+bool IsResultParameter(std::string_view name) {
+  static constexpr std::string_view kResult[] = {
+      "_count",    "_cursor", "_sort",      "_include",       "_revinclude", "_summary",
+      "_elements", "_total",  "_contained", "_containedType", "_format",     "_pretty"};
+  const std::string_view base = name.substr(0, name.find(':'));
+  return std::find(std::begin(kResult), std::end(kResult), base) != std::end(kResult);
+}
+
+}  // namespace
+
 fhir::Result<std::vector<store::ResourceVersion>> FindMatches(store::Transaction& tx,
+                                                              const search::Registry& registry,
                                                               std::string_view type,
                                                               const QueryParams& criteria,
                                                               std::string_view where) {
   if (criteria.empty()) return MissingCriteria(where);
   for (const auto& [name, value] : criteria) {
     // Paging or shaping parameters would make "no match" depend on the page asked for.
-    if (name.starts_with('_') && name != "_id" && name != "_lastUpdated") {
+    if (IsResultParameter(name)) {
       return fhir::Error::Invalid("rest.invalid-criteria", name + " is not a search criterion",
                                   std::string(where));
     }
   }
-  auto parsed = ParseSearch(type, criteria, /*lenient=*/false, store::SystemClock().Now());
+  auto parsed =
+      ParseSearch(registry, type, criteria, /*lenient=*/false, store::SystemClock().Now());
   if (!parsed.ok()) return std::move(parsed).error();
   parsed->query.count = 2;
   auto page = tx.Search(parsed->query);

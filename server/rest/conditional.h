@@ -11,6 +11,7 @@
 
 #include "fhir/result.h"
 #include "server/rest/fhir_request.h"
+#include "server/search/registry.h"
 #include "server/store/store.h"
 
 namespace server::rest {
@@ -27,6 +28,7 @@ QueryParams ConditionalCriteria(const FhirRequest& request);
 // several apart. 400 rest.missing-criteria for empty criteria, and the search errors of
 // ParseSearch; `where` names the header or URL the criteria came from.
 fhir::Result<std::vector<store::ResourceVersion>> FindMatches(store::Transaction& tx,
+                                                              const search::Registry& registry,
                                                               std::string_view type,
                                                               const QueryParams& criteria,
                                                               std::string_view where);

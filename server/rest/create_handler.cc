@@ -21,7 +21,7 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
       store_, request,
       [&](store::Transaction& tx) -> fhir::Result<void> {
         if (*criteria) {
-          auto matches = FindMatches(tx, type, **criteria, "If-None-Exist");
+          auto matches = FindMatches(tx, registry_, type, **criteria, "If-None-Exist");
           if (!matches.ok()) return std::move(matches).error();
           if (matches->size() > 1) return MultipleMatches("If-None-Exist");
           if (matches->size() == 1) {
@@ -31,15 +31,16 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
           }
         }
         stored.id = request.assigned_id.empty() ? ids_.NewId() : request.assigned_id;
-        auto written =
-            tx.Write({.type = type,
-                      .id = stored.id,
-                      .new_id = true,
-                      .method = "POST",
-                      .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
-                        stored.json = RenderForStore(**body, stored.id, stamp);
-                        return stored.json;
-                      }});
+        auto written = tx.Write({.type = type,
+                                 .id = stored.id,
+                                 .new_id = true,
+                                 .method = "POST",
+                                 .render = [&](const store::VersionStamp& stamp) {
+                                   auto rendered =
+                                       RenderForStore(**body, stored.id, stamp, registry_);
+                                   if (rendered.ok()) stored.json = rendered->json;
+                                   return rendered;
+                                 }});
         if (!written.ok()) return std::move(written).error();
         stored.stamp = written->stamp;
         created = true;

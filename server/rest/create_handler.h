@@ -15,15 +15,17 @@
 #include "server/rest/fhir_request.h"
 #include "server/rest/interaction_support.h"
 #include "server/rest/router.h"
+#include "server/search/registry.h"
 #include "server/store/store.h"
 
 namespace server::rest {
 
 class CreateHandler {
  public:
-  // `store`, `defs` and `ids` must outlive the handler.
-  CreateHandler(store::Store& store, const fhir::model::Definitions& defs, IdGenerator& ids)
-      : store_(store), defs_(defs), ids_(ids) {}
+  // `store`, `defs`, `registry` and `ids` must outlive the handler.
+  CreateHandler(store::Store& store, const fhir::model::Definitions& defs,
+                const search::Registry& registry, IdGenerator& ids)
+      : store_(store), defs_(defs), registry_(registry), ids_(ids) {}
 
   // Path parameter: type.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
@@ -31,6 +33,7 @@ class CreateHandler {
  private:
   store::Store& store_;
   const fhir::model::Definitions& defs_;
+  const search::Registry& registry_;
   IdGenerator& ids_;
 };
 

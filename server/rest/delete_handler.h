@@ -11,6 +11,7 @@
 #include "fhir/result.h"
 #include "server/rest/fhir_request.h"
 #include "server/rest/router.h"
+#include "server/search/registry.h"
 #include "server/store/store.h"
 
 namespace server::rest {
@@ -18,7 +19,8 @@ namespace server::rest {
 class DeleteHandler {
  public:
   // `store` must outlive the handler.
-  explicit DeleteHandler(store::Store& store) : store_(store) {}
+  DeleteHandler(store::Store& store, const search::Registry& registry)
+      : store_(store), registry_(registry) {}
 
   // Path parameters: type, id.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
@@ -28,6 +30,7 @@ class DeleteHandler {
 
  private:
   store::Store& store_;
+  const search::Registry& registry_;
 };
 
 }  // namespace server::rest

@@ -15,6 +15,7 @@
 #include "tests/support/pg_cluster.h"
 #include "tests/support/step_clock.h"
 #include "tests/support/test_definitions.h"
+#include "tests/support/test_registry.h"
 
 namespace server::rest {
 namespace {
@@ -56,9 +57,9 @@ class HandlersTest : public ::testing::Test {
       : defs_(testing_support::Definitions()),
         router_(defs_),
         read_(Store(), defs_),
-        create_(Store(), defs_, ids_),
-        update_(Store(), defs_, ids_),
-        delete_(Store()),
+        create_(Store(), defs_, testing_support::SearchRegistry(), ids_),
+        update_(Store(), defs_, testing_support::SearchRegistry(), ids_),
+        delete_(Store(), testing_support::SearchRegistry()),
         history_(Store(), defs_) {
     router_.Add(Method::kGet, "{type}/{id}",
                 [this](const auto& r, const auto& p) { return read_.Read(r, p); });

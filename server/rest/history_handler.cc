@@ -8,6 +8,7 @@
 #include "fhir/json/json.h"
 #include "server/rest/interaction_support.h"
 #include "server/rest/search_params.h"
+#include "server/search/criteria.h"
 
 namespace server::rest {
 
@@ -67,14 +68,14 @@ fhir::Result<FhirResponse> HistoryHandler::Answer(const FhirRequest& request,
   // The parameters applied, repeated in the self and next links.
   std::string applied = "_count=" + std::to_string(query.count);
   if (auto since = request.Param("_since")) {
-    auto range = ParseTimeRange(*since, "_since");
+    auto range = search::ParseTimeRange(*since, "_since");
     if (!range.ok()) return std::move(range).error();
     query.since = range->begin;
     applied += "&_since=" + PercentEncode(*since);
   }
   if (auto at = request.Param("_at")) {
     // A partial time ("2024-03") is a period; the versions current at its end are given.
-    auto range = ParseTimeRange(*at, "_at");
+    auto range = search::ParseTimeRange(*at, "_at");
     if (!range.ok()) return std::move(range).error();
     query.at = range->end - std::chrono::microseconds(1);
     applied += "&_at=" + PercentEncode(*at);

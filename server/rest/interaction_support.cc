@@ -7,6 +7,7 @@
 
 #include "fhir/json/json.h"
 #include "fhir/outcome.h"
+#include "server/search/extract.h"
 
 namespace server::rest {
 
@@ -157,8 +158,9 @@ fhir::Result<const fhir::Resource*> RequireBody(const FhirRequest& request, std:
   return &*request.body;
 }
 
-std::string RenderForStore(const fhir::Resource& resource, std::string_view id,
-                           const store::VersionStamp& stamp) {
+fhir::Result<store::Rendered> RenderForStore(const fhir::Resource& resource, std::string_view id,
+                                             const store::VersionStamp& stamp,
+                                             const search::Registry& registry) {
   fhir::Resource copy = resource.Clone();
   fhir::Node* root = copy.root();
   SetPrimitive(copy, root, "id", id);
@@ -166,7 +168,9 @@ std::string RenderForStore(const fhir::Resource& resource, std::string_view id,
   if (meta == nullptr) meta = copy.AddChild(root, "meta");
   SetPrimitive(copy, meta, "versionId", std::to_string(stamp.version));
   SetPrimitive(copy, meta, "lastUpdated", FormatInstant(stamp.last_updated));
-  return fhir::json::Write(copy);
+  auto index = search::ExtractIndex(registry, copy);
+  if (!index.ok()) return std::move(index).error();
+  return store::Rendered{fhir::json::Write(copy), std::move(index).value()};
 }
 
 void AddVersionHeaders(const store::VersionStamp& stamp, FhirResponse* response) {

@@ -15,6 +15,7 @@
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
 #include "server/rest/fhir_request.h"
+#include "server/search/registry.h"
 #include "server/store/store.h"
 
 namespace server::rest {
@@ -64,9 +65,10 @@ ReturnPreference ParseReturnPreference(const FhirRequest& request);
 fhir::Result<const fhir::Resource*> RequireBody(const FhirRequest& request, std::string_view type);
 
 // A copy of `resource` with its id set to `id` and meta.versionId/meta.lastUpdated replaced by
-// the stamp's, rendered as the JSON text the store keeps.
-std::string RenderForStore(const fhir::Resource& resource, std::string_view id,
-                           const store::VersionStamp& stamp);
+// the stamp's, rendered as the JSON text the store keeps, with its search index rows.
+fhir::Result<store::Rendered> RenderForStore(const fhir::Resource& resource, std::string_view id,
+                                             const store::VersionStamp& stamp,
+                                             const search::Registry& registry);
 
 // Runs `work` inside the request's transaction when the request is an entry of a transaction
 // Bundle (leaving commit to the Bundle), or else in a transaction of its own that is committed

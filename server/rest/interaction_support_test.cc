@@ -7,6 +7,7 @@
 #include "fhir/json/json.h"
 #include "fhir/model/primitive.h"
 #include "tests/support/test_definitions.h"
+#include "tests/support/test_registry.h"
 
 namespace server::rest {
 namespace {
@@ -59,19 +60,29 @@ TEST(InteractionSupportTest, RandomIdsAreDistinctFhirIds) {
   EXPECT_EQ(seen.size(), 100u);
 }
 
-TEST(InteractionSupportTest, RenderReplacesIdAndMeta) {
+TEST(InteractionSupportTest, RenderReplacesIdAndMetaAndIndexesTheResult) {
   auto patient = fhir::json::Parse(
       R"({"resourceType":"Patient","id":"old","meta":{"versionId":"9","lastUpdated":"2020-01-01T00:00:00Z","source":"s"},"active":true})",
       testing_support::Definitions());
   ASSERT_TRUE(patient.ok());
   const store::VersionStamp stamp{2, store::Timestamp{microseconds(1'700'000'000'000'000)}};
-  EXPECT_EQ(RenderForStore(*patient, "new", stamp),
+  const search::Registry& registry = testing_support::SearchRegistry();
+  auto rendered = RenderForStore(*patient, "new", stamp, registry);
+  ASSERT_TRUE(rendered.ok());
+  EXPECT_EQ(rendered->json,
             R"({"resourceType":"Patient","id":"new","meta":{"versionId":"2",)"
             R"("lastUpdated":"2023-11-14T22:13:20.000000Z","source":"s"},"active":true})");
+  // The rows come from the rendered resource: meta.source as it stands, active as a token.
+  std::set<std::pair<std::string, std::string>> tokens;
+  for (const auto& row : rendered->index.tokens) tokens.emplace(row.param, row.code);
+  EXPECT_TRUE(tokens.contains({"active", "true"}));
+  std::set<std::pair<std::string, std::string>> uris;
+  for (const auto& row : rendered->index.uris) uris.emplace(row.param, row.value);
+  EXPECT_TRUE(uris.contains({"_source", "s"}));
   auto bare = fhir::json::Parse(R"({"resourceType":"Basic","code":{"text":"x"}})",
                                 testing_support::Definitions());
   ASSERT_TRUE(bare.ok());
-  EXPECT_EQ(RenderForStore(*bare, "b1", stamp),
+  EXPECT_EQ(RenderForStore(*bare, "b1", stamp, registry)->json,
             R"({"resourceType":"Basic","id":"b1","meta":{"versionId":"2",)"
             R"("lastUpdated":"2023-11-14T22:13:20.000000Z"},"code":{"text":"x"}})");
 }

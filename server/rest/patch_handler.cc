@@ -130,15 +130,15 @@ fhir::Result<FhirResponse> PatchHandler::Handle(const FhirRequest& request,
         }
         // Conditional on the version just read: a writer that got in between makes this fail
         // rather than have its update silently overwritten.
-        auto write =
-            tx.Write({.type = type,
-                      .id = id,
-                      .expected_version = version,
-                      .method = "PATCH",
-                      .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
-                        stored.json = RenderForStore(*patched, id, stamp);
-                        return stored.json;
-                      }});
+        auto write = tx.Write({.type = type,
+                               .id = id,
+                               .expected_version = version,
+                               .method = "PATCH",
+                               .render = [&](const store::VersionStamp& stamp) {
+                                 auto rendered = RenderForStore(*patched, id, stamp, registry_);
+                                 if (rendered.ok()) stored.json = rendered->json;
+                                 return rendered;
+                               }});
         if (!write.ok() && !*if_match && write.error().message_id() == "store.version-conflict") {
           return fhir::Error::Conflict(
               "patch.concurrent-update",

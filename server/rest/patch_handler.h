@@ -30,6 +30,7 @@
 #include "fhir/result.h"
 #include "server/rest/fhir_request.h"
 #include "server/rest/router.h"
+#include "server/search/registry.h"
 #include "server/store/store.h"
 
 namespace server::rest {
@@ -37,8 +38,9 @@ namespace server::rest {
 class PatchHandler {
  public:
   // `store` and `defs` must outlive the handler.
-  PatchHandler(store::Store& store, const fhir::model::Definitions& defs)
-      : store_(store), defs_(defs) {}
+  PatchHandler(store::Store& store, const fhir::model::Definitions& defs,
+               const search::Registry& registry)
+      : store_(store), defs_(defs), registry_(registry) {}
 
   // Path parameters: type, id.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
@@ -46,6 +48,7 @@ class PatchHandler {
  private:
   store::Store& store_;
   const fhir::model::Definitions& defs_;
+  const search::Registry& registry_;
 };
 
 }  // namespace server::rest

@@ -15,6 +15,7 @@
 #include "tests/support/pg_cluster.h"
 #include "tests/support/step_clock.h"
 #include "tests/support/test_definitions.h"
+#include "tests/support/test_registry.h"
 
 namespace server::rest {
 namespace {
@@ -113,7 +114,7 @@ class PatchHandlerTest : public ::testing::Test {
       : defs_(testing_support::Definitions()),
         router_(defs_),
         interleaving_(PgStore()),
-        patch_(interleaving_, defs_) {
+        patch_(interleaving_, defs_, testing_support::SearchRegistry()) {
     router_.Add(Method::kPatch, "{type}/{id}",
                 [this](const auto& r, const auto& p) { return patch_.Handle(r, p); });
   }
@@ -138,13 +139,13 @@ class PatchHandlerTest : public ::testing::Test {
     auto tx = PgStore().Begin();
     EXPECT_TRUE(tx.ok());
     if (!tx.ok()) return 0;
-    auto written =
-        (*tx)->Write({.type = "Patient",
-                      .id = id,
-                      .is_delete = is_delete,
-                      .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
-                        return RenderForStore(resource, id, stamp);
-                      }});
+    auto written = (*tx)->Write({.type = "Patient",
+                                 .id = id,
+                                 .is_delete = is_delete,
+                                 .render = [&](const store::VersionStamp& stamp) {
+                                   return RenderForStore(resource, id, stamp,
+                                                         testing_support::SearchRegistry());
+                                 }});
     EXPECT_TRUE(written.ok()) << written.error().text();
     EXPECT_TRUE((*tx)->Commit().ok());
     return written.ok() ? written->stamp.version : 0;

@@ -11,7 +11,7 @@ namespace server::rest {
 fhir::Result<FhirResponse> SearchHandler::Type(const FhirRequest& request,
                                                const PathParams& params) const {
   const std::string& type = params.at("type");
-  auto parsed = ParseSearch(type, request.query, LenientHandling(request), clock_.Now());
+  auto parsed = ParseSearch(registry_, type, request.query, LenientHandling(request), clock_.Now());
   if (!parsed.ok()) return std::move(parsed).error();
   auto page = InTransaction(store_, request,
                             [&](store::Transaction& tx) { return tx.Search(parsed->query); });

@@ -12,16 +12,17 @@
 #include "fhir/result.h"
 #include "server/rest/fhir_request.h"
 #include "server/rest/router.h"
+#include "server/search/registry.h"
 #include "server/store/store.h"
 
 namespace server::rest {
 
 class SearchHandler {
  public:
-  // `store`, `defs` and `clock` must outlive the handler.
+  // `store`, `defs`, `registry` and `clock` must outlive the handler.
   SearchHandler(store::Store& store, const fhir::model::Definitions& defs,
-                const store::Clock& clock)
-      : store_(store), defs_(defs), clock_(clock) {}
+                const search::Registry& registry, const store::Clock& clock)
+      : store_(store), defs_(defs), registry_(registry), clock_(clock) {}
 
   // Path parameter: type.
   fhir::Result<FhirResponse> Type(const FhirRequest& request, const PathParams& params) const;
@@ -29,6 +30,7 @@ class SearchHandler {
  private:
   store::Store& store_;
   const fhir::model::Definitions& defs_;
+  const search::Registry& registry_;
   const store::Clock& clock_;
 };
 

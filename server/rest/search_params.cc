@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "fhir/model/primitive.h"
+#include "server/search/criteria.h"
 
 namespace server::rest {
 
@@ -46,134 +47,6 @@ fhir::Result<std::string> Decode(std::string_view text) {
   return out;
 }
 
-// Reads exactly `width` digits at `*at`; nullopt otherwise.
-std::optional<int> Digits(std::string_view text, size_t* at, size_t width) {
-  if (*at + width > text.size()) return std::nullopt;
-  int value = 0;
-  for (size_t i = 0; i < width; ++i) {
-    const char c = text[*at + i];
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + (c - '0');
-  }
-  *at += width;
-  return value;
-}
-
-bool Expect(std::string_view text, size_t* at, char c) {
-  if (*at >= text.size() || text[*at] != c) return false;
-  ++*at;
-  return true;
-}
-
-// The ranges a date value can denote, most significant first.
-enum class Precision { kYear, kMonth, kDay, kMinute, kSecond, kFraction };
-
-std::optional<TimeRange> ParseRange(std::string_view text) {
-  using namespace std::chrono;
-  size_t at = 0;
-  auto year = Digits(text, &at, 4);
-  if (!year) return std::nullopt;
-  int month = 1;
-  int day = 1;
-  Precision precision = Precision::kYear;
-  if (Expect(text, &at, '-')) {
-    auto m = Digits(text, &at, 2);
-    if (!m || *m < 1 || *m > 12) return std::nullopt;
-    month = *m;
-    precision = Precision::kMonth;
-    if (Expect(text, &at, '-')) {
-      auto d = Digits(text, &at, 2);
-      if (!d) return std::nullopt;
-      day = *d;
-      precision = Precision::kDay;
-    }
-  }
-  const year_month_day date{std::chrono::year(*year), std::chrono::month(month),
-                            std::chrono::day(day)};
-  if (!date.ok()) return std::nullopt;
-  sys_time<microseconds> begin = sys_days(date);
-  long long fraction_unit = 1'000'000;
-  if (precision == Precision::kDay && Expect(text, &at, 'T')) {
-    auto hour = Digits(text, &at, 2);
-    if (!hour || *hour > 23 || !Expect(text, &at, ':')) return std::nullopt;
-    auto minute = Digits(text, &at, 2);
-    if (!minute || *minute > 59) return std::nullopt;
-    begin += hours(*hour) + minutes(*minute);
-    precision = Precision::kMinute;
-    if (Expect(text, &at, ':')) {
-      auto second = Digits(text, &at, 2);
-      if (!second || *second > 59) return std::nullopt;
-      begin += seconds(*second);
-      precision = Precision::kSecond;
-      if (Expect(text, &at, '.')) {
-        long long micros = 0;
-        size_t digits = 0;
-        while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
-          // Digits past the store's microseconds cannot narrow the range further.
-          if (digits < 6) {
-            micros = micros * 10 + (text[at] - '0');
-            fraction_unit /= 10;
-          }
-          ++digits;
-          ++at;
-        }
-        if (digits == 0) return std::nullopt;
-        begin += microseconds(micros * fraction_unit);
-        precision = Precision::kFraction;
-      }
-    }
-    if (Expect(text, &at, 'Z')) {
-    } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
-      const int sign = text[at] == '+' ? 1 : -1;
-      ++at;
-      auto oh = Digits(text, &at, 2);
-      if (!oh || *oh > 14 || !Expect(text, &at, ':')) return std::nullopt;
-      auto om = Digits(text, &at, 2);
-      if (!om || *om > 59) return std::nullopt;
-      // 08:30+08:00 is 00:30 UTC.
-      begin -= sign * (hours(*oh) + minutes(*om));
-    }
-  }
-  if (at != text.size()) return std::nullopt;
-  sys_time<microseconds> end;
-  switch (precision) {
-    case Precision::kYear:
-      end = sys_days(year_month_day{date.year() + years(1), January, std::chrono::day(1)});
-      break;
-    case Precision::kMonth:
-      end = sys_days(year_month_day{date.year() / date.month() / 1} + months(1));
-      break;
-    case Precision::kDay:
-      end = begin + days(1);
-      break;
-    case Precision::kMinute:
-      end = begin + minutes(1);
-      break;
-    case Precision::kSecond:
-      end = begin + seconds(1);
-      break;
-    case Precision::kFraction:
-      end = begin + microseconds(fraction_unit);
-      break;
-  }
-  return TimeRange{begin, end};
-}
-
-// Splits at commas not escaped with a backslash, unescaping "\,".
-std::vector<std::string> SplitAlternatives(std::string_view value) {
-  std::vector<std::string> out(1);
-  for (size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '\\' && i + 1 < value.size()) {
-      out.back() += value[++i];
-    } else if (value[i] == ',') {
-      out.emplace_back();
-    } else {
-      out.back() += value[i];
-    }
-  }
-  return out;
-}
-
 fhir::Result<store::TimeInterval> LastUpdatedInterval(std::string_view value,
                                                       store::Timestamp now) {
   constexpr std::string_view kName = "_lastUpdated";
@@ -182,7 +55,7 @@ fhir::Result<store::TimeInterval> LastUpdatedInterval(std::string_view value,
     prefix = value.substr(0, 2);
     value.remove_prefix(2);
   }
-  auto range = ParseTimeRange(value, kName);
+  auto range = search::ParseTimeRange(value, kName);
   if (!range.ok()) return std::move(range).error();
   store::TimeInterval interval;
   if (prefix == "eq" || prefix == "ne") {
@@ -250,28 +123,21 @@ std::string PercentEncode(std::string_view text) {
   return out;
 }
 
-fhir::Result<TimeRange> ParseTimeRange(std::string_view text, std::string_view parameter) {
-  if (auto range = ParseRange(text)) return *range;
-  return fhir::Error::Invalid("search.invalid-date",
-                              "'" + std::string(text) +
-                                  "' is not a FHIR date, dateTime or instant such as "
-                                  "2024-03-01T08:30:00+08:00",
-                              std::string(parameter));
-}
-
 bool LenientHandling(const FhirRequest& request) {
   auto prefer = request.Header("prefer");
   return prefer && prefer->find("handling=lenient") != std::string_view::npos;
 }
 
-fhir::Result<ParsedSearch> ParseSearch(std::string_view type, const QueryParams& params,
-                                       bool lenient, store::Timestamp now) {
+fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::string_view type,
+                                       const QueryParams& params, bool lenient,
+                                       store::Timestamp now) {
   ParsedSearch parsed;
   parsed.query.type = std::string(type);
   for (const auto& [name, value] : params) {
     if (name == "_id") {
       std::vector<std::string> ids;
-      for (std::string& id : SplitAlternatives(value)) {
+      for (const std::string& alternative : search::SplitAlternatives(value)) {
+        std::string id = search::Unescape(alternative);
         if (id.empty()) return InvalidValue(name, "_id needs a resource id");
         ids.push_back(std::move(id));
       }
@@ -287,8 +153,8 @@ fhir::Result<ParsedSearch> ParseSearch(std::string_view type, const QueryParams&
       Append(&parsed.applied, name, value);
     } else if (name == "_lastUpdated") {
       std::vector<store::TimeInterval> alternatives;
-      for (const std::string& alternative : SplitAlternatives(value)) {
-        auto interval = LastUpdatedInterval(alternative, now);
+      for (const std::string& alternative : search::SplitAlternatives(value)) {
+        auto interval = LastUpdatedInterval(search::Unescape(alternative), now);
         if (!interval.ok()) return std::move(interval).error();
         alternatives.push_back(*interval);
       }
@@ -313,6 +179,18 @@ fhir::Result<ParsedSearch> ParseSearch(std::string_view type, const QueryParams&
     } else if (name.find(':') != std::string::npos &&
                (name.starts_with("_id:") || name.starts_with("_lastUpdated:"))) {
       return InvalidValue(name, "The modifier of " + name + " is not supported");
+    } else if (const size_t colon = name.find(':');
+               const search::SearchParam* param =
+                   name.find('.') == std::string::npos
+                       ? registry.Find(type, std::string_view(name).substr(0, colon))
+                       : nullptr) {
+      const std::string_view modifier = colon == std::string::npos
+                                            ? std::string_view()
+                                            : std::string_view(name).substr(colon + 1);
+      auto condition = search::ParseCriterion(registry.definitions(), *param, modifier, value, now);
+      if (!condition.ok()) return std::move(condition).error();
+      parsed.query.conditions.push_back(std::move(condition).value());
+      Append(&parsed.applied, name, value);
     } else if (lenient) {
       parsed.ignored.push_back(name);
     } else {

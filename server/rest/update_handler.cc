@@ -27,15 +27,15 @@ fhir::Result<store::WriteResult> UpdateHandler::Write(store::Transaction& tx,
                                                       std::optional<std::int64_t> expected,
                                                       store::ResourceVersion* stored) const {
   stored->id = id;
-  auto written =
-      tx.Write({.type = stored->type,
-                .id = id,
-                .expected_version = expected,
-                .method = "PUT",
-                .render = [&](const store::VersionStamp& stamp) -> fhir::Result<std::string> {
-                  stored->json = RenderForStore(body, id, stamp);
-                  return stored->json;
-                }});
+  auto written = tx.Write({.type = stored->type,
+                           .id = id,
+                           .expected_version = expected,
+                           .method = "PUT",
+                           .render = [&](const store::VersionStamp& stamp) {
+                             auto rendered = RenderForStore(body, id, stamp, registry_);
+                             if (rendered.ok()) stored->json = rendered->json;
+                             return rendered;
+                           }});
   if (written.ok()) stored->stamp = written->stamp;
   return written;
 }
@@ -79,7 +79,7 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
   auto written = InTransaction(
       store_, request,
       [&](store::Transaction& tx) -> fhir::Result<store::WriteResult> {
-        auto matches = FindMatches(tx, type, criteria, type + "?");
+        auto matches = FindMatches(tx, registry_, type, criteria, type + "?");
         if (!matches.ok()) return std::move(matches).error();
         if (matches->size() > 1) return MultipleMatches(type + "?");
         if (matches->size() == 1) {

@@ -17,6 +17,7 @@
 #include "server/rest/fhir_request.h"
 #include "server/rest/interaction_support.h"
 #include "server/rest/router.h"
+#include "server/search/registry.h"
 #include "server/store/store.h"
 
 namespace server::rest {
@@ -24,8 +25,9 @@ namespace server::rest {
 class UpdateHandler {
  public:
   // `store`, `defs` and `ids` must outlive the handler.
-  UpdateHandler(store::Store& store, const fhir::model::Definitions& defs, IdGenerator& ids)
-      : store_(store), defs_(defs), ids_(ids) {}
+  UpdateHandler(store::Store& store, const fhir::model::Definitions& defs,
+                const search::Registry& registry, IdGenerator& ids)
+      : store_(store), defs_(defs), registry_(registry), ids_(ids) {}
 
   // Path parameters: type, id.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
@@ -42,6 +44,7 @@ class UpdateHandler {
 
   store::Store& store_;
   const fhir::model::Definitions& defs_;
+  const search::Registry& registry_;
   IdGenerator& ids_;
 };
 

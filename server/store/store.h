@@ -1,17 +1,20 @@
 // server::store: the storage contract. A Store keeps every version of every resource as the exact
 // JSON text it was given, keyed by (tenant, type, id, version), plus a store-wide logical clock
-// that orders history. It never parses FHIR: the layer above renders the JSON (with
-// meta.versionId and meta.lastUpdated filled in from the stamp the store assigns) and, later,
-// computes index rows.
+// that orders history, and the search index rows of each current version. It never parses FHIR:
+// the layer above renders the JSON (with meta.versionId and meta.lastUpdated filled in from the
+// stamp the store assigns) and computes the index rows (index_entries.h); searches arrive as
+// conditions on those rows (IndexCondition).
 //
 // Writing a resource:
 //   auto tx = store.Begin();                     // Result<std::unique_ptr<Transaction>>
 //   auto stamp = (*tx)->Write({.type = "Patient", .id = "p1", .expected_version = 3,
 //                              .render = [&](const VersionStamp& s) { return Render(s); }});
+//   // Render returns a Rendered: the JSON text and the version's index rows.
 //   (*tx)->Commit();
 // Write locks the resource, checks the expected version, assigns version (previous + 1) and
 // lastUpdated (from the injected Clock), then calls `render` with that stamp and stores the text it
-// returns. So the stored JSON always agrees with the stamp, in one round of locking.
+// returns, with its index rows (replacing the previous version's). So the stored JSON always
+// agrees with the stamp, and the index with the JSON, in one round of locking.
 //
 // Errors (fhir::Error, message ids are stable):
 //   store.not-found          404  Read/ReadVersion/delete of a resource or version that never
@@ -38,14 +41,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "fhir/result.h"
+#include "server/store/index_entries.h"
 
 namespace server::store {
-
-// Microseconds since the Unix epoch, UTC: the precision PostgreSQL keeps.
-using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 
 // The time source for lastUpdated, injected so tests are deterministic. Must be thread-safe.
 class Clock {
@@ -82,6 +84,12 @@ struct ResourceVersion {
   std::string method;         // WriteOp::method of the write; "" when it was not recorded
 };
 
+// What a write stores: the JSON text, byte for byte, and the index rows of the version.
+struct Rendered {
+  std::string json;
+  IndexEntries index;
+};
+
 struct WriteOp {
   std::string type;
   std::string id;
@@ -96,9 +104,9 @@ struct WriteOp {
   // The interaction that writes, kept with the version for history ("POST", "PUT", "PATCH",
   // "DELETE"); opaque to the store.
   std::string method;
-  // Renders the JSON to store for the assigned stamp; not called for deletes. An error it returns
-  // is returned by Write. The text is stored byte for byte.
-  std::function<fhir::Result<std::string>(const VersionStamp&)> render;
+  // Renders the version for the assigned stamp; not called for deletes (which remove the index
+  // rows). An error it returns is returned by Write.
+  std::function<fhir::Result<Rendered>(const VersionStamp&)> render;
 };
 
 struct WriteResult {
@@ -134,14 +142,104 @@ struct TimeInterval {
   bool negate = false;
 };
 
-// A search over the current (not deleted) versions of one resource type by id and lastUpdated:
-// the `_id` and `_lastUpdated` parameters, which conditional interactions also use. Every
-// condition must hold; within one condition, any of its alternatives.
+// Tests on one index row (IndexEntries) of a search parameter. The layer above translates FHIR
+// search syntax (prefixes, modifiers, precision) into them; the store only compares.
+
+// A bound on a decimal or time column.
+template <typename T>
+struct Bound {
+  T value;
+  bool inclusive = true;
+};
+
+// String rows: `value` is normalised (NormalizeString) for kStartsWith and kContains, and the
+// exact text for kExact.
+struct StringTest {
+  enum class Mode { kStartsWith, kContains, kExact };
+  Mode mode = Mode::kStartsWith;
+  std::string value;
+};
+
+// Token rows. `system`: nullopt matches any system; "" matches rows without a system. `code`:
+// nullopt matches any code (system|). `text`: a normalised prefix of the row's text (:text), in
+// which case system and code are not tested. `type_system`/`type_code` (:of-type) when set.
+struct TokenTest {
+  std::optional<std::string> system;
+  std::optional<std::string> code;
+  std::optional<std::string> text;
+  std::optional<std::string> type_system;
+  std::optional<std::string> type_code;
+};
+
+// Date rows cover [from, before). A row matches when every set bound holds:
+// from >= from_ge, from < from_lt, before > before_gt, before <= before_le. `outside` negates
+// the whole test (the `ne` prefix).
+struct DateTest {
+  std::optional<Timestamp> from_ge;
+  std::optional<Timestamp> from_lt;
+  std::optional<Timestamp> before_gt;
+  std::optional<Timestamp> before_le;
+  bool outside = false;
+};
+
+// A decimal value between the bounds (each optional); `outside` negates the range.
+struct NumberTest {
+  std::optional<Bound<std::string>> lower;
+  std::optional<Bound<std::string>> upper;
+  bool outside = false;
+};
+
+// Quantity rows: the number test on `value`, or on `canonical_value` with canonical_code equal
+// to `code` when `canonical` is set; otherwise system and code when given ("" skips the test).
+struct QuantityTest {
+  NumberTest number;
+  std::string system;
+  std::string code;
+  bool canonical = false;
+};
+
+// Reference rows: every non-empty field must equal the row's.
+struct ReferenceTest {
+  std::string target_type;
+  std::string target_id;
+  std::string url;
+  std::string version;
+  std::string identifier_system;
+  std::string identifier_value;
+};
+
+// Uri rows: equal to `value` (kExact), starting with it (kBelow), or a prefix of it (kAbove).
+struct UriTest {
+  enum class Mode { kExact, kBelow, kAbove };
+  Mode mode = Mode::kExact;
+  std::string value;
+};
+
+using RowTest =
+    std::variant<StringTest, TokenTest, DateTest, NumberTest, QuantityTest, ReferenceTest, UriTest>;
+
+// Which index table a condition reads.
+enum class IndexKind { kString, kToken, kDate, kNumber, kQuantity, kReference, kUri };
+
+// A condition on a resource's rows of one search parameter: it holds when some row of `param`
+// passes any of `any` (every test is of the kind's type). With no tests, any row at all passes
+// (:missing=false). `negate`: the resource has no such row (:not, :missing=true).
+struct IndexCondition {
+  IndexKind kind = IndexKind::kToken;
+  std::string param;
+  std::vector<RowTest> any;
+  bool negate = false;
+};
+
+// A search over the current (not deleted) versions of one resource type. Every condition must
+// hold; within one condition, any of its alternatives. `ids` and `last_updated` are the `_id` and
+// `_lastUpdated` parameters, kept on the resource itself; `conditions` test index rows.
 struct SearchQuery {
   std::string type;
   std::optional<std::vector<std::string>> ids;          // the id is one of these
   std::vector<std::vector<TimeInterval>> last_updated;  // lastUpdated lies in one of each list
-  int count = 100;                                      // page size, 1..1000
+  std::vector<IndexCondition> conditions;
+  int count = 100;  // page size, 1..1000
   // Keyset cursor: the `next` of the previous page; nullopt for the first page.
   std::optional<std::string> after;
 };

@@ -57,8 +57,8 @@ class StoreContractTest : public ::testing::Test {
     return tx.Write({.type = type,
                      .id = id,
                      .expected_version = expected,
-                     .render = [=](const VersionStamp& stamp) -> fhir::Result<std::string> {
-                       return Body(type, id, stamp);
+                     .render = [=](const VersionStamp& stamp) -> fhir::Result<Rendered> {
+                       return Rendered{.json = Body(type, id, stamp)};
                      }});
   }
 
@@ -176,11 +176,10 @@ TEST_F(StoreContractTest, IfMatchMismatchIsPreconditionFailedAndWritesNothing) {
 
 TEST_F(StoreContractTest, RenderErrorIsReturnedAndNothingIsWritten) {
   auto tx = Begin();
-  auto failed = tx->Write({.type = "Patient",
-                           .id = "p1",
-                           .render = [](const VersionStamp&) -> fhir::Result<std::string> {
-                             return fhir::Error::Invalid("test.render", "cannot render");
-                           }});
+  auto failed = tx->Write(
+      {.type = "Patient", .id = "p1", .render = [](const VersionStamp&) -> fhir::Result<Rendered> {
+         return fhir::Error::Invalid("test.render", "cannot render");
+       }});
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().message_id(), "test.render");
   auto read = tx->Read("Patient", "p1");
@@ -231,8 +230,8 @@ fhir::Result<WriteResult> CreateNew(Transaction& tx, const std::string& type,
                    .id = id,
                    .new_id = true,
                    .method = "POST",
-                   .render = [=](const VersionStamp& stamp) -> fhir::Result<std::string> {
-                     return Body(type, id, stamp);
+                   .render = [=](const VersionStamp& stamp) -> fhir::Result<Rendered> {
+                     return Rendered{.json = Body(type, id, stamp)};
                    }});
 }
 
@@ -433,6 +432,193 @@ TEST_F(StoreSearchTest, KeysetPagingById) {
   EXPECT_EQ(second->entries[0].id, "p5");
   EXPECT_FALSE(second->next.has_value());
   EXPECT_FALSE(second->entries[0].json.empty());
+}
+
+// Index rows are written with their version, replaced by the next and removed by a delete; each
+// kind of row answers its tests.
+class StoreIndexTest : public StoreContractTest {
+ protected:
+  // Writes Observation/`id` with `index`: a create with a new id when `fresh`, else an update
+  // (or a create on update).
+  void Index(const std::string& id, IndexEntries index, bool fresh = false) {
+    auto tx = Begin();
+    auto written = tx->Write({.type = "Observation",
+                              .id = id,
+                              .new_id = fresh,
+                              .render = [&](const VersionStamp& stamp) -> fhir::Result<Rendered> {
+                                return Rendered{Body("Observation", id, stamp), index};
+                              }});
+    ASSERT_TRUE(written.ok()) << written.error().text();
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+
+  std::vector<std::string> Matching(std::vector<IndexCondition> conditions) {
+    auto tx = Begin();
+    auto page = tx->Search({.type = "Observation", .conditions = std::move(conditions)});
+    EXPECT_TRUE(page.ok()) << page.error().text();
+    std::vector<std::string> ids;
+    if (!page.ok()) return ids;
+    for (const ResourceVersion& entry : page->entries) ids.push_back(entry.id);
+    return ids;
+  }
+
+  static IndexCondition Token(std::optional<std::string> system, std::string code,
+                              bool negate = false, std::string param = "code") {
+    return {.kind = IndexKind::kToken,
+            .param = std::move(param),
+            .any = {TokenTest{.system = std::move(system), .code = std::move(code)}},
+            .negate = negate};
+  }
+};
+
+IndexEntries Rows() {
+  IndexEntries index;
+  index.tokens = {
+      {.param = "code", .system = "http://loinc.org", .code = "85354-9", .text = "blood pressure"},
+      {.param = "status", .code = "final"}};
+  index.strings = {{.param = "name", .normalized = "zhang san", .exact = "Zhāng Sān"}};
+  index.dates = {{.param = "date",
+                  .from = Timestamp(std::chrono::microseconds(1'700'000'000'000'000)),
+                  .before = Timestamp(std::chrono::microseconds(1'700'000'060'000'000))},
+                 {.param = "period", .from = Timestamp(std::chrono::microseconds(0))}};
+  index.numbers = {{.param = "probability", .value = "0.25"}};
+  index.quantities = {{.param = "value-quantity",
+                       .value = "120",
+                       .system = "http://unitsofmeasure.org",
+                       .code = "mm[Hg]",
+                       .unit = "mmHg",
+                       .canonical_value = "15998.7",
+                       .canonical_code = "g.m-1.s-2"}};
+  index.references = {{.param = "subject", .target_type = "Patient", .target_id = "p1"},
+                      {.param = "subject",
+                       .identifier_system = "urn:oid:2.16.156.10011.1.3",
+                       .identifier_value = "110101199003074518"}};
+  index.uris = {{.param = "instantiates", .value = "http://example.org/fhir/Protocol/bp"}};
+  return index;
+}
+
+TEST_F(StoreIndexTest, EachKindOfRowAnswersItsTests) {
+  using List = std::vector<std::string>;
+  Index("o1", Rows(), /*fresh=*/true);
+  Index("o2", {});
+  const Timestamp minute(std::chrono::microseconds(1'700'000'000'000'000));
+  EXPECT_EQ(Matching({Token("http://loinc.org", "85354-9")}), List{"o1"});
+  EXPECT_EQ(Matching({Token(std::nullopt, "85354-9")}), List{"o1"});
+  EXPECT_EQ(Matching({Token("", "85354-9")}), List{});
+  EXPECT_EQ(Matching({Token("", "final", false, "status")}), List{"o1"});
+  EXPECT_EQ(Matching({Token("http://snomed.info/sct", "85354-9")}), List{});
+  EXPECT_EQ(Matching({Token(std::nullopt, "85354-9", /*negate=*/true)}), List{"o2"});
+  EXPECT_EQ(
+      Matching({{.kind = IndexKind::kToken, .param = "code", .any = {TokenTest{.text = "blood"}}}}),
+      List{"o1"});
+  auto string = [](StringTest::Mode mode, std::string value) {
+    return IndexCondition{.kind = IndexKind::kString,
+                          .param = "name",
+                          .any = {StringTest{.mode = mode, .value = std::move(value)}}};
+  };
+  EXPECT_EQ(Matching({string(StringTest::Mode::kStartsWith, "zhang")}), List{"o1"});
+  EXPECT_EQ(Matching({string(StringTest::Mode::kStartsWith, "san")}), List{});
+  EXPECT_EQ(Matching({string(StringTest::Mode::kContains, "san")}), List{"o1"});
+  EXPECT_EQ(Matching({string(StringTest::Mode::kExact, "Zhāng Sān")}), List{"o1"});
+  EXPECT_EQ(Matching({string(StringTest::Mode::kExact, "zhang san")}), List{});
+  auto date = [](std::string param, DateTest test) {
+    return IndexCondition{.kind = IndexKind::kDate, .param = std::move(param), .any = {test}};
+  };
+  EXPECT_EQ(Matching({date("date", {.from_ge = minute, .before_le = minute + 60s})}), List{"o1"});
+  EXPECT_EQ(Matching({date("date", {.from_ge = minute + 1s})}), List{});
+  EXPECT_EQ(Matching({date("date", {.from_ge = minute + 1s, .outside = true})}), List{"o1"});
+  // An open end is later than any time.
+  EXPECT_EQ(Matching({date("period", {.before_gt = minute + 1000000h})}), List{"o1"});
+  auto number = [](std::string low, std::string high) {
+    return IndexCondition{.kind = IndexKind::kNumber,
+                          .param = "probability",
+                          .any = {NumberTest{.lower = Bound<std::string>{std::move(low), true},
+                                             .upper = Bound<std::string>{std::move(high), false}}}};
+  };
+  EXPECT_EQ(Matching({number("0.245", "0.255")}), List{"o1"});
+  EXPECT_EQ(Matching({number("0.25", "0.25")}), List{});
+  auto quantity = [](QuantityTest test) {
+    return IndexCondition{.kind = IndexKind::kQuantity, .param = "value-quantity", .any = {test}};
+  };
+  EXPECT_EQ(
+      Matching({quantity({.number = {.lower = Bound<std::string>{"119.5"}}, .code = "mm[Hg]"})}),
+      List{"o1"});
+  EXPECT_EQ(Matching({quantity({.number = {.upper = Bound<std::string>{"16000"}},
+                                .code = "g.m-1.s-2",
+                                .canonical = true})}),
+            List{"o1"});
+  EXPECT_EQ(Matching({quantity({.number = {}, .code = "kg"})}), List{});
+  auto reference = [](ReferenceTest test) {
+    return IndexCondition{.kind = IndexKind::kReference, .param = "subject", .any = {test}};
+  };
+  EXPECT_EQ(Matching({reference({.target_type = "Patient", .target_id = "p1"})}), List{"o1"});
+  EXPECT_EQ(Matching({reference({.target_id = "p1"})}), List{"o1"});
+  EXPECT_EQ(Matching({reference({.target_type = "Group", .target_id = "p1"})}), List{});
+  EXPECT_EQ(Matching({reference({.identifier_value = "110101199003074518"})}), List{"o1"});
+  auto uri = [](UriTest::Mode mode, std::string value) {
+    return IndexCondition{.kind = IndexKind::kUri,
+                          .param = "instantiates",
+                          .any = {UriTest{.mode = mode, .value = std::move(value)}}};
+  };
+  EXPECT_EQ(Matching({uri(UriTest::Mode::kExact, "http://example.org/fhir/Protocol/bp")}),
+            List{"o1"});
+  EXPECT_EQ(Matching({uri(UriTest::Mode::kBelow, "http://example.org/fhir")}), List{"o1"});
+  EXPECT_EQ(Matching({uri(UriTest::Mode::kAbove, "http://example.org/fhir/Protocol/bp/v2")}),
+            List{"o1"});
+  EXPECT_EQ(Matching({uri(UriTest::Mode::kAbove, "http://example.org/fhir")}), List{});
+  // :missing
+  EXPECT_EQ(Matching({{.kind = IndexKind::kUri, .param = "instantiates", .negate = true}}),
+            List{"o2"});
+  EXPECT_EQ(Matching({{.kind = IndexKind::kUri, .param = "instantiates"}}), List{"o1"});
+  // Conditions all hold; alternatives of one condition any.
+  EXPECT_EQ(
+      Matching({Token(std::nullopt, "85354-9"), Token(std::nullopt, "final", false, "status")}),
+      List{"o1"});
+  EXPECT_EQ(Matching({Token(std::nullopt, "85354-9"), Token(std::nullopt, "x")}), List{});
+  EXPECT_EQ(Matching({{.kind = IndexKind::kToken,
+                       .param = "code",
+                       .any = {TokenTest{.code = "x"}, TokenTest{.code = "85354-9"}}}}),
+            List{"o1"});
+}
+
+TEST_F(StoreIndexTest, AnUpdateReplacesTheRowsAndADeleteRemovesThem) {
+  using List = std::vector<std::string>;
+  Index("o1", Rows());
+  IndexEntries changed;
+  changed.tokens = {{.param = "code", .system = "http://loinc.org", .code = "8867-4"}};
+  Index("o1", changed);
+  EXPECT_EQ(Matching({Token("http://loinc.org", "85354-9")}), List{});
+  EXPECT_EQ(Matching({Token("http://loinc.org", "8867-4")}), List{"o1"});
+  EXPECT_EQ(Matching({{.kind = IndexKind::kString, .param = "name"}}), List{});
+  auto tx = Begin();
+  ASSERT_TRUE(tx->Write({.type = "Observation", .id = "o1", .is_delete = true}).ok());
+  ASSERT_TRUE(tx->Commit().ok());
+  EXPECT_EQ(Matching({Token("http://loinc.org", "8867-4")}), List{});
+  // Written again after the delete: only the new rows.
+  Index("o1", Rows());
+  EXPECT_EQ(Matching({Token("http://loinc.org", "85354-9")}), List{"o1"});
+  EXPECT_EQ(Matching({Token("http://loinc.org", "8867-4")}), List{});
+}
+
+TEST_F(StoreIndexTest, ValuesNeedNoEscaping) {
+  using List = std::vector<std::string>;
+  IndexEntries odd;
+  odd.tokens = {{.param = "code", .system = "a\"b,c}", .code = "{x\\y}"}};
+  odd.strings = {{.param = "name", .normalized = "o'neil %_", .exact = "NULL"}};
+  Index("o1", odd, /*fresh=*/true);
+  EXPECT_EQ(Matching({Token("a\"b,c}", "{x\\y}")}), List{"o1"});
+  EXPECT_EQ(Matching({{.kind = IndexKind::kString,
+                       .param = "name",
+                       .any = {StringTest{.mode = StringTest::Mode::kExact, .value = "NULL"}}}}),
+            List{"o1"});
+  EXPECT_EQ(Matching({{.kind = IndexKind::kString,
+                       .param = "name",
+                       .any = {StringTest{.value = "o'neil %"}}}}),
+            List{"o1"});
+  EXPECT_EQ(Matching({{.kind = IndexKind::kString,
+                       .param = "name",
+                       .any = {StringTest{.value = "o'neil x"}}}}),
+            List{});
 }
 
 TEST_F(StoreContractTest, ConcurrentWritersOfOneResourceGetContiguousVersions) {

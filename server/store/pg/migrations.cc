@@ -47,9 +47,111 @@ constexpr std::string_view kVersionMethod = R"sql(
 ALTER TABLE resource_version ADD COLUMN method text NOT NULL DEFAULT '';
 )sql";
 
+// The search index: the rows of server/store/index_entries.h for each current version, one table
+// per kind of value. Each table has a lookup index led by (tenant, type, param) and the value,
+// ending in id so that matches come out in the order keyset paging needs, and an index by
+// resource for replacing a resource's rows. Absent date bounds are stored as -infinity and
+// infinity, so that every comparison is a plain range test.
+constexpr std::string_view kSearchIndex = R"sql(
+CREATE TABLE search_string (
+  tenant     text NOT NULL,
+  type       text NOT NULL,
+  id         text NOT NULL,
+  param      text NOT NULL,
+  normalized text COLLATE "C" NOT NULL,
+  exact      text COLLATE "C" NOT NULL
+);
+CREATE INDEX search_string_value ON search_string (tenant, type, param, normalized, id);
+CREATE INDEX search_string_resource ON search_string (tenant, type, id);
+
+CREATE TABLE search_token (
+  tenant      text NOT NULL,
+  type        text NOT NULL,
+  id          text NOT NULL,
+  param       text NOT NULL,
+  system      text COLLATE "C",
+  code        text COLLATE "C" NOT NULL,
+  text        text COLLATE "C" NOT NULL,
+  type_system text COLLATE "C" NOT NULL,
+  type_code   text COLLATE "C" NOT NULL
+);
+CREATE INDEX search_token_value ON search_token (tenant, type, param, code, system, id);
+CREATE INDEX search_token_resource ON search_token (tenant, type, id);
+
+CREATE TABLE search_date (
+  tenant text        NOT NULL,
+  type   text        NOT NULL,
+  id     text        NOT NULL,
+  param  text        NOT NULL,
+  "from" timestamptz NOT NULL,
+  before timestamptz NOT NULL
+);
+CREATE INDEX search_date_value ON search_date (tenant, type, param, "from", before, id);
+CREATE INDEX search_date_resource ON search_date (tenant, type, id);
+
+CREATE TABLE search_number (
+  tenant text    NOT NULL,
+  type   text    NOT NULL,
+  id     text    NOT NULL,
+  param  text    NOT NULL,
+  value  numeric NOT NULL
+);
+CREATE INDEX search_number_value ON search_number (tenant, type, param, value, id);
+CREATE INDEX search_number_resource ON search_number (tenant, type, id);
+
+CREATE TABLE search_quantity (
+  tenant          text    NOT NULL,
+  type            text    NOT NULL,
+  id              text    NOT NULL,
+  param           text    NOT NULL,
+  value           numeric NOT NULL,
+  system          text COLLATE "C"    NOT NULL,
+  code            text COLLATE "C"    NOT NULL,
+  unit            text COLLATE "C"    NOT NULL,
+  canonical_value numeric,
+  canonical_code  text COLLATE "C"    NOT NULL
+);
+CREATE INDEX search_quantity_value ON search_quantity (tenant, type, param, code, value, id);
+CREATE INDEX search_quantity_canonical
+  ON search_quantity (tenant, type, param, canonical_code, canonical_value, id);
+CREATE INDEX search_quantity_resource ON search_quantity (tenant, type, id);
+
+CREATE TABLE search_reference (
+  tenant            text NOT NULL,
+  type              text NOT NULL,
+  id                text NOT NULL,
+  param             text NOT NULL,
+  target_type       text COLLATE "C" NOT NULL,
+  target_id         text COLLATE "C" NOT NULL,
+  url               text COLLATE "C" NOT NULL,
+  version           text COLLATE "C" NOT NULL,
+  identifier_system text COLLATE "C" NOT NULL,
+  identifier_value  text COLLATE "C" NOT NULL
+);
+CREATE INDEX search_reference_value
+  ON search_reference (tenant, type, param, target_id, target_type, id);
+CREATE INDEX search_reference_url ON search_reference (tenant, type, param, url, id);
+CREATE INDEX search_reference_identifier
+  ON search_reference (tenant, type, param, identifier_value, identifier_system, id);
+-- What refers to a resource: _revinclude and _has.
+CREATE INDEX search_reference_target ON search_reference (tenant, target_type, target_id);
+CREATE INDEX search_reference_resource ON search_reference (tenant, type, id);
+
+CREATE TABLE search_uri (
+  tenant text NOT NULL,
+  type   text NOT NULL,
+  id     text NOT NULL,
+  param  text NOT NULL,
+  value  text COLLATE "C" NOT NULL
+);
+CREATE INDEX search_uri_value ON search_uri (tenant, type, param, value, id);
+CREATE INDEX search_uri_resource ON search_uri (tenant, type, id);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "resources", kResources},
     Migration{2, "version_method", kVersionMethod},
+    Migration{3, "search_index", kSearchIndex},
 };
 
 // An arbitrary constant shared by every fhirhub server ("fhir" in ASCII).

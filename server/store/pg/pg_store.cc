@@ -1,7 +1,9 @@
 #include "server/store/pg/pg_store.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
+#include <variant>
 
 namespace server::store::pg {
 namespace {
@@ -27,22 +29,65 @@ constexpr const char* kLockSql =
     "SELECT version, deleted, " FHIRHUB_MICROS("last_updated") " FROM resource_current "
     "WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE";
 
+// The index rows of a version travel as one array parameter per column ($9 to $38, built by
+// IndexParams), unnested into each table. `key` is the FROM clause that gives tenant, type and id.
+#define FHIRHUB_INDEX_INSERTS(key)                                                                \
+  " i_string AS (INSERT INTO search_string (tenant, type, id, param, normalized, exact)"          \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
+  ", unnest($9::text[], $10::text[], $11::text[]) AS u),"                                         \
+  " i_token AS (INSERT INTO search_token"                                                         \
+  " (tenant, type, id, param, system, code, text, type_system, type_code)"                        \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
+  ", unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[]) AS u)," \
+  " i_date AS (INSERT INTO search_date (tenant, type, id, param, \"from\", before)"               \
+  " SELECT k.tenant, k.type, k.id, u.p,"                                                          \
+  " COALESCE(timestamptz 'epoch' + u.f * interval '1 microsecond', '-infinity'),"                 \
+  " COALESCE(timestamptz 'epoch' + u.b * interval '1 microsecond', 'infinity') FROM " key         \
+  ", unnest($18::text[], $19::bigint[], $20::bigint[]) AS u(p, f, b)),"                           \
+  " i_number AS (INSERT INTO search_number (tenant, type, id, param, value)"                      \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
+  ", unnest($21::text[], $22::numeric[]) AS u),"                                                  \
+  " i_quantity AS (INSERT INTO search_quantity"                                                   \
+  " (tenant, type, id, param, value, system, code, unit, canonical_value, canonical_code)"        \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
+  ", unnest($23::text[], $24::numeric[], $25::text[], $26::text[], $27::text[], $28::numeric[],"  \
+  " $29::text[]) AS u),"                                                                          \
+  " i_reference AS (INSERT INTO search_reference (tenant, type, id, param, target_type,"          \
+  " target_id, url, version, identifier_system, identifier_value)"                                \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
+  ", unnest($30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[],"        \
+  " $36::text[]) AS u),"                                                                          \
+  " i_uri AS (INSERT INTO search_uri (tenant, type, id, param, value)"                            \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key ", unnest($37::text[], $38::text[]) AS u)"
+
 // A first version: claims the resource_current row. If a concurrent transaction created the
-// same resource first, ON CONFLICT waits for it and then inserts nothing, and Write starts over.
+// same resource first, ON CONFLICT waits for it and then inserts nothing (no version, no index
+// rows), and Write starts over.
 constexpr const char* kCreateSql =
     "WITH cur AS ("
     " INSERT INTO resource_current (tenant, type, id, version, deleted, last_updated)"
     " VALUES ($1, $2, $3, $4, $5, " FHIRHUB_TS("$6") ")"
-    " ON CONFLICT DO NOTHING RETURNING tenant, type, id, version, deleted, last_updated)"
-    " INSERT INTO resource_version"
+    " ON CONFLICT DO NOTHING RETURNING tenant, type, id, version, deleted, last_updated),"
+    " ver AS (INSERT INTO resource_version"
     " (tenant, type, id, version, last_updated, deleted, json, method)"
-    " SELECT tenant, type, id, version, last_updated, deleted, $7, $8 FROM cur RETURNING seq";
+    " SELECT tenant, type, id, version, last_updated, deleted, $7, $8 FROM cur RETURNING seq),"
+    FHIRHUB_INDEX_INSERTS("cur k") " SELECT seq FROM ver";
 
-// A later version, with the resource_current row already locked by kLockSql.
+// A later version, with the resource_current row already locked by kLockSql: the previous
+// version's index rows are replaced by this one's (none for a delete). All parts of the statement
+// see the same snapshot, so the deletes do not see the rows it inserts.
 constexpr const char* kUpdateSql =
     "WITH cur AS ("
     " UPDATE resource_current SET version = $4, deleted = $5, last_updated = " FHIRHUB_TS("$6")
-    " WHERE tenant = $1 AND type = $2 AND id = $3)"
+    " WHERE tenant = $1 AND type = $2 AND id = $3),"
+    " d_string AS (DELETE FROM search_string WHERE tenant = $1 AND type = $2 AND id = $3),"
+    " d_token AS (DELETE FROM search_token WHERE tenant = $1 AND type = $2 AND id = $3),"
+    " d_date AS (DELETE FROM search_date WHERE tenant = $1 AND type = $2 AND id = $3),"
+    " d_number AS (DELETE FROM search_number WHERE tenant = $1 AND type = $2 AND id = $3),"
+    " d_quantity AS (DELETE FROM search_quantity WHERE tenant = $1 AND type = $2 AND id = $3),"
+    " d_reference AS (DELETE FROM search_reference WHERE tenant = $1 AND type = $2 AND id = $3),"
+    " d_uri AS (DELETE FROM search_uri WHERE tenant = $1 AND type = $2 AND id = $3),"
+    FHIRHUB_INDEX_INSERTS("(SELECT $1::text AS tenant, $2::text AS type, $3::text AS id) k")
     " INSERT INTO resource_version"
     " (tenant, type, id, version, last_updated, deleted, json, method)"
     " VALUES ($1, $2, $3, $4, " FHIRHUB_TS("$6") ", $5, $7, $8) RETURNING seq";
@@ -75,20 +120,234 @@ std::string Ts(const std::string& placeholder) {
   return "(timestamptz 'epoch' + " + placeholder + "::bigint * interval '1 microsecond')";
 }
 
-// A PostgreSQL text[] literal: every element quoted, with '"' and '\\' escaped.
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (const std::string& value : values) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : value) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
+// PostgreSQL array literals, for text[], bigint[] and numeric[] parameters: every element
+// quoted, with '"' and '\\' escaped; nullopt is NULL.
+class ArrayLiteral {
+ public:
+  void Add(const std::optional<std::string>& value) {
+    text_ += text_.size() > 1 ? "," : "";
+    if (!value) {
+      text_ += "NULL";
+      return;
     }
-    out += '"';
+    text_ += '"';
+    for (char c : *value) {
+      if (c == '"' || c == '\\') text_ += '\\';
+      text_ += c;
+    }
+    text_ += '"';
   }
-  out += '}';
-  return out;
+  std::string Take() { return std::move(text_) + "}"; }
+
+ private:
+  std::string text_ = "{";
+};
+
+std::string TextArray(const std::vector<std::string>& values) {
+  ArrayLiteral array;
+  for (const std::string& value : values) array.Add(value);
+  return array.Take();
+}
+
+std::optional<std::string> MicrosOrNull(const std::optional<Timestamp>& t) {
+  if (!t) return std::nullopt;
+  return Micros(*t);
+}
+
+// The array parameters $9 to $38 of kCreateSql and kUpdateSql, appended to `params`.
+void AppendIndexParams(const IndexEntries& index, std::vector<Param>& params) {
+  // One array per column; `rows` are the entries of one table, `columns` the getters.
+  auto columns = [&params](const auto& rows, auto... column) {
+    (
+        [&] {
+          ArrayLiteral array;
+          for (const auto& row : rows) array.Add(column(row));
+          params.push_back(array.Take());
+        }(),
+        ...);
+  };
+  using E = IndexEntries;
+  columns(
+      index.strings, [](const E::String& r) { return r.param; },
+      [](const E::String& r) { return r.normalized; }, [](const E::String& r) { return r.exact; });
+  columns(
+      index.tokens, [](const E::Token& r) { return r.param; },
+      [](const E::Token& r) { return r.system; }, [](const E::Token& r) { return r.code; },
+      [](const E::Token& r) { return r.text; }, [](const E::Token& r) { return r.type_system; },
+      [](const E::Token& r) { return r.type_code; });
+  columns(
+      index.dates, [](const E::Date& r) { return r.param; },
+      [](const E::Date& r) { return MicrosOrNull(r.from); },
+      [](const E::Date& r) { return MicrosOrNull(r.before); });
+  columns(
+      index.numbers, [](const E::Number& r) { return r.param; },
+      [](const E::Number& r) { return r.value; });
+  columns(
+      index.quantities, [](const E::Quantity& r) { return r.param; },
+      [](const E::Quantity& r) { return r.value; }, [](const E::Quantity& r) { return r.system; },
+      [](const E::Quantity& r) { return r.code; }, [](const E::Quantity& r) { return r.unit; },
+      [](const E::Quantity& r) -> std::optional<std::string> {
+        if (r.canonical_value.empty()) return std::nullopt;
+        return r.canonical_value;
+      },
+      [](const E::Quantity& r) { return r.canonical_code; });
+  columns(
+      index.references, [](const E::Reference& r) { return r.param; },
+      [](const E::Reference& r) { return r.target_type; },
+      [](const E::Reference& r) { return r.target_id; },
+      [](const E::Reference& r) { return r.url; }, [](const E::Reference& r) { return r.version; },
+      [](const E::Reference& r) { return r.identifier_system; },
+      [](const E::Reference& r) { return r.identifier_value; });
+  columns(
+      index.uris, [](const E::Uri& r) { return r.param; }, [](const E::Uri& r) { return r.value; });
+}
+
+const char* IndexTable(IndexKind kind) {
+  switch (kind) {
+    case IndexKind::kString:
+      return "search_string";
+    case IndexKind::kToken:
+      return "search_token";
+    case IndexKind::kDate:
+      return "search_date";
+    case IndexKind::kNumber:
+      return "search_number";
+    case IndexKind::kQuantity:
+      return "search_quantity";
+    case IndexKind::kReference:
+      return "search_reference";
+    case IndexKind::kUri:
+      return "search_uri";
+  }
+  return "search_token";
+}
+
+// `Placeholder(value, cast)` binds a parameter and returns its "$n" text with the cast appended.
+using Placeholder = std::function<std::string(std::string, const char*)>;
+
+// The SQL of one row test on the index row `x`, every value bound as a parameter.
+class RowTestSql {
+ public:
+  explicit RowTestSql(const Placeholder& bind) : bind_(bind) {}
+
+  std::string operator()(const StringTest& test) const {
+    switch (test.mode) {
+      case StringTest::Mode::kStartsWith:
+        return "x.normalized ^@ " + bind_(test.value, "::text");
+      case StringTest::Mode::kContains:
+        return "strpos(x.normalized, " + bind_(test.value, "::text") + ") > 0";
+      case StringTest::Mode::kExact:
+        return "x.exact = " + bind_(test.value, "::text");
+    }
+    return "false";
+  }
+  std::string operator()(const TokenTest& test) const {
+    std::vector<std::string> all;
+    if (test.text) {
+      all.push_back("x.text ^@ " + bind_(*test.text, "::text"));
+    } else {
+      if (test.system) {
+        all.push_back(test.system->empty() ? "x.system IS NULL"
+                                           : "x.system = " + bind_(*test.system, "::text"));
+      }
+      if (test.code) all.push_back("x.code = " + bind_(*test.code, "::text"));
+    }
+    if (test.type_system) all.push_back("x.type_system = " + bind_(*test.type_system, "::text"));
+    if (test.type_code) all.push_back("x.type_code = " + bind_(*test.type_code, "::text"));
+    return And(all);
+  }
+  std::string operator()(const DateTest& test) const {
+    std::vector<std::string> all;
+    auto bound = [&](const char* column, const char* op, const std::optional<Timestamp>& value) {
+      if (value) all.push_back(std::string(column) + op + Ts(bind_(Micros(*value), "")));
+    };
+    bound("x.\"from\"", " >= ", test.from_ge);
+    bound("x.\"from\"", " < ", test.from_lt);
+    bound("x.before", " > ", test.before_gt);
+    bound("x.before", " <= ", test.before_le);
+    return Negated(And(all), test.outside);
+  }
+  std::string operator()(const NumberTest& test) const { return Number("x.value", test); }
+  std::string operator()(const QuantityTest& test) const {
+    std::vector<std::string> all;
+    if (test.canonical) {
+      all.push_back("x.canonical_code = " + bind_(test.code, "::text"));
+      all.push_back(Number("x.canonical_value", test.number));
+    } else {
+      if (!test.system.empty()) all.push_back("x.system = " + bind_(test.system, "::text"));
+      if (!test.code.empty()) all.push_back("x.code = " + bind_(test.code, "::text"));
+      all.push_back(Number("x.value", test.number));
+    }
+    return And(all);
+  }
+  std::string operator()(const ReferenceTest& test) const {
+    std::vector<std::string> all;
+    auto equal = [&](const char* column, const std::string& value) {
+      if (!value.empty()) all.push_back(std::string(column) + " = " + bind_(value, "::text"));
+    };
+    equal("x.target_type", test.target_type);
+    equal("x.target_id", test.target_id);
+    equal("x.url", test.url);
+    equal("x.version", test.version);
+    equal("x.identifier_system", test.identifier_system);
+    equal("x.identifier_value", test.identifier_value);
+    return And(all);
+  }
+  std::string operator()(const UriTest& test) const {
+    switch (test.mode) {
+      case UriTest::Mode::kExact:
+        return "x.value = " + bind_(test.value, "::text");
+      case UriTest::Mode::kBelow:
+        return "x.value ^@ " + bind_(test.value, "::text");
+      case UriTest::Mode::kAbove:
+        return "starts_with(" + bind_(test.value, "::text") + ", x.value)";
+    }
+    return "false";
+  }
+
+ private:
+  static std::string And(const std::vector<std::string>& all) {
+    if (all.empty()) return "true";
+    std::string out;
+    for (const std::string& one : all) out += (out.empty() ? "(" : " AND (") + one + ")";
+    return out;
+  }
+  static std::string Negated(std::string sql, bool negate) {
+    return negate ? "NOT (" + sql + ")" : sql;
+  }
+  std::string Number(const char* column, const NumberTest& test) const {
+    std::vector<std::string> all;
+    if (test.lower) {
+      all.push_back(std::string(column) + (test.lower->inclusive ? " >= " : " > ") +
+                    bind_(test.lower->value, "::numeric"));
+    }
+    if (test.upper) {
+      all.push_back(std::string(column) + (test.upper->inclusive ? " <= " : " < ") +
+                    bind_(test.upper->value, "::numeric"));
+    }
+    return Negated(And(all), test.outside);
+  }
+
+  const Placeholder& bind_;
+};
+
+// " AND [NOT] EXISTS (...)": the resource `c` has (or has not) a row of the condition's
+// parameter that passes one of its tests.
+std::string ConditionSql(const IndexCondition& condition, const Placeholder& bind) {
+  std::string sql = std::string(" AND ") + (condition.negate ? "NOT " : "") +
+                    "EXISTS (SELECT 1 FROM " + IndexTable(condition.kind) +
+                    " x WHERE x.tenant = c.tenant AND x.type = c.type AND x.id = c.id"
+                    " AND x.param = " +
+                    bind(condition.param, "::text");
+  if (!condition.any.empty()) {
+    std::string any;
+    const RowTestSql row_sql(bind);
+    for (const RowTest& test : condition.any) {
+      any += (any.empty() ? "(" : " OR (") + std::visit(row_sql, test) + ")";
+    }
+    sql += " AND (" + any + ")";
+  }
+  return sql + ")";
 }
 
 fhir::Error Closed() {
@@ -188,7 +447,7 @@ class PgTransaction final : public Transaction {
     if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
     const int count = std::clamp(query.count, 1, kMaxHistoryCount);
     std::vector<Param> params = {tenant_, query.type};
-    auto placeholder = [&](std::string value, const char* cast) {
+    const Placeholder placeholder = [&](std::string value, const char* cast) {
       params.push_back(std::move(value));
       return "$" + std::to_string(params.size()) + cast;
     };
@@ -211,6 +470,9 @@ class PgTransaction final : public Transaction {
                ")";
       }
       sql += " AND (" + (any.empty() ? std::string("false") : any) + ")";
+    }
+    for (const IndexCondition& condition : query.conditions) {
+      sql += ConditionSql(condition, placeholder);
     }
     if (query.after) sql += " AND c.id > " + placeholder(*query.after, "");
     sql += " ORDER BY c.id LIMIT " + placeholder(std::to_string(count + 1), "::bigint");
@@ -241,8 +503,9 @@ class PgTransaction final : public Transaction {
                                     "1",
                                     "f",
                                     Micros(result.stamp.last_updated),
-                                    std::move(rendered).value(),
+                                    std::move(rendered->json),
                                     op.method};
+      AppendIndexParams(rendered->index, *pending_);
       return result;
     }
     // Loops only when a concurrent transaction created the same resource between our lock
@@ -279,11 +542,13 @@ class PgTransaction final : public Transaction {
         }
       }
       result.stamp = {previous + 1, now};
+      Rendered rendered;
       Param json;
       if (!op.is_delete) {
-        auto rendered = op.render(result.stamp);
-        if (!rendered.ok()) return std::move(rendered).error();
-        json = std::move(rendered).value();
+        auto made = op.render(result.stamp);
+        if (!made.ok()) return std::move(made).error();
+        rendered = std::move(made).value();
+        json = std::move(rendered.json);
       }
       std::vector<Param> params = {tenant_,
                                    op.type,
@@ -293,6 +558,7 @@ class PgTransaction final : public Transaction {
                                    Micros(now),
                                    std::move(json),
                                    op.method};
+      AppendIndexParams(rendered.index, params);
       auto written = exists ? lease_->Exec("store_update", kUpdateSql, params)
                             : lease_->Exec("store_create", kCreateSql, params);
       if (!written.ok()) return std::move(written).error();
@@ -388,5 +654,6 @@ fhir::Result<std::unique_ptr<Transaction>> PgStore::Begin(Isolation isolation) {
 
 #undef FHIRHUB_MICROS
 #undef FHIRHUB_TS
+#undef FHIRHUB_INDEX_INSERTS
 
 }  // namespace server::store::pg

@@ -99,10 +99,11 @@ TEST_F(PgStoreTest, StoresTheTextByteForByte) {
       "\xe5\xbc\xa0\"}";
   auto tx = store.Begin();
   ASSERT_TRUE(tx.ok());
-  auto written = (*tx)->Write(
-      {.type = "Observation",
-       .id = "o1",
-       .render = [&](const VersionStamp&) -> fhir::Result<std::string> { return json; }});
+  auto written = (*tx)->Write({.type = "Observation",
+                               .id = "o1",
+                               .render = [&](const VersionStamp&) -> fhir::Result<Rendered> {
+                                 return Rendered{.json = json};
+                               }});
   ASSERT_TRUE(written.ok()) << written.error().text();
   ASSERT_TRUE((*tx)->Commit().ok());
   auto reader = store.Begin();
@@ -116,7 +117,7 @@ TEST_F(PgStoreTest, AFailedStatementFailsTheCommitAndLeavesNothing) {
   ASSERT_TRUE(Migrate(conninfo_).ok());
   PgStore store(PoolOptions{conninfo_, 2, 1000ms}, clock_);
   auto render = [](std::string json) {
-    return [json](const VersionStamp&) -> fhir::Result<std::string> { return json; };
+    return [json](const VersionStamp&) -> fhir::Result<Rendered> { return Rendered{.json = json}; };
   };
   auto tx = store.Begin();
   ASSERT_TRUE(tx.ok());
@@ -142,8 +143,8 @@ TEST_F(PgStoreTest, EveryRowCarriesTheTenant) {
   ASSERT_TRUE((*tx)
                   ->Write({.type = "Patient",
                            .id = "p1",
-                           .render = [](const VersionStamp&) -> fhir::Result<std::string> {
-                             return std::string("{}");
+                           .render = [](const VersionStamp&) -> fhir::Result<Rendered> {
+                             return Rendered{.json = "{}"};
                            }})
                   .ok());
   ASSERT_TRUE((*tx)->Commit().ok());

@@ -1,0 +1,300 @@
+#include "server/search/registry.h"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace server::search {
+
+namespace {
+
+using fhir::model::Definitions;
+using fhir::model::TypeDef;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::string StringMember(const rapidjson::Value& object, const char* name) {
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsString()) return {};
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+std::vector<std::string> StringArrayMember(const rapidjson::Value& object, const char* name) {
+  std::vector<std::string> out;
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsArray()) return out;
+  for (const auto& item : it->value.GetArray()) {
+    if (item.IsString()) out.emplace_back(item.GetString(), item.GetStringLength());
+  }
+  return out;
+}
+
+bool BoolMember(const rapidjson::Value& object, const char* name, bool fallback) {
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsBool()) return fallback;
+  return it->value.GetBool();
+}
+
+// The resource type a union branch starts with ("(DeviceRequest.code as CodeableConcept)" ->
+// DeviceRequest, "Resource.meta.tag" -> Resource), or nullptr when the branch does not start with
+// a resource type name (e.g. "%resource.x" or a relative path).
+const TypeDef* BranchType(std::string_view branch, const Definitions& defs) {
+  while (!branch.empty() && (branch.front() == '(' || branch.front() == ' ')) {
+    branch.remove_prefix(1);
+  }
+  size_t n = 0;
+  while (n < branch.size() &&
+         (std::isalnum(static_cast<unsigned char>(branch[n])) != 0 || branch[n] == '_')) {
+    ++n;
+  }
+  if (n == 0 || std::isupper(static_cast<unsigned char>(branch[0])) == 0) return nullptr;
+  if (n < branch.size() && branch[n] != '.' && branch[n] != ' ' && branch[n] != ')') {
+    return nullptr;
+  }
+  const TypeDef* type = defs.FindType(branch.substr(0, n));
+  return type != nullptr && type->is_resource() ? type : nullptr;
+}
+
+// The concrete resource types a base names: itself, or every type deriving from an abstract one.
+std::vector<const TypeDef*> ExpandBase(std::string_view base, const Definitions& defs) {
+  std::vector<const TypeDef*> out;
+  const TypeDef* type = defs.FindType(base);
+  if (type == nullptr || !type->is_resource()) return out;
+  if (!type->is_abstract) {
+    out.push_back(type);
+    return out;
+  }
+  for (const TypeDef* resource : defs.resources()) {
+    if (resource->IsA(*type)) out.push_back(resource);
+  }
+  return out;
+}
+
+// "(Observation.component.value as Quantity)" -> "Observation.component.value.ofType(Quantity)".
+// The standard expressions use `as` on paths that may yield several items, which FHIRPath
+// rejects at run time ("as" takes a single item); ofType() is what they mean.
+std::string AsToOfType(std::string_view branch) {
+  static const std::regex kAs(R"(\(([A-Za-z][A-Za-z0-9_.]*) as ([A-Za-z][A-Za-z0-9_]*)\))");
+  return std::regex_replace(std::string(branch), kAs, "$1.ofType($2)");
+}
+
+}  // namespace
+
+std::optional<ParamType> ParseParamType(std::string_view text) {
+  static constexpr std::pair<std::string_view, ParamType> kTypes[] = {
+      {"number", ParamType::kNumber},       {"date", ParamType::kDate},
+      {"string", ParamType::kString},       {"token", ParamType::kToken},
+      {"reference", ParamType::kReference}, {"composite", ParamType::kComposite},
+      {"quantity", ParamType::kQuantity},   {"uri", ParamType::kUri},
+      {"special", ParamType::kSpecial},
+  };
+  for (const auto& [name, type] : kTypes) {
+    if (name == text) return type;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> SplitTopLevelUnion(std::string_view expression) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < expression.size(); ++i) {
+    char c = expression[i];
+    if (c == '\'' || c == '`' || c == '"') {
+      // Skip the quoted text; a backslash escapes the next character.
+      for (++i; i < expression.size() && expression[i] != c; ++i) {
+        if (expression[i] == '\\') ++i;
+      }
+    } else if (c == '(' || c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ')' || c == ']' || c == '}') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      out.push_back(Trim(expression.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  out.push_back(Trim(expression.substr(std::min(start, expression.size()))));
+  return out;
+}
+
+fhir::Result<std::unique_ptr<Registry>> Registry::Load(
+    const std::vector<std::string>& search_parameter_jsons, const Definitions& defs) {
+  std::unique_ptr<Registry> registry(new Registry(defs));
+  for (const std::string& text : search_parameter_jsons) {
+    rapidjson::Document doc;
+    doc.Parse(text.data(), text.size());
+    if (doc.HasParseError() || !doc.IsObject()) {
+      return fhir::Error::Invalid("search.invalid-json", "a SearchParameter text is not JSON");
+    }
+    if (StringMember(doc, "resourceType") != "SearchParameter") {
+      return fhir::Error::Invalid("search.not-search-parameter",
+                                  "a text is not a SearchParameter resource");
+    }
+    auto definition = std::make_unique<SearchParamDefinition>();
+    definition->url = StringMember(doc, "url");
+    definition->code = StringMember(doc, "code");
+    std::optional<ParamType> type = ParseParamType(StringMember(doc, "type"));
+    if (definition->code.empty() || !type) {
+      registry->warnings_.push_back(definition->url + ": no code or unknown type");
+      continue;
+    }
+    definition->type = *type;
+    definition->base = StringArrayMember(doc, "base");
+    definition->target = StringArrayMember(doc, "target");
+    definition->expression = std::string(Trim(StringMember(doc, "expression")));
+    definition->multiple_or = BoolMember(doc, "multipleOr", true);
+    definition->multiple_and = BoolMember(doc, "multipleAnd", true);
+    definition->modifiers = StringArrayMember(doc, "modifier");
+    definition->comparators = StringArrayMember(doc, "comparator");
+    if (auto it = doc.FindMember("component"); it != doc.MemberEnd() && it->value.IsArray()) {
+      for (const auto& component : it->value.GetArray()) {
+        if (!component.IsObject()) continue;
+        definition->components.push_back(
+            {StringMember(component, "definition"), StringMember(component, "expression")});
+      }
+    }
+    if (definition->base.empty()) {
+      registry->warnings_.push_back(definition->url + ": no base");
+      continue;
+    }
+    registry->Add(std::move(definition));
+  }
+  for (auto& [type, params] : registry->by_type_) {
+    std::sort(params.begin(), params.end(),
+              [](const SearchParam* a, const SearchParam* b) { return a->code() < b->code(); });
+  }
+  return registry;
+}
+
+void Registry::Add(std::unique_ptr<SearchParamDefinition> definition) {
+  const SearchParamDefinition* def = definition.get();
+  // The branches of a union of typed paths, kept per type; untyped expressions apply as a whole.
+  std::vector<std::pair<std::string, const TypeDef*>> branches;
+  bool all_typed = !def->expression.empty();
+  for (std::string_view branch : SplitTopLevelUnion(def->expression)) {
+    const TypeDef* head = BranchType(branch, *defs_);
+    if (head == nullptr) all_typed = false;
+    branches.emplace_back(AsToOfType(branch), head);
+  }
+
+  std::set<const TypeDef*> types;
+  for (const std::string& base : def->base) {
+    std::vector<const TypeDef*> expanded = ExpandBase(base, *defs_);
+    if (expanded.empty()) warnings_.push_back(def->url + ": unknown base " + base);
+    types.insert(expanded.begin(), expanded.end());
+  }
+  // Compiled once per distinct text: the 148 types of a Resource parameter share one.
+  std::map<std::string, std::optional<fhir::fhirpath::Expression>> compiled;
+  bool used = false;
+  std::vector<std::string> duplicate_on;
+  for (const TypeDef* type : types) {
+    std::vector<const SearchParam*>& params = by_type_[type->name];
+    auto existing = std::find_if(params.begin(), params.end(),
+                                 [&](const SearchParam* p) { return p->code() == def->code; });
+    if (existing != params.end()) {
+      duplicate_on.push_back(type->name);
+      continue;
+    }
+    auto param = std::make_unique<SearchParam>();
+    param->definition = def;
+    param->resource_type = type->name;
+    if (all_typed) {
+      for (const auto& [branch, head] : branches) {
+        if (!type->IsA(*head)) continue;
+        if (!param->expression_text.empty()) param->expression_text += " | ";
+        param->expression_text += branch;
+      }
+    } else {
+      for (const auto& [branch, head] : branches) {
+        if (!param->expression_text.empty()) param->expression_text += " | ";
+        param->expression_text += branch;
+      }
+    }
+    if (!param->expression_text.empty()) {
+      auto [it, inserted] = compiled.try_emplace(param->expression_text);
+      if (inserted) {
+        auto expression = fhir::fhirpath::Expression::Compile(param->expression_text, *defs_);
+        if (expression.ok()) {
+          it->second = std::move(*expression);
+        } else {
+          warnings_.push_back(def->url + ": expression for " + type->name +
+                              " does not compile: " + expression.error().text());
+        }
+      }
+      if (!it->second) continue;
+      param->expression = it->second;
+    }
+    params.push_back(param.get());
+    params_.push_back(std::move(param));
+    used = true;
+  }
+  if (!duplicate_on.empty()) {
+    // One line per definition: a Resource-wide duplicate would otherwise give one per type.
+    std::string warning = def->url + ": duplicate code " + def->code + " on " +
+                          std::to_string(duplicate_on.size()) + " type(s), the first defined kept:";
+    for (size_t i = 0; i < duplicate_on.size() && i < 5; ++i) warning += " " + duplicate_on[i];
+    if (duplicate_on.size() > 5) warning += " ...";
+    warnings_.push_back(std::move(warning));
+  }
+  if (used) definitions_.push_back(std::move(definition));
+}
+
+const SearchParam* Registry::Find(std::string_view resource_type, std::string_view code) const {
+  std::span<const SearchParam* const> params = ForType(resource_type);
+  auto it =
+      std::lower_bound(params.begin(), params.end(), code,
+                       [](const SearchParam* p, std::string_view c) { return p->code() < c; });
+  return it != params.end() && (*it)->code() == code ? *it : nullptr;
+}
+
+std::span<const SearchParam* const> Registry::ForType(std::string_view resource_type) const {
+  auto it = by_type_.find(resource_type);
+  if (it == by_type_.end()) return {};
+  return it->second;
+}
+
+fhir::Result<std::vector<std::string>> ReadSearchParameterFiles(
+    const std::filesystem::path& package_dir) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> files;
+  for (std::filesystem::directory_iterator it(package_dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.starts_with("SearchParameter-") && name.ends_with(".json")) {
+      files.push_back(it->path());
+    }
+  }
+  if (ec) {
+    return fhir::Error::Internal("search.read-package", "the package folder cannot be read");
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> texts;
+  texts.reserve(files.size());
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return fhir::Error::Internal("search.read-package", "a file cannot be read");
+    std::ostringstream content;
+    content << in.rdbuf();
+    texts.push_back(std::move(content).str());
+  }
+  return texts;
+}
+
+}  // namespace server::search

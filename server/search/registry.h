@@ -1,0 +1,118 @@
+// The search parameters the server knows: the FHIR R4 SearchParameter definitions (and, later,
+// custom ones installed through the same Load path), indexed by resource type and code, with their
+// FHIRPath expressions compiled once. Immutable after loading; safe to share between threads.
+#ifndef SERVER_SEARCH_REGISTRY_H_
+#define SERVER_SEARCH_REGISTRY_H_
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhir/fhirpath/fhirpath.h"
+#include "fhir/model/definitions.h"
+#include "fhir/result.h"
+
+namespace server::search {
+
+enum class ParamType {
+  kNumber,
+  kDate,
+  kString,
+  kToken,
+  kReference,
+  kComposite,
+  kQuantity,
+  kUri,
+  kSpecial,
+};
+
+// "token" -> kToken; nullopt for anything else.
+std::optional<ParamType> ParseParamType(std::string_view text);
+
+// One SearchParameter resource as defined, shared by every resource type it applies to.
+struct SearchParamDefinition {
+  struct Component {
+    std::string definition;  // the url of the component's SearchParameter
+    std::string expression;  // relative to the composite's expression result
+  };
+
+  std::string url;
+  std::string code;
+  ParamType type = ParamType::kString;
+  std::vector<std::string> base;    // as written ("Resource", "Patient", ...)
+  std::vector<std::string> target;  // reference parameters: the allowed target types
+  std::string expression;           // the whole expression; empty for _text, _content, ...
+  bool multiple_or = true;
+  bool multiple_and = true;
+  std::vector<std::string> modifiers;
+  std::vector<std::string> comparators;
+  std::vector<Component> components;  // composite parameters
+};
+
+// A search parameter as it applies to one resource type.
+struct SearchParam {
+  const SearchParamDefinition* definition = nullptr;
+  std::string resource_type;
+  // The part of the definition's expression that applies to this type: for a union of paths
+  // starting with type names ("AllergyIntolerance.code | Condition.code") only the branches of
+  // this type (or of Resource/DomainResource); otherwise the whole expression. "(path as Type)"
+  // is rewritten to "path.ofType(Type)", which is what the standard expressions mean when the
+  // path yields several items. Empty when the parameter has no expression; then it gives no
+  // index rows.
+  std::string expression_text;
+  std::optional<fhir::fhirpath::Expression> expression;
+
+  const std::string& code() const { return definition->code; }
+  ParamType type() const { return definition->type; }
+};
+
+class Registry {
+ public:
+  // Parses SearchParameter JSON texts. Definitions come first-wins per (resource type, code): a
+  // later duplicate is dropped with a warning, so custom parameters (installed SearchParameter
+  // resources, appended after the base ones) cannot shadow them. Definitions that are malformed,
+  // name unknown base types or whose expression does not compile are skipped with a warning rather
+  // than failing the load; the load fails only when a text is not JSON at all or not a
+  // SearchParameter.
+  static fhir::Result<std::unique_ptr<Registry>> Load(
+      const std::vector<std::string>& search_parameter_jsons, const fhir::model::Definitions& defs);
+
+  const SearchParam* Find(std::string_view resource_type, std::string_view code) const;
+  // Every parameter of a resource type, ordered by code; empty for an unknown type.
+  std::span<const SearchParam* const> ForType(std::string_view resource_type) const;
+
+  const fhir::model::Definitions& definitions() const { return *defs_; }
+  // What was skipped while loading, one line each ("<url>: <reason>").
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  size_t definition_count() const { return definitions_.size(); }
+
+ private:
+  explicit Registry(const fhir::model::Definitions& defs) : defs_(&defs) {}
+
+  void Add(std::unique_ptr<SearchParamDefinition> definition);
+
+  const fhir::model::Definitions* defs_;
+  std::vector<std::unique_ptr<SearchParamDefinition>> definitions_;
+  std::vector<std::unique_ptr<SearchParam>> params_;
+  // resource type -> its parameters, by code
+  std::map<std::string, std::vector<const SearchParam*>, std::less<>> by_type_;
+  std::vector<std::string> warnings_;
+};
+
+// The texts of the SearchParameter-*.json files of an unpacked package folder, in file name
+// order (which is the order Load gives precedence in). Fails when the folder cannot be read.
+fhir::Result<std::vector<std::string>> ReadSearchParameterFiles(
+    const std::filesystem::path& package_dir);
+
+// The top-level branches of a FHIRPath union ("a | (b as X) | c" -> "a", "(b as X)", "c"),
+// trimmed; a single branch when the expression is not a union. Exposed for tests.
+std::vector<std::string_view> SplitTopLevelUnion(std::string_view expression);
+
+}  // namespace server::search
+
+#endif  // SERVER_SEARCH_REGISTRY_H_
