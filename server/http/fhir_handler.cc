@@ -138,7 +138,17 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
                fhir::Error::NotFound("http.outside-base", "The FHIR API is served under " + base));
     return;
   }
-  auto summary = fhir::ParseSummaryMode(fhir_request.Param("_summary").value_or("false"));
+  fhir_request.method = rest::ParseMethod(request.getMethod());
+  fhir_request.path = path.substr(std::min(path.size(), base.size() + 1));
+  // _summary=count is a search's own (a Bundle with the total and no entries); on a type-level
+  // search the handler answers it, and the answer is not reduced further.
+  std::string_view summary_text = fhir_request.Param("_summary").value_or("false");
+  if (summary_text == "count" && fhir_request.method == rest::Method::kGet &&
+      !fhir_request.path.empty() && fhir_request.path != "metadata" &&
+      fhir_request.path.find('/') == std::string::npos) {
+    summary_text = "false";
+  }
+  auto summary = fhir::ParseSummaryMode(summary_text);
   if (!summary.ok()) {
     WriteError(response, head, *format, summary.error());
     return;
@@ -146,8 +156,6 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   std::vector<std::string> elements;
   if (auto list = fhir_request.Param("_elements")) elements = SplitList(*list);
 
-  fhir_request.method = rest::ParseMethod(request.getMethod());
-  fhir_request.path = path.substr(std::min(path.size(), base.size() + 1));
   // HTTP/1.0 clients may leave Host out; the address they reached stands in for it.
   const std::string host =
       request.has("Host") ? request.getHost() : request.serverAddress().toString();

@@ -55,6 +55,13 @@ class InterleavingStore final : public store::Store {
     fhir::Result<store::SearchPage> Search(const store::SearchQuery& query) override {
       return inner_->Search(query);
     }
+    fhir::Result<std::int64_t> Count(const store::SearchQuery& query) override {
+      return inner_->Count(query);
+    }
+    fhir::Result<std::vector<store::ResourceVersion>> Include(
+        const store::IncludeQuery& query) override {
+      return inner_->Include(query);
+    }
     fhir::Result<store::WriteResult> Write(const store::WriteOp& op) override {
       return inner_->Write(op);
     }

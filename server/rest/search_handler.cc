@@ -1,6 +1,9 @@
 #include "server/rest/search_handler.h"
 
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fhir/json/json.h"
 #include "server/rest/interaction_support.h"
@@ -8,40 +11,130 @@
 
 namespace server::rest {
 
+namespace {
+
+// At most this many resources are added by _include and _revinclude to one page, and
+// :iterate goes at most this deep.
+constexpr int kMaxIncluded = 1000;
+constexpr int kMaxIterations = 4;
+
+using Key = std::pair<std::string, std::string>;  // (type, id)
+
+// The resources the page's _include and _revinclude add, none of them a match or twice.
+fhir::Result<std::vector<store::ResourceVersion>> Included(
+    store::Transaction& tx, const std::vector<IncludeSpec>& specs,
+    const std::vector<store::ResourceVersion>& matches) {
+  std::vector<store::ResourceVersion> included;
+  if (specs.empty() || matches.empty()) return included;
+  std::set<Key> seen;
+  for (const store::ResourceVersion& match : matches) seen.emplace(match.type, match.id);
+  // Each round runs the specs over what the previous round added (the matches at first); only
+  // :iterate specs run after the first round.
+  std::vector<Key> frontier(seen.begin(), seen.end());
+  for (int round = 0; round < kMaxIterations && !frontier.empty(); ++round) {
+    std::vector<Key> added;
+    for (const IncludeSpec& spec : specs) {
+      if (round > 0 && !spec.iterate) continue;
+      store::IncludeQuery query{.reverse = spec.reverse,
+                                .source_type = spec.source_type,
+                                .param = spec.param,
+                                .target_type = spec.target_type,
+                                .limit = kMaxIncluded - static_cast<int>(included.size())};
+      for (const Key& key : frontier) {
+        // A forward include starts from resources of its source type (any, for "*").
+        if (spec.reverse || spec.source_type.empty() || key.first == spec.source_type) {
+          query.from.push_back(key);
+        }
+      }
+      if (spec.source_type.empty()) {
+        // "*": every reference of the frontier's resources, type by type.
+        std::set<std::string> types;
+        for (const Key& key : frontier) types.insert(key.first);
+        for (const std::string& type : types) {
+          query.source_type = type;
+          auto found = tx.Include(query);
+          if (!found.ok()) return std::move(found).error();
+          for (store::ResourceVersion& version : *found) {
+            if (seen.emplace(version.type, version.id).second) {
+              added.emplace_back(version.type, version.id);
+              included.push_back(std::move(version));
+            }
+          }
+        }
+        continue;
+      }
+      auto found = tx.Include(query);
+      if (!found.ok()) return std::move(found).error();
+      for (store::ResourceVersion& version : *found) {
+        if (seen.emplace(version.type, version.id).second) {
+          added.emplace_back(version.type, version.id);
+          included.push_back(std::move(version));
+        }
+      }
+      if (static_cast<int>(included.size()) >= kMaxIncluded) return included;
+    }
+    frontier = std::move(added);
+  }
+  return included;
+}
+
+}  // namespace
+
 fhir::Result<FhirResponse> SearchHandler::Type(const FhirRequest& request,
                                                const PathParams& params) const {
   const std::string& type = params.at("type");
   auto parsed = ParseSearch(registry_, type, request.query, LenientHandling(request), clock_.Now());
   if (!parsed.ok()) return std::move(parsed).error();
-  auto page = InTransaction(store_, request,
-                            [&](store::Transaction& tx) { return tx.Search(parsed->query); });
-  if (!page.ok()) return std::move(page).error();
-
-  const std::string self = request.base_url + "/" + type + "?" + parsed->applied +
-                           (parsed->applied.empty() ? "" : "&") +
-                           "_count=" + std::to_string(parsed->query.count);
-  std::string json = R"({"resourceType":"Bundle","type":"searchset")";
-  if (!parsed->query.after && !page->next) {
-    json += R"(,"total":)" + std::to_string(page->entries.size());
+  store::SearchPage page;
+  std::vector<store::ResourceVersion> included;
+  std::optional<std::int64_t> total;
+  auto done = InTransaction(store_, request, [&](store::Transaction& tx) -> fhir::Result<void> {
+    if (parsed->count_only || parsed->total == TotalMode::kAccurate ||
+        parsed->total == TotalMode::kEstimate) {
+      auto counted = tx.Count(parsed->query);
+      if (!counted.ok()) return std::move(counted).error();
+      total = *counted;
+      if (parsed->count_only) return {};
+    }
+    auto found = tx.Search(parsed->query);
+    if (!found.ok()) return std::move(found).error();
+    page = std::move(found).value();
+    auto added = Included(tx, parsed->includes, page.entries);
+    if (!added.ok()) return std::move(added).error();
+    included = std::move(added).value();
+    return {};
+  });
+  if (!done.ok()) return std::move(done).error();
+  // Without a count, a first page that is also the last tells the total for free.
+  if (!total && parsed->total != TotalMode::kNone && !parsed->query.after && !page.next &&
+      !parsed->count_only) {
+    total = static_cast<std::int64_t>(page.entries.size());
   }
+
+  const std::string self =
+      request.base_url + "/" + type + "?" + parsed->applied + (parsed->applied.empty() ? "" : "&") +
+      (parsed->count_only ? "_summary=count" : "_count=" + std::to_string(parsed->query.count));
+  std::string json = R"({"resourceType":"Bundle","type":"searchset")";
+  if (total) json += R"(,"total":)" + std::to_string(*total);
   json += R"(,"link":[{"relation":"self","url":)" +
           JsonString(self + (parsed->query.after ? "&_cursor=" + *parsed->query.after : "")) + "}";
-  if (page->next) {
-    json += R"(,{"relation":"next","url":)" + JsonString(self + "&_cursor=" + *page->next) + "}";
+  if (page.next) {
+    json += R"(,{"relation":"next","url":)" + JsonString(self + "&_cursor=" + *page.next) + "}";
   }
   json += "]";
   bool first = true;
-  auto open_entry = [&] {
+  auto add_entry = [&](const store::ResourceVersion& version, const char* mode) {
     json += first ? R"(,"entry":[)" : ",";
     first = false;
+    json += R"({"fullUrl":)" +
+            JsonString(request.base_url + "/" + version.type + "/" + version.id) +
+            R"(,"resource":)" + version.json + R"(,"search":{"mode":")" + mode + R"("}})";
   };
-  for (const store::ResourceVersion& match : page->entries) {
-    open_entry();
-    json += R"({"fullUrl":)" + JsonString(request.base_url + "/" + type + "/" + match.id) +
-            R"(,"resource":)" + match.json + R"(,"search":{"mode":"match"}})";
-  }
+  for (const store::ResourceVersion& match : page.entries) add_entry(match, "match");
+  for (const store::ResourceVersion& include : included) add_entry(include, "include");
   if (!parsed->ignored.empty()) {
-    open_entry();
+    json += first ? R"(,"entry":[)" : ",";
+    first = false;
     std::string issues;
     for (const std::string& name : parsed->ignored) {
       if (!issues.empty()) issues += ",";

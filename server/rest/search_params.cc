@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <iterator>
+#include <memory>
 #include <optional>
 
-#include "fhir/model/primitive.h"
 #include "server/search/criteria.h"
 
 namespace server::rest {
@@ -86,6 +87,225 @@ void Append(std::string* applied, std::string_view name, std::string_view value)
   *applied += PercentEncode(value);
 }
 
+// A cursor as the store writes them: an id, or hex.
+bool IsCursor(std::string_view value) {
+  constexpr size_t kMaxCursor = 8192;
+  if (value.empty() || value.size() > kMaxCursor) return false;
+  return std::all_of(value.begin(), value.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
+  });
+}
+
+fhir::Error UnknownParameter(std::string_view name, std::string_view type) {
+  return fhir::Error::Invalid("search.unknown-parameter",
+                              "The search parameter " + std::string(name) +
+                                  " is not supported on " + std::string(type) + " by this server",
+                              std::string(name));
+}
+
+// _sort=a,-b: `_id`, `_lastUpdated` or indexed parameters of the type.
+fhir::Result<std::vector<store::SortKey>> ParseSort(const search::Registry& registry,
+                                                    std::string_view type, std::string_view value) {
+  std::vector<store::SortKey> keys;
+  for (const std::string& item : search::SplitAlternatives(value)) {
+    std::string_view code = item;
+    store::SortKey key;
+    if (code.starts_with('-')) {
+      key.descending = true;
+      code.remove_prefix(1);
+    }
+    key.param = std::string(code);
+    if (code != "_id" && code != "_lastUpdated") {
+      const search::SearchParam* param = registry.Find(type, code);
+      const auto kind =
+          param != nullptr && param->expression ? search::IndexKindOf(param->type()) : std::nullopt;
+      if (!kind) {
+        return fhir::Error::Invalid(
+            "search.invalid-sort",
+            "_sort: " + std::string(type) + " cannot be sorted by '" + std::string(code) + "'",
+            "_sort");
+      }
+      key.kind = *kind;
+    }
+    keys.push_back(std::move(key));
+  }
+  return keys;
+}
+
+// _include=Type:param[:target] (or Type:*, *); _revinclude likewise; :iterate on either.
+fhir::Result<IncludeSpec> ParseInclude(const search::Registry& registry, std::string_view type,
+                                       std::string_view name, std::string_view value) {
+  IncludeSpec spec;
+  spec.reverse = name.starts_with("_revinclude");
+  spec.iterate = name.ends_with(":iterate");
+  const std::string parameter(name);
+  auto invalid = [&](std::string why) { return InvalidValue(parameter, std::move(why)); };
+  if (value == "*") {
+    if (spec.reverse) return invalid("_revinclude names the referring type: Type:* or Type:param");
+    return spec;
+  }
+  const std::vector<std::string> parts = search::SplitEscaped(value, ':');
+  if (parts.size() < 2 || parts.size() > 3) {
+    return invalid(parameter + " takes Type:parameter or Type:parameter:targetType");
+  }
+  const fhir::model::Definitions& defs = registry.definitions();
+  if (defs.FindResource(parts[0]) == nullptr) return invalid("Unknown resource type " + parts[0]);
+  spec.source_type = parts[0];
+  if (!spec.iterate && !spec.reverse && spec.source_type != type) {
+    return invalid("_include must start with the searched type " + std::string(type) +
+                   "; use _include:iterate for included resources");
+  }
+  if (parts[1] != "*") {
+    const search::SearchParam* param = registry.Find(spec.source_type, parts[1]);
+    if (param == nullptr || param->type() != search::ParamType::kReference) {
+      return invalid(parts[1] + " is not a reference parameter of " + spec.source_type);
+    }
+    spec.param = parts[1];
+  }
+  if (parts.size() == 3) {
+    if (defs.FindResource(parts[2]) == nullptr) return invalid("Unknown resource type " + parts[2]);
+    spec.target_type = parts[2];
+  }
+  return spec;
+}
+
+// The filter parameters of a search: _id, _lastUpdated, indexed parameters with modifiers,
+// chains through references and _has, each added to a query as it applies to that query's type.
+class Filters {
+ public:
+  Filters(const search::Registry& registry, store::Timestamp now)
+      : registry_(registry), now_(now) {}
+
+  // Adds the condition of `name`=`value` to `query`; false when the name is not a parameter of
+  // query.type.
+  fhir::Result<bool> Add(store::SearchQuery& query, std::string_view name, std::string_view value,
+                         int depth) const {
+    constexpr int kMaxDepth = 4;
+    if (depth > kMaxDepth) {
+      return InvalidValue(
+          name, "Chains and _has nest at most " + std::to_string(kMaxDepth) + " levels deep");
+    }
+    if (name == "_id") return Ids(query, value);
+    if (name == "_lastUpdated") return LastUpdated(query, value);
+    if (name.starts_with("_has:")) return Has(query, name, value, depth);
+    const size_t dot = name.find('.');
+    const std::string_view head = name.substr(0, dot);
+    const size_t colon = head.find(':');
+    const search::SearchParam* param = registry_.Find(query.type, head.substr(0, colon));
+    if (param == nullptr) return false;
+    const std::string_view modifier =
+        colon == std::string_view::npos ? std::string_view() : head.substr(colon + 1);
+    if (dot != std::string_view::npos) {
+      return Chain(query, *param, modifier, name.substr(dot + 1), value, depth);
+    }
+    if (name.starts_with("_id:") || name.starts_with("_lastUpdated:")) {
+      return InvalidValue(name, "The modifier of " + std::string(name) + " is not supported");
+    }
+    auto condition = search::ParseCriterion(registry_.definitions(), *param, modifier, value, now_);
+    if (!condition.ok()) return std::move(condition).error();
+    query.conditions.push_back(std::move(condition).value());
+    return true;
+  }
+
+ private:
+  static fhir::Result<bool> Ids(store::SearchQuery& query, std::string_view value) {
+    std::vector<std::string> ids;
+    for (const std::string& alternative : search::SplitAlternatives(value)) {
+      std::string id = search::Unescape(alternative);
+      if (id.empty()) return InvalidValue("_id", "_id needs a resource id");
+      ids.push_back(std::move(id));
+    }
+    std::sort(ids.begin(), ids.end());
+    if (query.ids) {
+      // A repeated _id: both must hold, so only ids in both lists can match.
+      std::vector<std::string> both;
+      std::set_intersection(query.ids->begin(), query.ids->end(), ids.begin(), ids.end(),
+                            std::back_inserter(both));
+      ids = std::move(both);
+    }
+    query.ids = std::move(ids);
+    return true;
+  }
+
+  fhir::Result<bool> LastUpdated(store::SearchQuery& query, std::string_view value) const {
+    std::vector<store::TimeInterval> alternatives;
+    for (const std::string& alternative : search::SplitAlternatives(value)) {
+      auto interval = LastUpdatedInterval(search::Unescape(alternative), now_);
+      if (!interval.ok()) return std::move(interval).error();
+      alternatives.push_back(*interval);
+    }
+    query.last_updated.push_back(std::move(alternatives));
+    return true;
+  }
+
+  // ref[:Type].rest=value: the reference refers to a resource (of Type, or of any target type
+  // that knows `rest`) for which rest=value holds.
+  fhir::Result<bool> Chain(store::SearchQuery& query, const search::SearchParam& param,
+                           std::string_view modifier, std::string_view rest, std::string_view value,
+                           int depth) const {
+    const std::string& code = param.code();
+    if (param.type() != search::ParamType::kReference) {
+      return InvalidValue(code, code + " is not a reference parameter, so it cannot be chained");
+    }
+    std::vector<std::string> targets;
+    if (!modifier.empty()) {
+      if (registry_.definitions().FindResource(modifier) == nullptr) {
+        return InvalidValue(code, "Unknown resource type " + std::string(modifier));
+      }
+      targets.emplace_back(modifier);
+    } else {
+      targets = param.definition->target;
+    }
+    store::IndexCondition condition{.kind = store::IndexKind::kReference, .param = code};
+    for (const std::string& target : targets) {
+      auto inner = std::make_shared<store::SearchQuery>();
+      inner->type = target;
+      auto known = Add(*inner, rest, value, depth + 1);
+      if (!known.ok()) return std::move(known).error();
+      if (*known) condition.any.push_back(store::ReferenceTest{.target = std::move(inner)});
+    }
+    if (condition.any.empty()) {
+      return InvalidValue(code, "No resource type that " + code + " refers to has a parameter " +
+                                    std::string(rest));
+    }
+    query.conditions.push_back(std::move(condition));
+    return true;
+  }
+
+  // _has:Type:ref:rest=value: some Type whose `ref` refers to the resource has rest=value.
+  fhir::Result<bool> Has(store::SearchQuery& query, std::string_view name, std::string_view value,
+                         int depth) const {
+    const std::string parameter(name);
+    std::string_view spec = name.substr(5);
+    const size_t first = spec.find(':');
+    const size_t second = first == std::string_view::npos ? first : spec.find(':', first + 1);
+    if (second == std::string_view::npos || second + 1 >= spec.size()) {
+      return InvalidValue(parameter, "_has takes _has:Type:reference:parameter=value");
+    }
+    const std::string source(spec.substr(0, first));
+    const std::string reference(spec.substr(first + 1, second - first - 1));
+    const std::string_view rest = spec.substr(second + 1);
+    if (registry_.definitions().FindResource(source) == nullptr) {
+      return InvalidValue(parameter, "Unknown resource type " + source);
+    }
+    const search::SearchParam* param = registry_.Find(source, reference);
+    if (param == nullptr || param->type() != search::ParamType::kReference) {
+      return InvalidValue(parameter, reference + " is not a reference parameter of " + source);
+    }
+    auto inner = std::make_shared<store::SearchQuery>();
+    inner->type = source;
+    auto known = Add(*inner, rest, value, depth + 1);
+    if (!known.ok()) return std::move(known).error();
+    if (!*known) return UnknownParameter(rest, source);
+    query.has.push_back({.source_type = source, .param = reference, .source = std::move(inner)});
+    return true;
+  }
+
+  const search::Registry& registry_;
+  store::Timestamp now_;
+};
+
 }  // namespace
 
 fhir::Result<QueryParams> ParseQueryString(std::string_view text) {
@@ -133,34 +353,9 @@ fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::st
                                        store::Timestamp now) {
   ParsedSearch parsed;
   parsed.query.type = std::string(type);
+  const Filters filters(registry, now);
   for (const auto& [name, value] : params) {
-    if (name == "_id") {
-      std::vector<std::string> ids;
-      for (const std::string& alternative : search::SplitAlternatives(value)) {
-        std::string id = search::Unescape(alternative);
-        if (id.empty()) return InvalidValue(name, "_id needs a resource id");
-        ids.push_back(std::move(id));
-      }
-      std::sort(ids.begin(), ids.end());
-      if (parsed.query.ids) {
-        // A repeated _id: both must hold, so only ids in both lists can match.
-        std::vector<std::string> both;
-        std::set_intersection(parsed.query.ids->begin(), parsed.query.ids->end(), ids.begin(),
-                              ids.end(), std::back_inserter(both));
-        ids = std::move(both);
-      }
-      parsed.query.ids = std::move(ids);
-      Append(&parsed.applied, name, value);
-    } else if (name == "_lastUpdated") {
-      std::vector<store::TimeInterval> alternatives;
-      for (const std::string& alternative : search::SplitAlternatives(value)) {
-        auto interval = LastUpdatedInterval(search::Unescape(alternative), now);
-        if (!interval.ok()) return std::move(interval).error();
-        alternatives.push_back(*interval);
-      }
-      parsed.query.last_updated.push_back(std::move(alternatives));
-      Append(&parsed.applied, name, value);
-    } else if (name == "_count") {
+    if (name == "_count") {
       int count = 0;
       auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), count);
       if (value.empty() || ec != std::errc() || end != value.data() + value.size() || count < 1 ||
@@ -169,35 +364,47 @@ fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::st
       }
       parsed.query.count = count;
     } else if (name == "_cursor") {
-      if (!fhir::model::IsValidPrimitive(fhir::model::PrimitiveKind::kId, value)) {
-        return InvalidValue(name, "_cursor must be the value of a next link");
-      }
+      if (!IsCursor(value)) return InvalidValue(name, "_cursor must be the value of a next link");
       parsed.query.after = value;
-    } else if (name == "_format" || name == "_pretty" || name == "_summary" ||
-               name == "_elements") {
-      continue;
-    } else if (name.find(':') != std::string::npos &&
-               (name.starts_with("_id:") || name.starts_with("_lastUpdated:"))) {
-      return InvalidValue(name, "The modifier of " + name + " is not supported");
-    } else if (const size_t colon = name.find(':');
-               const search::SearchParam* param =
-                   name.find('.') == std::string::npos
-                       ? registry.Find(type, std::string_view(name).substr(0, colon))
-                       : nullptr) {
-      const std::string_view modifier = colon == std::string::npos
-                                            ? std::string_view()
-                                            : std::string_view(name).substr(colon + 1);
-      auto condition = search::ParseCriterion(registry.definitions(), *param, modifier, value, now);
-      if (!condition.ok()) return std::move(condition).error();
-      parsed.query.conditions.push_back(std::move(condition).value());
+    } else if (name == "_sort") {
+      auto sort = ParseSort(registry, type, value);
+      if (!sort.ok()) return std::move(sort).error();
+      parsed.query.sort = std::move(sort).value();
       Append(&parsed.applied, name, value);
-    } else if (lenient) {
-      parsed.ignored.push_back(name);
+    } else if (name == "_include" || name == "_revinclude" || name == "_include:iterate" ||
+               name == "_revinclude:iterate") {
+      auto include = ParseInclude(registry, type, name, value);
+      if (!include.ok()) return std::move(include).error();
+      parsed.includes.push_back(std::move(include).value());
+      Append(&parsed.applied, name, value);
+    } else if (name == "_total") {
+      if (value == "none") {
+        parsed.total = TotalMode::kNone;
+      } else if (value == "estimate") {
+        parsed.total = TotalMode::kEstimate;
+      } else if (value == "accurate") {
+        parsed.total = TotalMode::kAccurate;
+      } else {
+        return InvalidValue(name, "_total must be none, estimate or accurate");
+      }
+      Append(&parsed.applied, name, value);
+    } else if (name == "_summary") {
+      parsed.count_only = value == "count";
+    } else if (name == "_format" || name == "_pretty" || name == "_elements") {
+      continue;
     } else {
-      return fhir::Error::Invalid("search.unknown-parameter",
-                                  "The search parameter " + name + " is not supported on " +
-                                      std::string(type) + " by this server",
-                                  name);
+      auto known = filters.Add(parsed.query, name, value, 0);
+      if (!known.ok()) return std::move(known).error();
+      if (*known) {
+        Append(&parsed.applied, name, value);
+      } else if (lenient) {
+        parsed.ignored.push_back(name);
+      } else {
+        return fhir::Error::Invalid("search.unknown-parameter",
+                                    "The search parameter " + name + " is not supported on " +
+                                        std::string(type) + " by this server",
+                                    name);
+      }
     }
   }
   return parsed;

@@ -14,6 +14,7 @@
 #ifndef SERVER_REST_SEARCH_PARAMS_H_
 #define SERVER_REST_SEARCH_PARAMS_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,8 +36,23 @@ std::string PercentEncode(std::string_view text);
 // Prefer: handling=lenient asks that unknown parameters be ignored rather than refused.
 bool LenientHandling(const FhirRequest& request);
 
+// An _include or _revinclude: Type:param[:target], Type:* or * (source_type and param empty).
+struct IncludeSpec {
+  bool reverse = false;
+  bool iterate = false;
+  std::string source_type;
+  std::string param;
+  std::optional<std::string> target_type;
+};
+
+// _total: how hard to work for Bundle.total.
+enum class TotalMode { kDefault, kNone, kEstimate, kAccurate };
+
 struct ParsedSearch {
   store::SearchQuery query;
+  std::vector<IncludeSpec> includes;
+  TotalMode total = TotalMode::kDefault;
+  bool count_only = false;  // _summary=count
   // The parameters applied, encoded as a query string (for the Bundle's self link).
   std::string applied;
   // Parameters ignored under lenient handling.
@@ -45,9 +61,11 @@ struct ParsedSearch {
 
 // Builds the store query for a type-level search from its parameters (name/value pairs as
 // received; commas separate alternatives, repeats must all hold). `now` anchors the `ap` prefix.
-// `name:modifier` applies a modifier.
-// The result parameters `_count` and `_cursor` are read into the query; `_format`, `_pretty`,
-// `_summary` and `_elements` shape the answer and are skipped here.
+// `name:modifier` applies a modifier; `ref[:Type].name` chains through a reference parameter
+// (up to four levels) and `_has:Type:ref:name` selects by what refers to the resource. The result
+// parameters `_count`, `_cursor`, `_sort`, `_include`, `_revinclude`, `_total` and
+// `_summary=count` are read too; `_format`, `_pretty`, `_elements` and other `_summary` values
+// shape the answer and are skipped here.
 fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::string_view type,
                                        const QueryParams& params, bool lenient,
                                        store::Timestamp now);

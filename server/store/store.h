@@ -25,6 +25,7 @@
 //   store.transaction-closed 500  use of a Transaction after Commit or Rollback
 //   store.bad-history-query  500  a HistoryQuery with an id but no type
 //   store.id-exists          409  a WriteOp with new_id for an id that has a version
+//   store.invalid-cursor     400  a SearchQuery::after that this query did not produce
 //   store.sql-error          500  anything else the database reported
 // store.not-found, store.version-conflict and an error from `render` leave the transaction as it
 // was, usable. After any other error the transaction can only be rolled back.
@@ -198,7 +199,11 @@ struct QuantityTest {
   bool canonical = false;
 };
 
-// Reference rows: every non-empty field must equal the row's.
+struct SearchQuery;
+
+// Reference rows: every non-empty field must equal the row's. With `target` (a chained
+// parameter, subject:Patient.name=x), the row must refer to a current resource of target->type
+// that matches *target (its count, sort and cursor are ignored).
 struct ReferenceTest {
   std::string target_type;
   std::string target_id;
@@ -206,6 +211,7 @@ struct ReferenceTest {
   std::string version;
   std::string identifier_system;
   std::string identifier_value;
+  std::shared_ptr<const SearchQuery> target;
 };
 
 // Uri rows: equal to `value` (kExact), starting with it (kBelow), or a prefix of it (kAbove).
@@ -231,22 +237,57 @@ struct IndexCondition {
   bool negate = false;
 };
 
+// _has:source_type:param:...: some current resource of `source_type` whose reference
+// parameter `param` refers to the searched resource matches *source (its type is source_type).
+struct ReverseChain {
+  std::string source_type;
+  std::string param;
+  std::shared_ptr<const SearchQuery> source;
+};
+
+// A sort key: `_id`, `_lastUpdated`, or an indexed parameter of `kind`, ordered by its lowest
+// value ascending or its highest descending; resources without a value come last either way.
+struct SortKey {
+  std::string param;
+  IndexKind kind = IndexKind::kString;
+  bool descending = false;
+};
+
 // A search over the current (not deleted) versions of one resource type. Every condition must
 // hold; within one condition, any of its alternatives. `ids` and `last_updated` are the `_id` and
-// `_lastUpdated` parameters, kept on the resource itself; `conditions` test index rows.
+// `_lastUpdated` parameters, kept on the resource itself; `conditions` test index rows and
+// `has` what refers to the resource.
 struct SearchQuery {
   std::string type;
   std::optional<std::vector<std::string>> ids;          // the id is one of these
   std::vector<std::vector<TimeInterval>> last_updated;  // lastUpdated lies in one of each list
   std::vector<IndexCondition> conditions;
+  std::vector<ReverseChain> has;
+  // The order of the matches; by id when empty, and by id after the keys.
+  std::vector<SortKey> sort;
   int count = 100;  // page size, 1..1000
-  // Keyset cursor: the `next` of the previous page; nullopt for the first page.
+  // Keyset cursor: the `next` of the previous page; nullopt for the first page. Opaque: a
+  // cursor is only valid with the query that produced it (store.invalid-cursor, 400, otherwise).
   std::optional<std::string> after;
 };
 
 struct SearchPage {
-  std::vector<ResourceVersion> entries;  // ordered by id
+  std::vector<ResourceVersion> entries;  // in the query's order
   std::optional<std::string> next;       // cursor of the following page; nullopt on the last
+};
+
+// _include and _revinclude: the current resources that the `from` resources (of `source_type`)
+// refer to through reference parameter `param` (forward), or the current resources of
+// `source_type` that refer to any of the `from` resources through `param` (reverse). An empty
+// `param` means every reference parameter (`*`); `target_type` restricts what is referred to.
+// At most `limit` resources.
+struct IncludeQuery {
+  bool reverse = false;
+  std::string source_type;
+  std::string param;
+  std::optional<std::string> target_type;
+  std::vector<std::pair<std::string, std::string>> from;  // (type, id)
+  int limit = 1000;
 };
 
 class Transaction {
@@ -264,6 +305,10 @@ class Transaction {
   virtual fhir::Result<HistoryPage> History(const HistoryQuery& query) = 0;
   // The current versions that match, a page at a time.
   virtual fhir::Result<SearchPage> Search(const SearchQuery& query) = 0;
+  // How many current versions match (count, sort and cursor ignored).
+  virtual fhir::Result<std::int64_t> Count(const SearchQuery& query) = 0;
+  // The resources an _include or _revinclude adds, without duplicates, in no particular order.
+  virtual fhir::Result<std::vector<ResourceVersion>> Include(const IncludeQuery& query) = 0;
   // Writes a new version. On a version conflict (current version != expected_version) it returns
   // store.version-conflict (412) and writes nothing. Concurrent writers of one resource wait for
   // each other: each gets a distinct, contiguous version and none is lost. Deleting a resource

@@ -621,6 +621,140 @@ TEST_F(StoreIndexTest, ValuesNeedNoEscaping) {
             List{});
 }
 
+// Sorting, paging a sort, counting, chains, _has and includes over a patient with three
+// observations (dated 2, 1 and none) and one with one (dated 3).
+class StoreQueryTest : public StoreIndexTest {
+ protected:
+  void SetUp() override {
+    StoreIndexTest::SetUp();
+    Write("Patient", "p1", {});
+    Write("Patient", "p2", {});
+    Observation("o1", "p1", 2);
+    Observation("o2", "p1", 1);
+    Observation("o3", "p1", std::nullopt);
+    Observation("o4", "p2", 3);
+    IndexEntries named;
+    named.strings = {{.param = "name", .normalized = "chen", .exact = "Chen"}};
+    Write("Patient", "p1", named);
+  }
+
+  void Write(const std::string& type, const std::string& id, IndexEntries index) {
+    auto tx = Begin();
+    auto written = tx->Write({.type = type,
+                              .id = id,
+                              .render = [&](const VersionStamp& stamp) -> fhir::Result<Rendered> {
+                                return Rendered{Body(type, id, stamp), index};
+                              }});
+    ASSERT_TRUE(written.ok()) << written.error().text();
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+
+  void Observation(const std::string& id, const std::string& patient, std::optional<int> day) {
+    IndexEntries index;
+    index.references = {{.param = "subject", .target_type = "Patient", .target_id = patient}};
+    if (day) {
+      const Timestamp from(std::chrono::microseconds(1'700'000'000'000'000) + *day * 24h);
+      index.dates = {{.param = "date", .from = from, .before = from + 24h}};
+    }
+    Write("Observation", id, index);
+  }
+
+  // Every page of `query` (pages of two), concatenated.
+  std::vector<std::string> AllPages(SearchQuery query) {
+    std::vector<std::string> ids;
+    query.count = 2;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto tx = Begin();
+      auto page = tx->Search(query);
+      EXPECT_TRUE(page.ok()) << page.error().text();
+      if (!page.ok()) break;
+      for (const ResourceVersion& entry : page->entries) ids.push_back(entry.id);
+      if (!page->next) break;
+      query.after = page->next;
+    }
+    return ids;
+  }
+};
+
+TEST_F(StoreQueryTest, SortsWithMissingValuesLastAndPagesTheSort) {
+  using List = std::vector<std::string>;
+  SearchQuery by_date{.type = "Observation", .sort = {{.param = "date", .kind = IndexKind::kDate}}};
+  EXPECT_EQ(AllPages(by_date), (List{"o2", "o1", "o4", "o3"}));
+  by_date.sort[0].descending = true;
+  EXPECT_EQ(AllPages(by_date), (List{"o4", "o1", "o2", "o3"}));
+  SearchQuery by_subject_then_date{
+      .type = "Observation",
+      .sort = {{.param = "subject", .kind = IndexKind::kReference, .descending = true},
+               {.param = "date", .kind = IndexKind::kDate}}};
+  EXPECT_EQ(AllPages(by_subject_then_date), (List{"o4", "o2", "o1", "o3"}));
+  EXPECT_EQ(AllPages({.type = "Observation", .sort = {{.param = "_id", .descending = true}}}),
+            (List{"o4", "o3", "o2", "o1"}));
+  auto tx = Begin();
+  auto bad = tx->Search({.type = "Observation", .sort = by_date.sort, .after = "not-a-cursor"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message_id(), "store.invalid-cursor");
+  EXPECT_EQ(bad.error().http_status(), 400);
+}
+
+TEST_F(StoreQueryTest, CountsChainsAndHas) {
+  using List = std::vector<std::string>;
+  auto named_chen = std::make_shared<SearchQuery>(SearchQuery{
+      .type = "Patient",
+      .conditions = {
+          {.kind = IndexKind::kString, .param = "name", .any = {StringTest{.value = "che"}}}}});
+  SearchQuery chained{.type = "Observation",
+                      .conditions = {{.kind = IndexKind::kReference,
+                                      .param = "subject",
+                                      .any = {ReferenceTest{.target = named_chen}}}}};
+  EXPECT_EQ(AllPages(chained), (List{"o1", "o2", "o3"}));
+  auto tx = Begin();
+  auto count = tx->Count(chained);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 3);
+  auto dated_3 = std::make_shared<SearchQuery>(SearchQuery{
+      .type = "Observation",
+      .conditions = {
+          {.kind = IndexKind::kDate,
+           .param = "date",
+           .any = {DateTest{.from_ge = Timestamp(std::chrono::microseconds(1'700'000'000'000'000)) +
+                                       72h}}}}});
+  EXPECT_EQ(
+      AllPages({.type = "Patient",
+                .has = {{.source_type = "Observation", .param = "subject", .source = dated_3}}}),
+      List{"p2"});
+}
+
+TEST_F(StoreQueryTest, IncludesForwardAndReverse) {
+  auto ids = [](const fhir::Result<std::vector<ResourceVersion>>& found) {
+    std::set<std::string> out;
+    EXPECT_TRUE(found.ok()) << found.error().text();
+    if (found.ok()) {
+      for (const ResourceVersion& v : *found) out.insert(v.type + "/" + v.id);
+    }
+    return out;
+  };
+  auto tx = Begin();
+  EXPECT_EQ(ids(tx->Include({.source_type = "Observation",
+                             .param = "subject",
+                             .from = {{"Observation", "o1"}, {"Observation", "o4"}}})),
+            (std::set<std::string>{"Patient/p1", "Patient/p2"}));
+  EXPECT_EQ(ids(tx->Include({.source_type = "Observation",
+                             .param = "subject",
+                             .target_type = "Group",
+                             .from = {{"Observation", "o1"}}})),
+            std::set<std::string>{});
+  EXPECT_EQ(ids(tx->Include(
+                {.reverse = true, .source_type = "Observation", .from = {{"Patient", "p2"}}})),
+            std::set<std::string>{"Observation/o4"});
+  EXPECT_EQ(ids(tx->Include({.reverse = true,
+                             .source_type = "Observation",
+                             .param = "subject",
+                             .from = {{"Patient", "p1"}},
+                             .limit = 2}))
+                .size(),
+            2u);
+}
+
 TEST_F(StoreContractTest, ConcurrentWritersOfOneResourceGetContiguousVersions) {
   constexpr int kThreads = 4;
   constexpr int kWritesEach = 25;

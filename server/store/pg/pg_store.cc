@@ -1,9 +1,9 @@
 #include "server/store/pg/pg_store.h"
 
 #include <algorithm>
-#include <functional>
 #include <utility>
-#include <variant>
+
+#include "server/store/pg/search_sql.h"
 
 namespace server::store::pg {
 namespace {
@@ -92,10 +92,6 @@ constexpr const char* kUpdateSql =
     " (tenant, type, id, version, last_updated, deleted, json, method)"
     " VALUES ($1, $2, $3, $4, " FHIRHUB_TS("$6") ", $5, $7, $8) RETURNING seq";
 
-// The same columns, qualified, for queries that join resource_current (c) to resource_version (v).
-constexpr const char* kVersionColumns = "v.type, v.id, v.version, v.deleted, " FHIRHUB_MICROS(
-    "v.last_updated") ", v.json, v.seq, v.method";
-
 constexpr int kMaxHistoryCount = 1000;
 
 constexpr const char* kBeginReadCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED";
@@ -114,11 +110,6 @@ ResourceVersion RowToVersion(const PgResult& rows, int row) {
 }
 
 std::string Micros(Timestamp t) { return std::to_string(t.time_since_epoch().count()); }
-
-// The timestamptz for a placeholder holding integer microseconds.
-std::string Ts(const std::string& placeholder) {
-  return "(timestamptz 'epoch' + " + placeholder + "::bigint * interval '1 microsecond')";
-}
 
 // PostgreSQL array literals, for text[], bigint[] and numeric[] parameters: every element
 // quoted, with '"' and '\\' escaped; nullopt is NULL.
@@ -142,12 +133,6 @@ class ArrayLiteral {
  private:
   std::string text_ = "{";
 };
-
-std::string TextArray(const std::vector<std::string>& values) {
-  ArrayLiteral array;
-  for (const std::string& value : values) array.Add(value);
-  return array.Take();
-}
 
 std::optional<std::string> MicrosOrNull(const std::optional<Timestamp>& t) {
   if (!t) return std::nullopt;
@@ -200,154 +185,6 @@ void AppendIndexParams(const IndexEntries& index, std::vector<Param>& params) {
       [](const E::Reference& r) { return r.identifier_value; });
   columns(
       index.uris, [](const E::Uri& r) { return r.param; }, [](const E::Uri& r) { return r.value; });
-}
-
-const char* IndexTable(IndexKind kind) {
-  switch (kind) {
-    case IndexKind::kString:
-      return "search_string";
-    case IndexKind::kToken:
-      return "search_token";
-    case IndexKind::kDate:
-      return "search_date";
-    case IndexKind::kNumber:
-      return "search_number";
-    case IndexKind::kQuantity:
-      return "search_quantity";
-    case IndexKind::kReference:
-      return "search_reference";
-    case IndexKind::kUri:
-      return "search_uri";
-  }
-  return "search_token";
-}
-
-// `Placeholder(value, cast)` binds a parameter and returns its "$n" text with the cast appended.
-using Placeholder = std::function<std::string(std::string, const char*)>;
-
-// The SQL of one row test on the index row `x`, every value bound as a parameter.
-class RowTestSql {
- public:
-  explicit RowTestSql(const Placeholder& bind) : bind_(bind) {}
-
-  std::string operator()(const StringTest& test) const {
-    switch (test.mode) {
-      case StringTest::Mode::kStartsWith:
-        return "x.normalized ^@ " + bind_(test.value, "::text");
-      case StringTest::Mode::kContains:
-        return "strpos(x.normalized, " + bind_(test.value, "::text") + ") > 0";
-      case StringTest::Mode::kExact:
-        return "x.exact = " + bind_(test.value, "::text");
-    }
-    return "false";
-  }
-  std::string operator()(const TokenTest& test) const {
-    std::vector<std::string> all;
-    if (test.text) {
-      all.push_back("x.text ^@ " + bind_(*test.text, "::text"));
-    } else {
-      if (test.system) {
-        all.push_back(test.system->empty() ? "x.system IS NULL"
-                                           : "x.system = " + bind_(*test.system, "::text"));
-      }
-      if (test.code) all.push_back("x.code = " + bind_(*test.code, "::text"));
-    }
-    if (test.type_system) all.push_back("x.type_system = " + bind_(*test.type_system, "::text"));
-    if (test.type_code) all.push_back("x.type_code = " + bind_(*test.type_code, "::text"));
-    return And(all);
-  }
-  std::string operator()(const DateTest& test) const {
-    std::vector<std::string> all;
-    auto bound = [&](const char* column, const char* op, const std::optional<Timestamp>& value) {
-      if (value) all.push_back(std::string(column) + op + Ts(bind_(Micros(*value), "")));
-    };
-    bound("x.\"from\"", " >= ", test.from_ge);
-    bound("x.\"from\"", " < ", test.from_lt);
-    bound("x.before", " > ", test.before_gt);
-    bound("x.before", " <= ", test.before_le);
-    return Negated(And(all), test.outside);
-  }
-  std::string operator()(const NumberTest& test) const { return Number("x.value", test); }
-  std::string operator()(const QuantityTest& test) const {
-    std::vector<std::string> all;
-    if (test.canonical) {
-      all.push_back("x.canonical_code = " + bind_(test.code, "::text"));
-      all.push_back(Number("x.canonical_value", test.number));
-    } else {
-      if (!test.system.empty()) all.push_back("x.system = " + bind_(test.system, "::text"));
-      if (!test.code.empty()) all.push_back("x.code = " + bind_(test.code, "::text"));
-      all.push_back(Number("x.value", test.number));
-    }
-    return And(all);
-  }
-  std::string operator()(const ReferenceTest& test) const {
-    std::vector<std::string> all;
-    auto equal = [&](const char* column, const std::string& value) {
-      if (!value.empty()) all.push_back(std::string(column) + " = " + bind_(value, "::text"));
-    };
-    equal("x.target_type", test.target_type);
-    equal("x.target_id", test.target_id);
-    equal("x.url", test.url);
-    equal("x.version", test.version);
-    equal("x.identifier_system", test.identifier_system);
-    equal("x.identifier_value", test.identifier_value);
-    return And(all);
-  }
-  std::string operator()(const UriTest& test) const {
-    switch (test.mode) {
-      case UriTest::Mode::kExact:
-        return "x.value = " + bind_(test.value, "::text");
-      case UriTest::Mode::kBelow:
-        return "x.value ^@ " + bind_(test.value, "::text");
-      case UriTest::Mode::kAbove:
-        return "starts_with(" + bind_(test.value, "::text") + ", x.value)";
-    }
-    return "false";
-  }
-
- private:
-  static std::string And(const std::vector<std::string>& all) {
-    if (all.empty()) return "true";
-    std::string out;
-    for (const std::string& one : all) out += (out.empty() ? "(" : " AND (") + one + ")";
-    return out;
-  }
-  static std::string Negated(std::string sql, bool negate) {
-    return negate ? "NOT (" + sql + ")" : sql;
-  }
-  std::string Number(const char* column, const NumberTest& test) const {
-    std::vector<std::string> all;
-    if (test.lower) {
-      all.push_back(std::string(column) + (test.lower->inclusive ? " >= " : " > ") +
-                    bind_(test.lower->value, "::numeric"));
-    }
-    if (test.upper) {
-      all.push_back(std::string(column) + (test.upper->inclusive ? " <= " : " < ") +
-                    bind_(test.upper->value, "::numeric"));
-    }
-    return Negated(And(all), test.outside);
-  }
-
-  const Placeholder& bind_;
-};
-
-// " AND [NOT] EXISTS (...)": the resource `c` has (or has not) a row of the condition's
-// parameter that passes one of its tests.
-std::string ConditionSql(const IndexCondition& condition, const Placeholder& bind) {
-  std::string sql = std::string(" AND ") + (condition.negate ? "NOT " : "") +
-                    "EXISTS (SELECT 1 FROM " + IndexTable(condition.kind) +
-                    " x WHERE x.tenant = c.tenant AND x.type = c.type AND x.id = c.id"
-                    " AND x.param = " +
-                    bind(condition.param, "::text");
-  if (!condition.any.empty()) {
-    std::string any;
-    const RowTestSql row_sql(bind);
-    for (const RowTest& test : condition.any) {
-      any += (any.empty() ? "(" : " OR (") + std::visit(row_sql, test) + ")";
-    }
-    sql += " AND (" + any + ")";
-  }
-  return sql + ")";
 }
 
 fhir::Error Closed() {
@@ -445,45 +282,39 @@ class PgTransaction final : public Transaction {
   fhir::Result<SearchPage> Search(const SearchQuery& query) override {
     if (!open_) return Closed();
     if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
-    const int count = std::clamp(query.count, 1, kMaxHistoryCount);
-    std::vector<Param> params = {tenant_, query.type};
-    const Placeholder placeholder = [&](std::string value, const char* cast) {
-      params.push_back(std::move(value));
-      return "$" + std::to_string(params.size()) + cast;
-    };
-    std::string sql = std::string("SELECT ") + kVersionColumns +
-                      " FROM resource_current c JOIN resource_version v"
-                      " USING (tenant, type, id, version)"
-                      " WHERE c.tenant = $1 AND c.type = $2 AND NOT c.deleted";
-    if (query.ids) sql += " AND c.id = ANY(" + placeholder(TextArray(*query.ids), "::text[]") + ")";
-    for (const std::vector<TimeInterval>& alternatives : query.last_updated) {
-      std::string any;
-      for (const TimeInterval& interval : alternatives) {
-        std::string in = "true";
-        if (interval.from) {
-          in += " AND c.last_updated >= " + Ts(placeholder(Micros(*interval.from), ""));
-        }
-        if (interval.before) {
-          in += " AND c.last_updated < " + Ts(placeholder(Micros(*interval.before), ""));
-        }
-        any += (any.empty() ? "" : " OR ") + std::string(interval.negate ? "NOT " : "") + "(" + in +
-               ")";
-      }
-      sql += " AND (" + (any.empty() ? std::string("false") : any) + ")";
-    }
-    for (const IndexCondition& condition : query.conditions) {
-      sql += ConditionSql(condition, placeholder);
-    }
-    if (query.after) sql += " AND c.id > " + placeholder(*query.after, "");
-    sql += " ORDER BY c.id LIMIT " + placeholder(std::to_string(count + 1), "::bigint");
-    auto rows = lease_->ExecOnce(sql, params);
+    auto statement = SearchStatement(tenant_, query);
+    if (!statement.ok()) return std::move(statement).error();
+    auto rows = lease_->ExecOnce(statement->sql, statement->params);
     if (!rows.ok()) return std::move(rows).error();
+    const int count = std::clamp(query.count, 1, kMaxHistoryCount);
     SearchPage page;
     const int n = std::min(rows->rows(), count);
     page.entries.reserve(n);
     for (int row = 0; row < n; ++row) page.entries.push_back(RowToVersion(*rows, row));
-    if (rows->rows() > count) page.next = page.entries.back().id;
+    if (rows->rows() > count) page.next = NextCursor(query, *rows, n - 1);
     return page;
+  }
+
+  fhir::Result<std::int64_t> Count(const SearchQuery& query) override {
+    if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    const Statement statement = CountStatement(tenant_, query);
+    auto rows = lease_->ExecOnce(statement.sql, statement.params);
+    if (!rows.ok()) return std::move(rows).error();
+    return rows->GetInt(0, 0);
+  }
+
+  fhir::Result<std::vector<ResourceVersion>> Include(const IncludeQuery& query) override {
+    if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    std::vector<ResourceVersion> out;
+    if (query.from.empty() || query.limit <= 0) return out;
+    const Statement statement = IncludeStatement(tenant_, query);
+    auto rows = lease_->ExecOnce(statement.sql, statement.params);
+    if (!rows.ok()) return std::move(rows).error();
+    out.reserve(rows->rows());
+    for (int row = 0; row < rows->rows(); ++row) out.push_back(RowToVersion(*rows, row));
+    return out;
   }
 
   fhir::Result<WriteResult> Write(const WriteOp& op) override {

@@ -1,0 +1,491 @@
+#include "server/store/pg/search_sql.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+#include <variant>
+
+namespace server::store::pg {
+
+namespace {
+
+std::string Micros(Timestamp t) { return std::to_string(t.time_since_epoch().count()); }
+
+// A PostgreSQL text[] literal: every element quoted, with '"' and '\\' escaped.
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (const std::string& value : values) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char c : value) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+const char* IndexTable(IndexKind kind) {
+  switch (kind) {
+    case IndexKind::kString:
+      return "search_string";
+    case IndexKind::kToken:
+      return "search_token";
+    case IndexKind::kDate:
+      return "search_date";
+    case IndexKind::kNumber:
+      return "search_number";
+    case IndexKind::kQuantity:
+      return "search_quantity";
+    case IndexKind::kReference:
+      return "search_reference";
+    case IndexKind::kUri:
+      return "search_uri";
+  }
+  return "search_token";
+}
+
+std::string And(const std::vector<std::string>& all) {
+  if (all.empty()) return "true";
+  std::string out;
+  for (const std::string& one : all) out += (out.empty() ? "(" : " AND (") + one + ")";
+  return out;
+}
+
+std::string Negated(std::string sql, bool negate) { return negate ? "NOT (" + sql + ")" : sql; }
+
+// A sort key's value for the resource `c`, and the SQL type its cursor text is read back as.
+struct SortColumn {
+  std::string sql;
+  const char* type;
+};
+
+// The statement under construction: its parameters, and fresh aliases for nested subqueries.
+class Builder {
+ public:
+  explicit Builder(const std::string& tenant) : tenant_(Bind(tenant, "::text")) {}
+
+  std::string Bind(std::string value, const char* cast) {
+    params_.push_back(std::move(value));
+    return "$" + std::to_string(params_.size()) + cast;
+  }
+
+  std::string Alias(const char* prefix) { return prefix + std::to_string(next_alias_++); }
+
+  const std::string& tenant() const { return tenant_; }
+  std::vector<Param> TakeParams() { return std::move(params_); }
+
+  // What a current resource `c` (an alias of resource_current) of query.type must satisfy.
+  std::string Where(const SearchQuery& query, const std::string& c) {
+    std::string sql = c + ".tenant = " + tenant_ + " AND " + c +
+                      ".type = " + Bind(query.type, "::text") + " AND NOT " + c + ".deleted";
+    if (query.ids)
+      sql += " AND " + c + ".id = ANY(" + Bind(TextArray(*query.ids), "::text[]") + ")";
+    for (const std::vector<TimeInterval>& alternatives : query.last_updated) {
+      std::string any;
+      for (const TimeInterval& interval : alternatives) {
+        std::vector<std::string> in;
+        if (interval.from) in.push_back(c + ".last_updated >= " + Time(*interval.from));
+        if (interval.before) in.push_back(c + ".last_updated < " + Time(*interval.before));
+        any += (any.empty() ? "" : " OR ") + Negated(And(in), interval.negate);
+      }
+      sql += " AND (" + (any.empty() ? std::string("false") : any) + ")";
+    }
+    for (const IndexCondition& condition : query.conditions)
+      sql += " AND " + Condition(condition, c);
+    for (const ReverseChain& has : query.has) sql += " AND " + Has(has, c);
+    return sql;
+  }
+
+  SortColumn Sort(const SortKey& key, const std::string& c) {
+    if (key.param == "_id") return {c + ".id", "text"};
+    if (key.param == "_lastUpdated") return {c + ".last_updated", "timestamptz"};
+    const char* aggregate = key.descending ? "max" : "min";
+    std::string value;
+    const char* type = "text";
+    const std::string x = Alias("s");
+    switch (key.kind) {
+      case IndexKind::kString:
+        value = x + ".normalized";
+        break;
+      case IndexKind::kToken:
+        value = x + ".code";
+        break;
+      case IndexKind::kDate:
+        value = x + ".\"from\"";
+        type = "timestamptz";
+        break;
+      case IndexKind::kNumber:
+      case IndexKind::kQuantity:
+        value = x + ".value";
+        type = "numeric";
+        break;
+      case IndexKind::kReference:
+        value = "CASE WHEN " + x + ".target_id <> '' THEN " + x + ".target_type || '/' || " + x +
+                ".target_id ELSE " + x + ".url END";
+        break;
+      case IndexKind::kUri:
+        value = x + ".value";
+        break;
+    }
+    return {"(SELECT " + std::string(aggregate) + "(" + value + ") FROM " + IndexTable(key.kind) +
+                " " + x + " WHERE " + x + ".tenant = " + c + ".tenant AND " + x + ".type = " + c +
+                ".type AND " + x + ".id = " + c + ".id AND " + x +
+                ".param = " + Bind(key.param, "::text") + ")",
+            type};
+  }
+
+ private:
+  std::string Time(Timestamp t) {
+    return "(timestamptz 'epoch' + " + Bind(Micros(t), "::bigint") + " * interval '1 microsecond')";
+  }
+
+  // [NOT] EXISTS a row of the condition's parameter for `c` that passes one of its tests.
+  std::string Condition(const IndexCondition& condition, const std::string& c) {
+    const std::string x = Alias("x");
+    std::string sql = std::string(condition.negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " +
+                      IndexTable(condition.kind) + " " + x + " WHERE " + x + ".tenant = " + c +
+                      ".tenant AND " + x + ".type = " + c + ".type AND " + x + ".id = " + c +
+                      ".id AND " + x + ".param = " + Bind(condition.param, "::text");
+    if (!condition.any.empty()) {
+      std::string any;
+      for (const RowTest& test : condition.any) {
+        any += (any.empty() ? "(" : " OR (") +
+               std::visit([&](const auto& t) { return Test(t, x); }, test) + ")";
+      }
+      sql += " AND (" + any + ")";
+    }
+    return sql + ")";
+  }
+
+  // Some current resource of has.source_type refers to `c` through has.param and matches.
+  std::string Has(const ReverseChain& has, const std::string& c) {
+    const std::string r = Alias("r");
+    const std::string s = Alias("h");
+    return "EXISTS (SELECT 1 FROM search_reference " + r + " JOIN resource_current " + s + " ON " +
+           s + ".tenant = " + r + ".tenant AND " + s + ".type = " + r + ".type AND " + s +
+           ".id = " + r + ".id WHERE " + r + ".tenant = " + c + ".tenant AND " + r +
+           ".type = " + Bind(has.source_type, "::text") + " AND " + r +
+           ".param = " + Bind(has.param, "::text") + " AND " + r + ".target_type = " + c +
+           ".type AND " + r + ".target_id = " + c + ".id AND " + Where(*has.source, s) + ")";
+  }
+
+  std::string Test(const StringTest& test, const std::string& x) {
+    switch (test.mode) {
+      case StringTest::Mode::kStartsWith:
+        return x + ".normalized ^@ " + Bind(test.value, "::text");
+      case StringTest::Mode::kContains:
+        return "strpos(" + x + ".normalized, " + Bind(test.value, "::text") + ") > 0";
+      case StringTest::Mode::kExact:
+        return x + ".exact = " + Bind(test.value, "::text");
+    }
+    return "false";
+  }
+
+  std::string Test(const TokenTest& test, const std::string& x) {
+    std::vector<std::string> all;
+    if (test.text) {
+      all.push_back(x + ".text ^@ " + Bind(*test.text, "::text"));
+    } else {
+      if (test.system) {
+        all.push_back(test.system->empty() ? x + ".system IS NULL"
+                                           : x + ".system = " + Bind(*test.system, "::text"));
+      }
+      if (test.code) all.push_back(x + ".code = " + Bind(*test.code, "::text"));
+    }
+    if (test.type_system) all.push_back(x + ".type_system = " + Bind(*test.type_system, "::text"));
+    if (test.type_code) all.push_back(x + ".type_code = " + Bind(*test.type_code, "::text"));
+    return And(all);
+  }
+
+  std::string Test(const DateTest& test, const std::string& x) {
+    std::vector<std::string> all;
+    auto bound = [&](const char* column, const char* op, const std::optional<Timestamp>& value) {
+      if (value) all.push_back(x + column + op + Time(*value));
+    };
+    bound(".\"from\"", " >= ", test.from_ge);
+    bound(".\"from\"", " < ", test.from_lt);
+    bound(".before", " > ", test.before_gt);
+    bound(".before", " <= ", test.before_le);
+    return Negated(And(all), test.outside);
+  }
+
+  std::string Test(const NumberTest& test, const std::string& x) {
+    return Number(x + ".value", test);
+  }
+
+  std::string Test(const QuantityTest& test, const std::string& x) {
+    std::vector<std::string> all;
+    if (test.canonical) {
+      all.push_back(x + ".canonical_code = " + Bind(test.code, "::text"));
+      all.push_back(Number(x + ".canonical_value", test.number));
+    } else {
+      if (!test.system.empty()) all.push_back(x + ".system = " + Bind(test.system, "::text"));
+      if (!test.code.empty()) all.push_back(x + ".code = " + Bind(test.code, "::text"));
+      all.push_back(Number(x + ".value", test.number));
+    }
+    return And(all);
+  }
+
+  std::string Test(const ReferenceTest& test, const std::string& x) {
+    std::vector<std::string> all;
+    auto equal = [&](const char* column, const std::string& value) {
+      if (!value.empty()) all.push_back(x + column + " = " + Bind(value, "::text"));
+    };
+    equal(".target_type", test.target_type);
+    equal(".target_id", test.target_id);
+    equal(".url", test.url);
+    equal(".version", test.version);
+    equal(".identifier_system", test.identifier_system);
+    equal(".identifier_value", test.identifier_value);
+    if (test.target) {
+      // A chain: the row refers to a current resource that matches the target query.
+      const std::string t = Alias("t");
+      all.push_back(x + ".target_type = " + Bind(test.target->type, "::text"));
+      all.push_back("EXISTS (SELECT 1 FROM resource_current " + t + " WHERE " + t + ".id = " + x +
+                    ".target_id AND " + Where(*test.target, t) + ")");
+    }
+    return And(all);
+  }
+
+  std::string Test(const UriTest& test, const std::string& x) {
+    switch (test.mode) {
+      case UriTest::Mode::kExact:
+        return x + ".value = " + Bind(test.value, "::text");
+      case UriTest::Mode::kBelow:
+        return x + ".value ^@ " + Bind(test.value, "::text");
+      case UriTest::Mode::kAbove:
+        return "starts_with(" + Bind(test.value, "::text") + ", " + x + ".value)";
+    }
+    return "false";
+  }
+
+  std::string Number(const std::string& column, const NumberTest& test) {
+    std::vector<std::string> all;
+    if (test.lower) {
+      all.push_back(column + (test.lower->inclusive ? " >= " : " > ") +
+                    Bind(test.lower->value, "::numeric"));
+    }
+    if (test.upper) {
+      all.push_back(column + (test.upper->inclusive ? " <= " : " < ") +
+                    Bind(test.upper->value, "::numeric"));
+    }
+    return Negated(And(all), test.outside);
+  }
+
+  std::vector<Param> params_;
+  std::string tenant_;
+  int next_alias_ = 0;
+};
+
+// The sort keys that order a page: the query's, up to and without an _id key, whose direction
+// then orders the ids that break ties.
+struct Order {
+  std::vector<SortKey> keys;
+  bool id_descending = false;
+};
+
+Order OrderOf(const SearchQuery& query) {
+  Order order;
+  for (const SortKey& key : query.sort) {
+    if (key.param == "_id") {
+      order.id_descending = key.descending;
+      break;
+    }
+    order.keys.push_back(key);
+  }
+  return order;
+}
+
+// A cursor of sorted pages: each sort value (or null) and the id, as hex of
+// "n" | "v<length>:<text>" fields, so that it travels in a URL as it is.
+std::string EncodeCursor(const std::vector<std::optional<std::string>>& values) {
+  std::string plain;
+  for (const auto& value : values) {
+    if (!value) {
+      plain += 'n';
+    } else {
+      plain += 'v' + std::to_string(value->size()) + ':' + *value;
+    }
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char byte : plain) {
+    out += kHex[byte >> 4];
+    out += kHex[byte & 15];
+  }
+  return out;
+}
+
+std::optional<std::vector<std::optional<std::string>>> DecodeCursor(const std::string& cursor,
+                                                                    size_t fields) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  if (cursor.size() % 2 != 0) return std::nullopt;
+  std::string plain;
+  for (size_t i = 0; i < cursor.size(); i += 2) {
+    const int high = nibble(cursor[i]);
+    const int low = nibble(cursor[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    plain += static_cast<char>(high * 16 + low);
+  }
+  std::vector<std::optional<std::string>> values;
+  size_t at = 0;
+  while (at < plain.size()) {
+    if (plain[at] == 'n') {
+      values.emplace_back();
+      ++at;
+      continue;
+    }
+    if (plain[at] != 'v') return std::nullopt;
+    const size_t colon = plain.find(':', at);
+    if (colon == std::string::npos || colon == at + 1 || colon - at > 8) return std::nullopt;
+    size_t length = 0;
+    for (size_t i = at + 1; i < colon; ++i) {
+      if (plain[i] < '0' || plain[i] > '9') return std::nullopt;
+      length = length * 10 + static_cast<size_t>(plain[i] - '0');
+    }
+    if (colon + 1 + length > plain.size()) return std::nullopt;
+    values.emplace_back(plain.substr(colon + 1, length));
+    at = colon + 1 + length;
+  }
+  if (values.size() != fields || !values.back()) return std::nullopt;
+  return values;
+}
+
+fhir::Error InvalidCursor() {
+  return fhir::Error::Invalid("store.invalid-cursor",
+                              "The cursor does not continue this search; follow the next link as "
+                              "it was given",
+                              "_cursor");
+}
+
+}  // namespace
+
+fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQuery& query) {
+  Builder b(tenant);
+  const Order order = OrderOf(query);
+  const std::string id_direction = order.id_descending ? " DESC" : "";
+  const std::string limit = std::to_string(std::clamp(query.count, 1, 1000) + 1);
+  if (order.keys.empty()) {
+    std::string sql = std::string("SELECT ") + kVersionColumnList +
+                      " FROM resource_current c JOIN resource_version v"
+                      " USING (tenant, type, id, version) WHERE " +
+                      b.Where(query, "c");
+    if (query.after) {
+      sql += " AND c.id " + std::string(order.id_descending ? "<" : ">") + " " +
+             b.Bind(*query.after, "::text");
+    }
+    sql += " ORDER BY c.id" + id_direction + " LIMIT " + limit;
+    return Statement{std::move(sql), b.TakeParams()};
+  }
+  // Sorted: the sort values are computed once per match in an inner query, then compared with
+  // the cursor's and ordered, nulls last in either direction.
+  std::string inner = "SELECT c.tenant, c.type, c.id, c.version";
+  std::vector<const char*> types;
+  for (size_t i = 0; i < order.keys.size(); ++i) {
+    SortColumn column = b.Sort(order.keys[i], "c");
+    inner += ", " + column.sql + " AS k" + std::to_string(i);
+    types.push_back(column.type);
+  }
+  inner += " FROM resource_current c WHERE " + b.Where(query, "c");
+  std::string sql = std::string("SELECT ") + kVersionColumnList;
+  for (size_t i = 0; i < order.keys.size(); ++i) sql += ", m.k" + std::to_string(i) + "::text";
+  sql += " FROM (" + inner + ") m JOIN resource_version v USING (tenant, type, id, version)";
+  if (query.after) {
+    auto values = DecodeCursor(*query.after, order.keys.size() + 1);
+    if (!values) return InvalidCursor();
+    // After the cursor's row in the order: equal on the keys before some key and beyond it there.
+    std::string after;
+    std::string equal_so_far;
+    for (size_t i = 0; i <= order.keys.size(); ++i) {
+      std::string beyond;
+      std::string equal;
+      if (i == order.keys.size()) {
+        beyond = "m.id " + std::string(order.id_descending ? "<" : ">") + " " +
+                 b.Bind(*values->back(), "::text");
+      } else {
+        const std::string k = "m.k" + std::to_string(i);
+        const auto& value = (*values)[i];
+        if (value) {
+          const std::string v = b.Bind(*value, "::") + types[i];
+          beyond =
+              "(" + k + (order.keys[i].descending ? " < " : " > ") + v + " OR " + k + " IS NULL)";
+          equal = k + " = " + v;
+        } else {
+          beyond = "false";
+          equal = k + " IS NULL";
+        }
+      }
+      after += (after.empty() ? "(" : " OR (") + equal_so_far + beyond + ")";
+      if (!equal.empty()) equal_so_far += equal + " AND ";
+    }
+    sql += " WHERE " + after;
+  }
+  sql += " ORDER BY ";
+  for (size_t i = 0; i < order.keys.size(); ++i) {
+    sql +=
+        "m.k" + std::to_string(i) + (order.keys[i].descending ? " DESC" : " ASC") + " NULLS LAST, ";
+  }
+  sql += "m.id" + id_direction + " LIMIT " + limit;
+  return Statement{std::move(sql), b.TakeParams()};
+}
+
+std::string NextCursor(const SearchQuery& query, const PgResult& rows, int row) {
+  const Order order = OrderOf(query);
+  if (order.keys.empty()) return std::string(rows.Get(row, 1));
+  std::vector<std::optional<std::string>> values;
+  for (size_t i = 0; i < order.keys.size(); ++i) {
+    const int column = kVersionColumnCount + static_cast<int>(i);
+    if (rows.IsNull(row, column)) {
+      values.emplace_back();
+    } else {
+      values.emplace_back(std::string(rows.Get(row, column)));
+    }
+  }
+  values.emplace_back(std::string(rows.Get(row, 1)));
+  return EncodeCursor(values);
+}
+
+Statement CountStatement(const std::string& tenant, const SearchQuery& query) {
+  Builder b(tenant);
+  std::string sql = "SELECT count(*) FROM resource_current c WHERE " + b.Where(query, "c");
+  return Statement{std::move(sql), b.TakeParams()};
+}
+
+Statement IncludeStatement(const std::string& tenant, const IncludeQuery& query) {
+  Builder b(tenant);
+  std::vector<std::string> types;
+  std::vector<std::string> ids;
+  for (const auto& [type, id] : query.from) {
+    types.push_back(type);
+    ids.push_back(id);
+  }
+  std::string refs = "SELECT " +
+                     std::string(query.reverse ? "r.id" : "r.target_type, r.target_id") +
+                     " FROM search_reference r WHERE r.tenant = " + b.tenant() +
+                     " AND r.type = " + b.Bind(query.source_type, "::text");
+  if (!query.param.empty()) refs += " AND r.param = " + b.Bind(query.param, "::text");
+  if (query.target_type) refs += " AND r.target_type = " + b.Bind(*query.target_type, "::text");
+  const std::string from_types = b.Bind(TextArray(types), "::text[]");
+  const std::string from_ids = b.Bind(TextArray(ids), "::text[]");
+  refs += std::string(query.reverse ? " AND (r.target_type, r.target_id)" : " AND (r.type, r.id)") +
+          " IN (SELECT * FROM unnest(" + from_types + ", " + from_ids + "))";
+  std::string sql = std::string("SELECT ") + kVersionColumnList +
+                    " FROM resource_current c JOIN resource_version v"
+                    " USING (tenant, type, id, version) WHERE c.tenant = " +
+                    b.tenant() + " AND NOT c.deleted AND ";
+  if (query.reverse) {
+    sql += "c.type = " + b.Bind(query.source_type, "::text") + " AND c.id IN (" + refs + ")";
+  } else {
+    sql += "(c.type, c.id) IN (" + refs + ")";
+  }
+  sql += " LIMIT " + std::to_string(std::max(query.limit, 0));
+  return Statement{std::move(sql), b.TakeParams()};
+}
+
+}  // namespace server::store::pg

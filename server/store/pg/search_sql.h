@@ -1,0 +1,42 @@
+// The SQL of searches: a SearchQuery (conditions on index rows, chains, _has, sort and keyset
+// cursor), a count, or an _include/_revinclude, as one statement whose every value is a bound
+// parameter. Pure functions; pg_store.cc runs the statements.
+#ifndef SERVER_STORE_PG_SEARCH_SQL_H_
+#define SERVER_STORE_PG_SEARCH_SQL_H_
+
+#include <string>
+#include <vector>
+
+#include "fhir/result.h"
+#include "server/store/pg/connection.h"
+#include "server/store/store.h"
+
+namespace server::store::pg {
+
+struct Statement {
+  std::string sql;
+  std::vector<Param> params;
+};
+
+// The columns every statement below returns first, in RowToVersion's order.
+inline constexpr const char* kVersionColumnList =
+    "v.type, v.id, v.version, v.deleted, (extract(epoch FROM v.last_updated) * 1000000)::bigint, "
+    "v.json, v.seq, v.method";
+inline constexpr int kVersionColumnCount = 8;
+
+// One page of `query` plus one row (to tell whether there is a next page). After the version
+// columns come the sort values of the row as text, one per key of the query's sort; NextCursor
+// reads them. store.invalid-cursor when query.after is not a cursor of this query.
+fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQuery& query);
+
+// The cursor that continues `query` after row `row` of its SearchStatement's result.
+std::string NextCursor(const SearchQuery& query, const PgResult& rows, int row);
+
+// SELECT count(*) of the matches.
+Statement CountStatement(const std::string& tenant, const SearchQuery& query);
+
+Statement IncludeStatement(const std::string& tenant, const IncludeQuery& query);
+
+}  // namespace server::store::pg
+
+#endif  // SERVER_STORE_PG_SEARCH_SQL_H_
