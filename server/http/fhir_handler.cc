@@ -30,6 +30,17 @@ struct FhirHandler::Body {
 namespace {
 
 constexpr std::string_view kJsonPatch = "application/json-patch+json";
+constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+
+// Whether an answer is a search's Bundle (either as the text the handler wrote or as a tree).
+bool IsSearchset(const rest::FhirResponse& answer) {
+  if (!answer.json.empty()) {
+    return answer.json.starts_with(R"({"resourceType":"Bundle","type":"searchset")");
+  }
+  if (!answer.body.has_value() || answer.body->resource_type() != "Bundle") return false;
+  const fhir::Node* type = answer.body->root()->Child("type");
+  return type != nullptr && type->value == "searchset";
+}
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -140,15 +151,11 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   }
   fhir_request.method = rest::ParseMethod(request.getMethod());
   fhir_request.path = path.substr(std::min(path.size(), base.size() + 1));
-  // _summary=count is a search's own (a Bundle with the total and no entries); on a type-level
-  // search the handler answers it, and the answer is not reduced further.
+  // _summary=count is a search's own: the search handler answers it (a Bundle with the total and
+  // no entries), which is not reduced further; any other answer to it is refused below.
   std::string_view summary_text = fhir_request.Param("_summary").value_or("false");
-  if (summary_text == "count" && fhir_request.method == rest::Method::kGet &&
-      !fhir_request.path.empty() && fhir_request.path != "metadata" &&
-      fhir_request.path.find('/') == std::string::npos) {
-    summary_text = "false";
-  }
-  auto summary = fhir::ParseSummaryMode(summary_text);
+  const bool count_only = summary_text == "count";
+  auto summary = fhir::ParseSummaryMode(count_only ? "false" : summary_text);
   if (!summary.ok()) {
     WriteError(response, head, *format, summary.error());
     return;
@@ -171,6 +178,10 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   fhir_request.content_type = std::move(body->content_type);
 
   rest::FhirResponse fhir_response = router_.Dispatch(fhir_request);
+  if (count_only && fhir_response.status < 300 && !IsSearchset(fhir_response)) {
+    WriteError(response, head, *format, fhir::ParseSummaryMode("count").error());
+    return;
+  }
   const bool subset = *summary != fhir::SummaryMode::kFalse || !elements.empty();
   const bool pretty = fhir_request.Param("_pretty") == std::optional<std::string_view>("true");
   if (!fhir_response.json.empty()) {
@@ -250,6 +261,11 @@ fhir::Result<FhirHandler::Body> FhirHandler::ReadBody(Poco::Net::HTTPServerReque
 
   Body body;
   body.content_type = MediaType(request.getContentType());
+  if (request.getMethod() == "POST" && body.content_type == kForm) {
+    // The parameters of a POST [type]/_search; the search reads them.
+    body.raw = std::move(text);
+    return body;
+  }
   if (request.getMethod() == "PATCH" && body.content_type == kJsonPatch) {
     // A JSON Patch document is not a resource; the interaction reads it.
     body.raw = std::move(text);

@@ -11,6 +11,7 @@
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
+#include "server/search/compartments.h"
 #include "server/search/registry.h"
 
 namespace server::main {
@@ -23,6 +24,10 @@ fhir::Result<std::unique_ptr<fhir::model::Definitions>> LoadDefinitions(
 // The search parameters of the same package (its SearchParameter-*.json files) over `defs`.
 fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
     const std::optional<std::string>& location, const fhir::model::Definitions& defs);
+
+// The compartments of the same package (its CompartmentDefinition-*.json files).
+fhir::Result<std::unique_ptr<search::Compartments>> LoadCompartments(
+    const std::optional<std::string>& location);
 
 // The StructureDefinition-*.json files of a package .tgz, read without unpacking it.
 fhir::Result<std::vector<std::string>> ReadStructureDefinitionsFromTgz(

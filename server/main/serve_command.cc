@@ -63,7 +63,8 @@ std::vector<conformance::SearchParamCapability> SearchParams(const search::Regis
 // Wires the store, the handlers and the router, and serves until one of `signals` arrives. The
 // store (and its connections) is gone when this returns, before the database is stopped.
 int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
-          const search::Registry& registry, const std::string& conninfo, const sigset_t& signals) {
+          const search::Registry& registry, const search::Compartments& compartments,
+          const std::string& conninfo, const sigset_t& signals) {
   const store::SystemClock clock{};
   store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
   rest::RandomIdGenerator ids;
@@ -93,7 +94,7 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
   const rest::UpdateHandler update(pg_store, defs, registry, ids);
   const rest::DeleteHandler remove(pg_store, registry);
   const rest::HistoryHandler history(pg_store, defs);
-  const rest::SearchHandler search(pg_store, defs, registry, clock);
+  const rest::SearchHandler search(pg_store, defs, registry, compartments, clock);
   const rest::PatchHandler patch(pg_store, defs, registry);
 
   rest::Router router(defs);
@@ -110,6 +111,14 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
   router.Add(rest::Method::kGet, "{type}",
              [&search](const rest::FhirRequest& request, const rest::PathParams& params) {
                return search.Type(request, params);
+             });
+  router.Add(rest::Method::kPost, "{type}/_search",
+             [&search](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return search.Post(request, params);
+             });
+  router.Add(rest::Method::kGet, "{compartment}/{id}/{type}",
+             [&search](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return search.Compartment(request, params);
              });
   router.Add(rest::Method::kPut, "{type}",
              [&update](const rest::FhirRequest& request, const rest::PathParams& params) {
@@ -208,6 +217,11 @@ int RunServe(const std::vector<std::string>& args) {
     std::fprintf(stderr, "fhirhub serve: %s\n", registry.error().text().c_str());
     return 1;
   }
+  auto compartments = LoadCompartments(cl->GetOrEnv("fhir-package"));
+  if (!compartments.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", compartments.error().text().c_str());
+    return 1;
+  }
   const auto loaded_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count();
@@ -226,7 +240,7 @@ int RunServe(const std::vector<std::string>& args) {
                db->cluster != nullptr ? "embedded cluster" : "external server",
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
-  int status = Serve(options, **defs, **registry, db->conninfo, signals);
+  int status = Serve(options, **defs, **registry, **compartments, db->conninfo, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());

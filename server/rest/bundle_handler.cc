@@ -530,7 +530,7 @@ fhir::Result<FhirResponse> BundleHandler::Answer(const FhirRequest& request, std
   }
   if (!entries.empty()) json += "]";
   json += "}";
-  return BundleResponse(json, defs_);
+  return BundleResponse(std::move(json));
 }
 
 }  // namespace server::rest

@@ -127,7 +127,7 @@ fhir::Result<FhirResponse> HistoryHandler::Answer(const FhirRequest& request,
   }
   if (!page->entries.empty()) json += "]";
   json += "}";
-  return BundleResponse(json, defs_);
+  return BundleResponse(std::move(json));
 }
 
 }  // namespace server::rest

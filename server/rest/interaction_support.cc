@@ -102,14 +102,9 @@ fhir::Result<void> MaterializeBody(FhirResponse* response, const fhir::model::De
   return {};
 }
 
-fhir::Result<FhirResponse> BundleResponse(const std::string& json,
-                                          const fhir::model::Definitions& defs) {
-  auto bundle = fhir::json::Parse(json, defs);
-  if (!bundle.ok()) {
-    return fhir::Error::Internal("rest.stored-unreadable", "A stored resource could not be read");
-  }
+FhirResponse BundleResponse(std::string json) {
   FhirResponse response;
-  response.body = std::move(bundle).value();
+  response.json = std::move(json);
   return response;
 }
 

@@ -45,10 +45,9 @@ std::string JsonString(std::string_view text);
 // of an answer. 500 rest.stored-unreadable when the stored text does not parse.
 fhir::Result<void> MaterializeBody(FhirResponse* response, const fhir::model::Definitions& defs);
 
-// The answer whose body is the Bundle given as JSON text (built around stored resources' text):
-// 500 rest.stored-unreadable if it does not parse, which means a stored resource no longer does.
-fhir::Result<FhirResponse> BundleResponse(const std::string& json,
-                                          const fhir::model::Definitions& defs);
+// The answer whose body is the Bundle given as JSON text (built around stored resources' text),
+// sent as it is when the client asked for plain JSON and parsed (MaterializeBody) otherwise.
+FhirResponse BundleResponse(std::string json);
 // W/"3"
 std::string WeakETag(std::int64_t version);
 

@@ -83,9 +83,9 @@ bool Router::Match(const RouteEntry& route, const std::vector<std::string_view>&
   PathParams captured;
   for (size_t i = 0; i < path.size(); ++i) {
     const std::string& segment = route.segments[i];
-    if (segment == "{type}") {
+    if (segment == "{type}" || segment == "{compartment}") {
       if (defs_.FindResource(path[i]) == nullptr) return false;
-      captured.emplace("type", std::string(path[i]));
+      captured.emplace(segment.substr(1, segment.size() - 2), std::string(path[i]));
     } else if (segment == "{id}" || segment == "{vid}") {
       if (!fhir::model::IsValidPrimitive(fhir::model::PrimitiveKind::kId, path[i])) return false;
       captured.emplace(segment.substr(1, segment.size() - 2), std::string(path[i]));

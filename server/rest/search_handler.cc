@@ -83,8 +83,45 @@ fhir::Result<std::vector<store::ResourceVersion>> Included(
 fhir::Result<FhirResponse> SearchHandler::Type(const FhirRequest& request,
                                                const PathParams& params) const {
   const std::string& type = params.at("type");
-  auto parsed = ParseSearch(registry_, type, request.query, LenientHandling(request), clock_.Now());
+  return Run(request, type, request.query, type, std::nullopt);
+}
+
+fhir::Result<FhirResponse> SearchHandler::Post(const FhirRequest& request,
+                                               const PathParams& params) const {
+  const std::string& type = params.at("type");
+  if (request.body ||
+      (!request.raw_body.empty() && request.content_type != "application/x-www-form-urlencoded")) {
+    return fhir::Error::UnsupportedMediaType(
+        "http.unsupported-media-type",
+        "POST " + type + "/_search takes its parameters as application/x-www-form-urlencoded");
+  }
+  QueryParams query = request.query;
+  auto form = ParseQueryString(request.raw_body);
+  if (!form.ok()) return std::move(form).error();
+  query.insert(query.end(), form->begin(), form->end());
+  return Run(request, type, query, type, std::nullopt);
+}
+
+fhir::Result<FhirResponse> SearchHandler::Compartment(const FhirRequest& request,
+                                                      const PathParams& params) const {
+  const std::string& compartment = params.at("compartment");
+  const std::string& id = params.at("id");
+  const std::string& type = params.at("type");
+  const std::vector<std::string>* links = compartments_.Params(compartment, type);
+  if (links == nullptr) {
+    return fhir::Error::Invalid("search.not-in-compartment",
+                                "No " + type + " belongs to a " + compartment + " compartment");
+  }
+  return Run(request, type, request.query, compartment + "/" + id + "/" + type,
+             store::CompartmentFilter{compartment, id, *links});
+}
+
+fhir::Result<FhirResponse> SearchHandler::Run(
+    const FhirRequest& request, const std::string& type, const QueryParams& query,
+    const std::string& path, std::optional<store::CompartmentFilter> compartment) const {
+  auto parsed = ParseSearch(registry_, type, query, LenientHandling(request), clock_.Now());
   if (!parsed.ok()) return std::move(parsed).error();
+  parsed->query.compartment = std::move(compartment);
   store::SearchPage page;
   std::vector<store::ResourceVersion> included;
   std::optional<std::int64_t> total;
@@ -112,7 +149,7 @@ fhir::Result<FhirResponse> SearchHandler::Type(const FhirRequest& request,
   }
 
   const std::string self =
-      request.base_url + "/" + type + "?" + parsed->applied + (parsed->applied.empty() ? "" : "&") +
+      request.base_url + "/" + path + "?" + parsed->applied + (parsed->applied.empty() ? "" : "&") +
       (parsed->count_only ? "_summary=count" : "_count=" + std::to_string(parsed->query.count));
   std::string json = R"({"resourceType":"Bundle","type":"searchset")";
   if (total) json += R"(,"total":)" + std::to_string(*total);
@@ -147,7 +184,7 @@ fhir::Result<FhirResponse> SearchHandler::Type(const FhirRequest& request,
   }
   if (!first) json += "]";
   json += "}";
-  return BundleResponse(json, defs_);
+  return BundleResponse(std::move(json));
 }
 
 }  // namespace server::rest

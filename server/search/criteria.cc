@@ -552,7 +552,8 @@ fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definition
                                                    std::string_view value, store::Timestamp now) {
   const std::string& name = param.code();
   const auto kind = IndexKindOf(param.type());
-  if (!kind) {
+  // Parameters without an expression (_text, _content, _list, ...) have no index rows.
+  if (!kind || !param.expression) {
     return fhir::Error::Invalid("search.unsupported-parameter",
                                 "Searching by the " + std::string(ParamTypeName(param.type())) +
                                     " parameter " + name + " is not supported by this server",

@@ -216,5 +216,17 @@ TEST(CriteriaTest, UrisAndMissing) {
   EXPECT_FALSE(Parse("Patient", "birthdate:missing", "yes").ok());
 }
 
+TEST(CriteriaTest, ParametersWithoutAnIndexAreRefused) {
+  for (const char* name : {"_text", "_content", "code-value-quantity"}) {
+    auto refused = Parse(std::string_view(name) == "_text" || std::string_view(name) == "_content"
+                             ? "Patient"
+                             : "Observation",
+                         name, "x");
+    ASSERT_FALSE(refused.ok()) << name;
+    EXPECT_EQ(refused.error().message_id(), "search.unsupported-parameter") << name;
+    EXPECT_EQ(refused.error().issues()[0].expression, name);
+  }
+}
+
 }  // namespace
 }  // namespace server::search

@@ -245,6 +245,14 @@ struct ReverseChain {
   std::shared_ptr<const SearchQuery> source;
 };
 
+// A compartment (Patient/123/Observation): the resource refers to `type`/`id` through one of
+// the reference parameters `params`.
+struct CompartmentFilter {
+  std::string type;
+  std::string id;
+  std::vector<std::string> params;
+};
+
 // A sort key: `_id`, `_lastUpdated`, or an indexed parameter of `kind`, ordered by its lowest
 // value ascending or its highest descending; resources without a value come last either way.
 struct SortKey {
@@ -263,6 +271,7 @@ struct SearchQuery {
   std::vector<std::vector<TimeInterval>> last_updated;  // lastUpdated lies in one of each list
   std::vector<IndexCondition> conditions;
   std::vector<ReverseChain> has;
+  std::optional<CompartmentFilter> compartment;
   // The order of the matches; by id when empty, and by id after the keys.
   std::vector<SortKey> sort;
   int count = 100;  // page size, 1..1000

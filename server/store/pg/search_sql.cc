@@ -95,6 +95,7 @@ class Builder {
     for (const IndexCondition& condition : query.conditions)
       sql += " AND " + Condition(condition, c);
     for (const ReverseChain& has : query.has) sql += " AND " + Has(has, c);
+    if (query.compartment) sql += " AND " + InCompartment(*query.compartment, c);
     return sql;
   }
 
@@ -157,6 +158,16 @@ class Builder {
       sql += " AND (" + any + ")";
     }
     return sql + ")";
+  }
+
+  // `c` refers to the compartment's resource through one of its parameters.
+  std::string InCompartment(const CompartmentFilter& compartment, const std::string& c) {
+    const std::string x = Alias("x");
+    return "EXISTS (SELECT 1 FROM search_reference " + x + " WHERE " + x + ".tenant = " + c +
+           ".tenant AND " + x + ".type = " + c + ".type AND " + x + ".id = " + c + ".id AND " + x +
+           ".param = ANY(" + Bind(TextArray(compartment.params), "::text[]") + ") AND " + x +
+           ".target_type = " + Bind(compartment.type, "::text") + " AND " + x +
+           ".target_id = " + Bind(compartment.id, "::text") + ")";
   }
 
   // Some current resource of has.source_type refers to `c` through has.param and matches.
