@@ -51,7 +51,8 @@ std::vector<conformance::SearchParamCapability> SearchParams(const search::Regis
   std::vector<conformance::SearchParamCapability> out;
   for (const search::SearchParam* param : registry.ForType(type)) {
     if (!search::IsResourceColumn(param->code()) &&
-        (!search::IndexKindOf(param->type()) || !param->expression)) {
+        (!search::IndexKindOf(param->type()) || !param->expression ||
+         (param->type() == search::ParamType::kComposite && param->components.empty()))) {
       continue;
     }
     out.push_back(

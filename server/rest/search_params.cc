@@ -120,7 +120,7 @@ fhir::Result<std::vector<store::SortKey>> ParseSort(const search::Registry& regi
       const search::SearchParam* param = registry.Find(type, code);
       const auto kind =
           param != nullptr && param->expression ? search::IndexKindOf(param->type()) : std::nullopt;
-      if (!kind) {
+      if (!kind || *kind == store::IndexKind::kComposite) {
         return fhir::Error::Invalid(
             "search.invalid-sort",
             "_sort: " + std::string(type) + " cannot be sorted by '" + std::string(code) + "'",

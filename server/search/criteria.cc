@@ -168,7 +168,9 @@ fhir::Result<Prefix> TakePrefix(std::string_view* value, std::string_view parame
 
 // Date rows cover [from, before); the search value covers [begin, end).
 std::vector<store::RowTest> DateTests(Prefix prefix, const TimeRange& range, store::Timestamp now) {
-  const store::DateTest within{.from_ge = range.begin, .before_le = range.end};
+  // A row within the range also starts before its end; saying so bounds the index scan.
+  const store::DateTest within{
+      .from_ge = range.begin, .from_lt = range.end, .before_le = range.end};
   switch (prefix) {
     case Prefix::kEq:
       return {within};
@@ -540,11 +542,73 @@ std::optional<store::IndexKind> IndexKindOf(ParamType type) {
     case ParamType::kUri:
       return store::IndexKind::kUri;
     case ParamType::kComposite:
+      return store::IndexKind::kComposite;
     case ParamType::kSpecial:
       return std::nullopt;
   }
   return std::nullopt;
 }
+
+namespace {
+
+// The row tests of one alternative of `param`'s value; errors name `name`.
+fhir::Result<std::vector<store::RowTest>> AlternativeTests(
+    const fhir::model::Definitions& defs, const SearchParam& param, const std::string& name,
+    std::string_view modifier, std::string_view text, store::Timestamp now) {
+  switch (param.type()) {
+    case ParamType::kNumber:
+      return NumberValue(name, text);
+    case ParamType::kDate:
+      return DateValue(name, text, now);
+    case ParamType::kString:
+      return StringValue(name, modifier, text);
+    case ParamType::kToken:
+      return TokenValue(name, modifier, text);
+    case ParamType::kReference:
+      return ReferenceValue(defs, param, modifier, text);
+    case ParamType::kQuantity:
+      return QuantityValue(name, text);
+    case ParamType::kUri:
+      return UriValue(name, modifier, text);
+    case ParamType::kComposite:
+    case ParamType::kSpecial:
+      break;
+  }
+  return std::vector<store::RowTest>{};
+}
+
+// One alternative of a composite: "$"-separated component values, each read by its component's
+// type and tested on the rows of that component.
+fhir::Result<store::RowTest> CompositeValue(const fhir::model::Definitions& defs,
+                                            const SearchParam& param, std::string_view text,
+                                            store::Timestamp now) {
+  const std::string& name = param.code();
+  const std::vector<std::string> parts = SplitEscaped(text, '$');
+  if (parts.size() != param.components.size()) {
+    return InvalidValue(name, name + " takes " + std::to_string(param.components.size()) +
+                                  " values separated by '$'");
+  }
+  store::CompositeTest composite;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const SearchParam::Component& component = param.components[i];
+    const auto kind = IndexKindOf(component.definition->type);
+    if (!kind || parts[i].empty()) {
+      return InvalidValue(name,
+                          "Component " + std::to_string(i + 1) + " of " + name + " needs a value");
+    }
+    // The component read as a parameter of its own type.
+    SearchParam as_param;
+    as_param.definition = component.definition;
+    as_param.resource_type = param.resource_type;
+    auto tests = AlternativeTests(defs, as_param, name, "", parts[i], now);
+    if (!tests.ok()) return std::move(tests).error();
+    composite.components.push_back(
+        {.kind = *kind, .param = ComponentCode(name, i), .any = std::move(tests).value()});
+  }
+  return store::RowTest{std::move(composite)};
+}
+
+}  // namespace
 
 fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definitions& defs,
                                                    const SearchParam& param,
@@ -552,17 +616,20 @@ fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definition
                                                    std::string_view value, store::Timestamp now) {
   const std::string& name = param.code();
   const auto kind = IndexKindOf(param.type());
-  // Parameters without an expression (_text, _content, _list, ...) have no index rows.
-  if (!kind || !param.expression) {
+  // Parameters without an expression (_text, _content, _list, ...) have no index rows, nor do
+  // composites whose components are not known.
+  if (!kind || !param.expression ||
+      (param.type() == ParamType::kComposite && param.components.empty())) {
     return fhir::Error::Invalid("search.unsupported-parameter",
                                 "Searching by the " + std::string(ParamTypeName(param.type())) +
                                     " parameter " + name + " is not supported by this server",
                                 name);
   }
   store::IndexCondition condition{.kind = *kind, .param = name};
-  if (modifier == "missing") {
-    if (value != "true" && value != "false")
+  if (modifier == "missing" && param.type() != ParamType::kComposite) {
+    if (value != "true" && value != "false") {
       return InvalidValue(name, ":missing takes true or false");
+    }
     condition.negate = value == "true";
     return condition;
   }
@@ -571,35 +638,16 @@ fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definition
   }
   condition.negate = modifier == "not";
   for (const std::string& alternative : SplitAlternatives(value)) {
-    if (alternative.empty())
+    if (alternative.empty()) {
       return InvalidValue(name, "An empty value (between commas) for " + name);
-    fhir::Result<std::vector<store::RowTest>> tests = std::vector<store::RowTest>{};
-    switch (param.type()) {
-      case ParamType::kNumber:
-        tests = NumberValue(name, alternative);
-        break;
-      case ParamType::kDate:
-        tests = DateValue(name, alternative, now);
-        break;
-      case ParamType::kString:
-        tests = StringValue(name, modifier, alternative);
-        break;
-      case ParamType::kToken:
-        tests = TokenValue(name, modifier, alternative);
-        break;
-      case ParamType::kReference:
-        tests = ReferenceValue(defs, param, modifier, alternative);
-        break;
-      case ParamType::kQuantity:
-        tests = QuantityValue(name, alternative);
-        break;
-      case ParamType::kUri:
-        tests = UriValue(name, modifier, alternative);
-        break;
-      case ParamType::kComposite:
-      case ParamType::kSpecial:
-        break;
     }
+    if (param.type() == ParamType::kComposite) {
+      auto test = CompositeValue(defs, param, alternative, now);
+      if (!test.ok()) return std::move(test).error();
+      condition.any.push_back(std::move(test).value());
+      continue;
+    }
+    auto tests = AlternativeTests(defs, param, name, modifier, alternative, now);
     if (!tests.ok()) return std::move(tests).error();
     for (store::RowTest& test : *tests) condition.any.push_back(std::move(test));
   }

@@ -8,6 +8,8 @@
 //   reference [Type/]id, an absolute or canonical URL; :Type, :identifier
 //   quantity  [prefix]number|system|code, compared in UCUM base units when the unit converts
 //   uri       equality; :below, :above
+//   composite the components' values separated by '$', each read by its own type, all holding
+//             for one item (code-value-quantity=http://loinc.org|8480-6$gt140)
 // and :missing for every type. Commas separate alternatives (any may match); "\," "\|" "\$" and
 // "\\" escape. Pure functions, thread-safe.
 //
@@ -55,7 +57,8 @@ fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definition
 // "token" for kToken, as SearchParameter.type and CapabilityStatement write it.
 std::string_view ParamTypeName(ParamType type);
 
-// The index table a parameter type's rows live in; nullopt for composite and special.
+// The index table a parameter type's rows live in (kComposite: its components'); nullopt for
+// special parameters.
 std::optional<store::IndexKind> IndexKindOf(ParamType type);
 
 }  // namespace server::search

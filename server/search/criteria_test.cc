@@ -76,6 +76,7 @@ TEST(CriteriaTest, DatePrefixesCompareRanges) {
   auto eq = Only<store::DateTest>(Parse("Patient", "birthdate", "2024-03-01"));
   EXPECT_EQ(eq.from_ge, begin);
   EXPECT_EQ(eq.before_le, end);
+  EXPECT_EQ(eq.from_lt, end);
   EXPECT_FALSE(eq.outside);
   EXPECT_TRUE(Only<store::DateTest>(Parse("Patient", "birthdate", "ne2024-03-01")).outside);
   EXPECT_EQ(Only<store::DateTest>(Parse("Patient", "birthdate", "gt2024-03-01")).before_gt, end);
@@ -216,12 +217,34 @@ TEST(CriteriaTest, UrisAndMissing) {
   EXPECT_FALSE(Parse("Patient", "birthdate:missing", "yes").ok());
 }
 
+TEST(CriteriaTest, CompositesTestTheirComponentsOnOneItem) {
+  auto bp = Parse("Observation", "component-code-value-quantity",
+                  "http://loinc.org|8480-6$gt140,8462-4$gt90|http://unitsofmeasure.org|mm[Hg]");
+  ASSERT_TRUE(bp.ok()) << bp.error().text();
+  EXPECT_EQ(bp->kind, store::IndexKind::kComposite);
+  ASSERT_EQ(bp->any.size(), 2u);
+  const auto& first = std::get<store::CompositeTest>(bp->any[0]);
+  ASSERT_EQ(first.components.size(), 2u);
+  EXPECT_EQ(first.components[0].kind, store::IndexKind::kToken);
+  EXPECT_EQ(first.components[0].param, "component-code-value-quantity$1");
+  EXPECT_EQ(first.components[1].kind, store::IndexKind::kQuantity);
+  EXPECT_EQ(first.components[1].param, "component-code-value-quantity$2");
+  const auto& second = std::get<store::CompositeTest>(bp->any[1]);
+  EXPECT_TRUE(std::get<store::QuantityTest>(second.components[1].any[0]).canonical);
+  // An escaped '$' belongs to the value.
+  EXPECT_FALSE(Parse("Observation", "code-value-quantity", "a\\$b").ok());
+  for (const char* bad : {"8480-6", "8480-6$gt140$1", "$140", "8480-6$high"}) {
+    auto refused = Parse("Observation", "code-value-quantity", bad);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.error().issues()[0].expression, "code-value-quantity") << bad;
+  }
+  EXPECT_EQ(Parse("Observation", "code-value-quantity:missing", "true").error().message_id(),
+            "search.unsupported-modifier");
+}
+
 TEST(CriteriaTest, ParametersWithoutAnIndexAreRefused) {
-  for (const char* name : {"_text", "_content", "code-value-quantity"}) {
-    auto refused = Parse(std::string_view(name) == "_text" || std::string_view(name) == "_content"
-                             ? "Patient"
-                             : "Observation",
-                         name, "x");
+  for (const char* name : {"_text", "_content"}) {
+    auto refused = Parse("Patient", name, "x");
     ASSERT_FALSE(refused.ok()) << name;
     EXPECT_EQ(refused.error().message_id(), "search.unsupported-parameter") << name;
     EXPECT_EQ(refused.error().issues()[0].expression, name);

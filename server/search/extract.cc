@@ -141,8 +141,13 @@ class Extractor {
   Extractor(const fhir::model::Definitions& defs, IndexEntries* out) : defs_(defs), out_(out) {}
 
   void Convert(const SearchParam& param, const Value& item) {
-    param_ = &param.code();
-    switch (param.type()) {
+    Convert(param.code(), param.type(), item);
+  }
+
+  // Rows of `code` for `item` converted as a `type` value.
+  void Convert(const std::string& code, ParamType type, const Value& item) {
+    param_ = &code;
+    switch (type) {
       case ParamType::kString:
         String(item);
         break;
@@ -411,21 +416,22 @@ void SortUnique(std::vector<Row>* rows, Key key) {
 }
 
 void Deduplicate(IndexEntries* e) {
-  SortUnique(&e->strings, [](const auto& r) { return std::tie(r.param, r.normalized, r.exact); });
+  SortUnique(&e->strings,
+             [](const auto& r) { return std::tie(r.param, r.group, r.normalized, r.exact); });
   SortUnique(&e->tokens, [](const auto& r) {
-    return std::tie(r.param, r.system, r.code, r.text, r.type_system, r.type_code);
+    return std::tie(r.param, r.group, r.system, r.code, r.text, r.type_system, r.type_code);
   });
-  SortUnique(&e->dates, [](const auto& r) { return std::tie(r.param, r.from, r.before); });
-  SortUnique(&e->numbers, [](const auto& r) { return std::tie(r.param, r.value); });
+  SortUnique(&e->dates, [](const auto& r) { return std::tie(r.param, r.group, r.from, r.before); });
+  SortUnique(&e->numbers, [](const auto& r) { return std::tie(r.param, r.group, r.value); });
   SortUnique(&e->quantities, [](const auto& r) {
-    return std::tie(r.param, r.value, r.system, r.code, r.unit, r.canonical_value,
+    return std::tie(r.param, r.group, r.value, r.system, r.code, r.unit, r.canonical_value,
                     r.canonical_code);
   });
   SortUnique(&e->references, [](const auto& r) {
-    return std::tie(r.param, r.target_type, r.target_id, r.url, r.version, r.identifier_system,
-                    r.identifier_value);
+    return std::tie(r.param, r.group, r.target_type, r.target_id, r.url, r.version,
+                    r.identifier_system, r.identifier_value);
   });
-  SortUnique(&e->uris, [](const auto& r) { return std::tie(r.param, r.value); });
+  SortUnique(&e->uris, [](const auto& r) { return std::tie(r.param, r.group, r.value); });
 }
 
 }  // namespace
@@ -464,6 +470,10 @@ std::optional<std::pair<std::string, std::string>> CanonicalQuantity(std::string
   return std::make_pair(base->Normalized().ToString(), std::move(units));
 }
 
+std::string ComponentCode(std::string_view composite, size_t index) {
+  return std::string(composite) + "$" + std::to_string(index + 1);
+}
+
 bool IsResourceColumn(std::string_view code) { return code == "_id" || code == "_lastUpdated"; }
 
 fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Resource& resource) {
@@ -476,16 +486,49 @@ fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Re
   context.resource = resource.root();
   context.hooks = &resolver;
   Extractor extractor(registry.definitions(), &entries);
+  int groups = 0;
   for (const SearchParam* param : registry.ForType(resource.resource_type())) {
-    if (!param->expression || param->type() == ParamType::kComposite ||
-        param->type() == ParamType::kSpecial || IsResourceColumn(param->code())) {
+    if (!param->expression || param->type() == ParamType::kSpecial ||
+        IsResourceColumn(param->code())) {
       continue;
     }
     auto items = param->expression->Evaluate(context);
     // A runtime fault (e.g. a single item expected where the data has several) only loses this
     // parameter's rows for this resource.
     if (!items.ok()) continue;
-    for (const Value& item : *items) extractor.Convert(*param, item);
+    if (param->type() != ParamType::kComposite) {
+      for (const Value& item : *items) extractor.Convert(*param, item);
+      continue;
+    }
+    // A composite: each item's components, evaluated on the item, as rows of one group.
+    for (const Value& item : *items) {
+      if (!item.is_node() || param->components.empty()) continue;
+      const int group = ++groups;
+      const size_t before[] = {entries.strings.size(),    entries.tokens.size(),
+                               entries.dates.size(),      entries.numbers.size(),
+                               entries.quantities.size(), entries.references.size(),
+                               entries.uris.size()};
+      fhir::fhirpath::EvaluationContext on_item = context;
+      on_item.context = item.node;
+      for (size_t i = 0; i < param->components.size(); ++i) {
+        const SearchParam::Component& component = param->components[i];
+        auto values = component.expression.Evaluate(on_item);
+        if (!values.ok()) continue;
+        const std::string code = ComponentCode(param->code(), i);
+        for (const Value& value : *values)
+          extractor.Convert(code, component.definition->type, value);
+      }
+      auto mark = [group](auto& rows, size_t from) {
+        for (size_t r = from; r < rows.size(); ++r) rows[r].group = group;
+      };
+      mark(entries.strings, before[0]);
+      mark(entries.tokens, before[1]);
+      mark(entries.dates, before[2]);
+      mark(entries.numbers, before[3]);
+      mark(entries.quantities, before[4]);
+      mark(entries.references, before[5]);
+      mark(entries.uris, before[6]);
+    }
   }
   Deduplicate(&entries);
   return entries;

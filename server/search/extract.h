@@ -18,8 +18,8 @@ namespace server::search {
 
 // Rows are deduplicated. Values that do not convert (a string where a date is expected, a
 // malformed date) and parameters whose evaluation fails on this resource are skipped: odd data
-// never fails a write. Composite and special parameters give no rows. Fails only for an empty
-// resource.
+// never fails a write. Special parameters give no rows; a composite gives its components' rows, one
+// group per item (see index_entries.h). Fails only for an empty resource.
 //
 // `_id` and `_lastUpdated` (IsResourceColumn) give no rows either: the store keeps them with the
 // resource itself.
@@ -30,6 +30,9 @@ fhir::Result<server::store::IndexEntries> ExtractIndex(const Registry& registry,
 // exponents in a fixed order ("g", "m-3.g", "1" for a dimensionless unit); temperatures convert
 // to kelvin with their offsets. nullopt when the value is not a decimal or the unit does not
 // convert. Indexing and search both use it, so their canonical forms agree.
+// The `param` of the rows of a composite's component `index` (from 0): "code-value-quantity$1".
+std::string ComponentCode(std::string_view composite, size_t index);
+
 // The search parameters kept with the resource itself (`_id`, `_lastUpdated`) rather than in
 // index rows.
 bool IsResourceColumn(std::string_view code);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "fhir/json/json.h"
 #include "tests/support/test_definitions.h"
@@ -184,7 +185,25 @@ TEST(ExtractTest, BloodPressureComponents) {
   ASSERT_EQ(based_on.size(), 1u);
   EXPECT_EQ(based_on[0].identifier_system, "https://acme.org/identifiers");
   EXPECT_EQ(based_on[0].identifier_value, "1234");
-  EXPECT_TRUE(Rows(e.quantities, "code-value-quantity").empty());  // composite: not yet
+  // Composites: each component's rows, one group per item. The panel has no value of its own.
+  EXPECT_TRUE(Rows(e.quantities, "code-value-quantity$2").empty());
+  auto codes = Rows(e.tokens, "component-code-value-quantity$1");
+  auto quantities = Rows(e.quantities, "component-code-value-quantity$2");
+  ASSERT_EQ(quantities.size(), 2u);
+  for (const auto& quantity : quantities) {
+    EXPECT_GT(quantity.group, 0);
+    std::set<std::string> codes_of_group;
+    for (const auto& code : codes) {
+      if (code.group == quantity.group && code.system == "http://loinc.org") {
+        codes_of_group.insert(code.code);
+      }
+    }
+    // Systolic 107 with 8480-6, diastolic 60 with 8462-4.
+    EXPECT_EQ(codes_of_group,
+              (std::set<std::string>{quantity.value == "107" ? "8480-6" : "8462-4"}));
+  }
+  EXPECT_NE(quantities[0].group, quantities[1].group);
+  for (const auto& row : Rows(e.tokens, "code")) EXPECT_EQ(row.group, 0);
 }
 
 TEST(ExtractTest, MedicationRequest) {

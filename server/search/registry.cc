@@ -180,7 +180,34 @@ fhir::Result<std::unique_ptr<Registry>> Registry::Load(
     std::sort(params.begin(), params.end(),
               [](const SearchParam* a, const SearchParam* b) { return a->code() < b->code(); });
   }
+  registry->ResolveComponents();
   return registry;
+}
+
+void Registry::ResolveComponents() {
+  std::map<std::string_view, const SearchParamDefinition*> by_url;
+  for (const auto& definition : definitions_) by_url.emplace(definition->url, definition.get());
+  for (const auto& param : params_) {
+    const SearchParamDefinition& def = *param->definition;
+    if (def.type != ParamType::kComposite) continue;
+    std::vector<SearchParam::Component> components;
+    for (const SearchParamDefinition::Component& component : def.components) {
+      auto found = by_url.find(component.definition);
+      if (found == by_url.end() || found->second->type == ParamType::kComposite) {
+        warnings_.push_back(def.url + ": unknown component " + component.definition);
+        break;
+      }
+      auto expression =
+          fhir::fhirpath::Expression::Compile(AsToOfType(component.expression), *defs_);
+      if (!expression.ok()) {
+        warnings_.push_back(
+            def.url + ": component expression does not compile: " + expression.error().text());
+        break;
+      }
+      components.push_back({found->second, std::move(*expression)});
+    }
+    if (components.size() == def.components.size()) param->components = std::move(components);
+  }
 }
 
 void Registry::Add(std::unique_ptr<SearchParamDefinition> definition) {

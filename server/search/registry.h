@@ -66,6 +66,15 @@ struct SearchParam {
   // index rows.
   std::string expression_text;
   std::optional<fhir::fhirpath::Expression> expression;
+  // A composite parameter's components, in definition order: each one's own definition (for its
+  // type) and its expression, evaluated on each item of `expression`. Empty when a component's
+  // definition is unknown or its expression does not compile; the composite is then not
+  // searchable.
+  struct Component {
+    const SearchParamDefinition* definition = nullptr;
+    fhir::fhirpath::Expression expression;
+  };
+  std::vector<Component> components;
 
   const std::string& code() const { return definition->code; }
   ParamType type() const { return definition->type; }
@@ -95,6 +104,8 @@ class Registry {
   explicit Registry(const fhir::model::Definitions& defs) : defs_(&defs) {}
 
   void Add(std::unique_ptr<SearchParamDefinition> definition);
+  // Resolves the components of the composite parameters, once every definition is known.
+  void ResolveComponents();
 
   const fhir::model::Definitions* defs_;
   std::vector<std::unique_ptr<SearchParamDefinition>> definitions_;

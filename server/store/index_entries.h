@@ -5,7 +5,10 @@
 // them as they are and never interprets FHIR.
 //
 // Every row names its search parameter by its code (`param`, e.g. "identifier"); one resource type
-// never has two parameters with one code.
+// never has two parameters with one code. A composite parameter (code-value-quantity) gives, for
+// each item its expression finds, one set of rows per component under the param "<code>$<n>"
+// (n counts the components from 1), all with the item's `group`: a number from 1, distinct within
+// the resource, so that a search can ask for components of one item. Other rows have group 0.
 #ifndef SERVER_STORE_INDEX_ENTRIES_H_
 #define SERVER_STORE_INDEX_ENTRIES_H_
 
@@ -25,6 +28,7 @@ struct IndexEntries {
     std::string param;
     std::string normalized;  // case and accents folded, full-width forms narrowed (NormalizeString)
     std::string exact;       // the text as it is, for :exact and :contains
+    int group = 0;
   };
   // A token: one row per Coding, Identifier, ContactPoint, code, boolean, id or string value.
   struct Token {
@@ -37,6 +41,7 @@ struct IndexEntries {
     // For :of-type (Identifier only): the Identifier.type coding(s), one row each.
     std::string type_system;
     std::string type_code;
+    int group = 0;
   };
   // A date, dateTime, instant, Period or Timing event as the interval it covers, from the
   // value's precision: "2024-03" is [2024-03-01T00:00Z, 2024-04-01T00:00Z). A bound that is
@@ -45,11 +50,13 @@ struct IndexEntries {
     std::string param;
     std::optional<Timestamp> from;    // inclusive
     std::optional<Timestamp> before;  // exclusive
+    int group = 0;
   };
   // A number (integer, decimal), as its decimal text.
   struct Number {
     std::string param;
     std::string value;
+    int group = 0;
   };
   // A Quantity (or Money, Duration, Age...). `canonical_*` is the value in UCUM base units when the
   // system is UCUM and the unit converts; empty otherwise.
@@ -61,6 +68,7 @@ struct IndexEntries {
     std::string unit;    // Quantity.unit, "" when absent
     std::string canonical_value;
     std::string canonical_code;
+    int group = 0;
   };
   // A Reference, canonical or uri that a reference parameter indexes. A literal relative
   // reference "Patient/1" gives target_type/target_id; an absolute or canonical URL is kept in
@@ -74,10 +82,12 @@ struct IndexEntries {
     std::string version;
     std::string identifier_system;
     std::string identifier_value;
+    int group = 0;
   };
   struct Uri {
     std::string param;
     std::string value;
+    int group = 0;
   };
 
   std::vector<String> strings;

@@ -221,11 +221,13 @@ struct UriTest {
   std::string value;
 };
 
-using RowTest =
-    std::variant<StringTest, TokenTest, DateTest, NumberTest, QuantityTest, ReferenceTest, UriTest>;
+struct CompositeTest;
 
-// Which index table a condition reads.
-enum class IndexKind { kString, kToken, kDate, kNumber, kQuantity, kReference, kUri };
+using RowTest = std::variant<StringTest, TokenTest, DateTest, NumberTest, QuantityTest,
+                             ReferenceTest, UriTest, CompositeTest>;
+
+// Which index table a condition reads; kComposite: the tables of its components.
+enum class IndexKind { kString, kToken, kDate, kNumber, kQuantity, kReference, kUri, kComposite };
 
 // A condition on a resource's rows of one search parameter: it holds when some row of `param`
 // passes any of `any` (every test is of the kind's type). With no tests, any row at all passes
@@ -259,6 +261,13 @@ struct SortKey {
   std::string param;
   IndexKind kind = IndexKind::kString;
   bool descending = false;
+};
+
+// A composite parameter's value (code-value-quantity=http://loinc.org|8480-6$gt140): one
+// condition per component, on rows of the component's param ("<code>$<n>", index_entries.h),
+// all of which must hold for rows of one group, that is for one item of the composite.
+struct CompositeTest {
+  std::vector<IndexCondition> components;
 };
 
 // A search over the current (not deleted) versions of one resource type. Every condition must

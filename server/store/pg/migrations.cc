@@ -51,7 +51,11 @@ ALTER TABLE resource_version ADD COLUMN method text NOT NULL DEFAULT '';
 // per kind of value. Each table has a lookup index led by (tenant, type, param) and the value,
 // ending in id so that matches come out in the order keyset paging needs, and an index by
 // resource for replacing a resource's rows. Absent date bounds are stored as -infinity and
-// infinity, so that every comparison is a plain range test.
+// infinity, so that every comparison is a plain range test. `grp` ties together the rows of the
+// components of one item of a composite parameter (index_entries.h); it is 0 for other rows.
+// Values compare byte by byte (COLLATE "C") whatever the database's locale, so that starts-with
+// (^@) uses the indexes; except the target of a reference, which joins resource_current's keys
+// and must share their collation for the join to use its primary key.
 constexpr std::string_view kSearchIndex = R"sql(
 CREATE TABLE search_string (
   tenant     text NOT NULL,
@@ -59,7 +63,8 @@ CREATE TABLE search_string (
   id         text NOT NULL,
   param      text NOT NULL,
   normalized text COLLATE "C" NOT NULL,
-  exact      text COLLATE "C" NOT NULL
+  exact      text COLLATE "C" NOT NULL,
+  grp         integer NOT NULL DEFAULT 0
 );
 CREATE INDEX search_string_value ON search_string (tenant, type, param, normalized, id);
 CREATE INDEX search_string_resource ON search_string (tenant, type, id);
@@ -73,7 +78,8 @@ CREATE TABLE search_token (
   code        text COLLATE "C" NOT NULL,
   text        text COLLATE "C" NOT NULL,
   type_system text COLLATE "C" NOT NULL,
-  type_code   text COLLATE "C" NOT NULL
+  type_code   text COLLATE "C" NOT NULL,
+  grp         integer NOT NULL DEFAULT 0
 );
 CREATE INDEX search_token_value ON search_token (tenant, type, param, code, system, id);
 CREATE INDEX search_token_resource ON search_token (tenant, type, id);
@@ -84,7 +90,8 @@ CREATE TABLE search_date (
   id     text        NOT NULL,
   param  text        NOT NULL,
   "from" timestamptz NOT NULL,
-  before timestamptz NOT NULL
+  before timestamptz NOT NULL,
+  grp         integer NOT NULL DEFAULT 0
 );
 CREATE INDEX search_date_value ON search_date (tenant, type, param, "from", before, id);
 CREATE INDEX search_date_resource ON search_date (tenant, type, id);
@@ -94,7 +101,8 @@ CREATE TABLE search_number (
   type   text    NOT NULL,
   id     text    NOT NULL,
   param  text    NOT NULL,
-  value  numeric NOT NULL
+  value  numeric NOT NULL,
+  grp         integer NOT NULL DEFAULT 0
 );
 CREATE INDEX search_number_value ON search_number (tenant, type, param, value, id);
 CREATE INDEX search_number_resource ON search_number (tenant, type, id);
@@ -109,7 +117,8 @@ CREATE TABLE search_quantity (
   code            text COLLATE "C"    NOT NULL,
   unit            text COLLATE "C"    NOT NULL,
   canonical_value numeric,
-  canonical_code  text COLLATE "C"    NOT NULL
+  canonical_code  text COLLATE "C"    NOT NULL,
+  grp         integer NOT NULL DEFAULT 0
 );
 CREATE INDEX search_quantity_value ON search_quantity (tenant, type, param, code, value, id);
 CREATE INDEX search_quantity_canonical
@@ -121,12 +130,13 @@ CREATE TABLE search_reference (
   type              text NOT NULL,
   id                text NOT NULL,
   param             text NOT NULL,
-  target_type       text COLLATE "C" NOT NULL,
-  target_id         text COLLATE "C" NOT NULL,
+  target_type       text NOT NULL,
+  target_id         text NOT NULL,
   url               text COLLATE "C" NOT NULL,
   version           text COLLATE "C" NOT NULL,
   identifier_system text COLLATE "C" NOT NULL,
-  identifier_value  text COLLATE "C" NOT NULL
+  identifier_value  text COLLATE "C" NOT NULL,
+  grp         integer NOT NULL DEFAULT 0
 );
 CREATE INDEX search_reference_value
   ON search_reference (tenant, type, param, target_id, target_type, id);
@@ -142,7 +152,8 @@ CREATE TABLE search_uri (
   type   text NOT NULL,
   id     text NOT NULL,
   param  text NOT NULL,
-  value  text COLLATE "C" NOT NULL
+  value  text COLLATE "C" NOT NULL,
+  grp         integer NOT NULL DEFAULT 0
 );
 CREATE INDEX search_uri_value ON search_uri (tenant, type, param, value, id);
 CREATE INDEX search_uri_resource ON search_uri (tenant, type, id);

@@ -29,36 +29,39 @@ constexpr const char* kLockSql =
     "SELECT version, deleted, " FHIRHUB_MICROS("last_updated") " FROM resource_current "
     "WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE";
 
-// The index rows of a version travel as one array parameter per column ($9 to $38, built by
-// IndexParams), unnested into each table. `key` is the FROM clause that gives tenant, type and id.
-#define FHIRHUB_INDEX_INSERTS(key)                                                                \
-  " i_string AS (INSERT INTO search_string (tenant, type, id, param, normalized, exact)"          \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
-  ", unnest($9::text[], $10::text[], $11::text[]) AS u),"                                         \
-  " i_token AS (INSERT INTO search_token"                                                         \
-  " (tenant, type, id, param, system, code, text, type_system, type_code)"                        \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
-  ", unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[]) AS u)," \
-  " i_date AS (INSERT INTO search_date (tenant, type, id, param, \"from\", before)"               \
-  " SELECT k.tenant, k.type, k.id, u.p,"                                                          \
-  " COALESCE(timestamptz 'epoch' + u.f * interval '1 microsecond', '-infinity'),"                 \
-  " COALESCE(timestamptz 'epoch' + u.b * interval '1 microsecond', 'infinity') FROM " key         \
-  ", unnest($18::text[], $19::bigint[], $20::bigint[]) AS u(p, f, b)),"                           \
-  " i_number AS (INSERT INTO search_number (tenant, type, id, param, value)"                      \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
-  ", unnest($21::text[], $22::numeric[]) AS u),"                                                  \
-  " i_quantity AS (INSERT INTO search_quantity"                                                   \
-  " (tenant, type, id, param, value, system, code, unit, canonical_value, canonical_code)"        \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
-  ", unnest($23::text[], $24::numeric[], $25::text[], $26::text[], $27::text[], $28::numeric[],"  \
-  " $29::text[]) AS u),"                                                                          \
-  " i_reference AS (INSERT INTO search_reference (tenant, type, id, param, target_type,"          \
-  " target_id, url, version, identifier_system, identifier_value)"                                \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                 \
-  ", unnest($30::text[], $31::text[], $32::text[], $33::text[], $34::text[], $35::text[],"        \
-  " $36::text[]) AS u),"                                                                          \
-  " i_uri AS (INSERT INTO search_uri (tenant, type, id, param, value)"                            \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key ", unnest($37::text[], $38::text[]) AS u)"
+// The index rows of a version travel as one array parameter per column ($9 to $45, built by
+// AppendIndexParams), unnested into each table. `key` is the FROM clause that gives tenant, type
+// and id.
+#define FHIRHUB_INDEX_INSERTS(key)                                                               \
+  " i_string AS (INSERT INTO search_string (tenant, type, id, param, normalized, exact, grp)"    \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
+  ", unnest($9::text[], $10::text[], $11::text[], $12::int[]) AS u),"                            \
+  " i_token AS (INSERT INTO search_token"                                                        \
+  " (tenant, type, id, param, system, code, text, type_system, type_code, grp)"                  \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
+  ", unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],"       \
+  " $19::int[]) AS u),"                                                                          \
+  " i_date AS (INSERT INTO search_date (tenant, type, id, param, \"from\", before, grp)"         \
+  " SELECT k.tenant, k.type, k.id, u.p,"                                                         \
+  " COALESCE(timestamptz 'epoch' + u.f * interval '1 microsecond', '-infinity'),"                \
+  " COALESCE(timestamptz 'epoch' + u.b * interval '1 microsecond', 'infinity'), u.g FROM " key   \
+  ", unnest($20::text[], $21::bigint[], $22::bigint[], $23::int[]) AS u(p, f, b, g)),"           \
+  " i_number AS (INSERT INTO search_number (tenant, type, id, param, value, grp)"                \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
+  ", unnest($24::text[], $25::numeric[], $26::int[]) AS u),"                                     \
+  " i_quantity AS (INSERT INTO search_quantity"                                                  \
+  " (tenant, type, id, param, value, system, code, unit, canonical_value, canonical_code, grp)"  \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
+  ", unnest($27::text[], $28::numeric[], $29::text[], $30::text[], $31::text[], $32::numeric[]," \
+  " $33::text[], $34::int[]) AS u),"                                                             \
+  " i_reference AS (INSERT INTO search_reference (tenant, type, id, param, target_type,"         \
+  " target_id, url, version, identifier_system, identifier_value, grp)"                          \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
+  ", unnest($35::text[], $36::text[], $37::text[], $38::text[], $39::text[], $40::text[],"       \
+  " $41::text[], $42::int[]) AS u),"                                                             \
+  " i_uri AS (INSERT INTO search_uri (tenant, type, id, param, value, grp)"                      \
+  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
+  ", unnest($43::text[], $44::text[], $45::int[]) AS u)"
 
 // A first version: claims the resource_current row. If a concurrent transaction created the
 // same resource first, ON CONFLICT waits for it and then inserts nothing (no version, no index
@@ -139,7 +142,7 @@ std::optional<std::string> MicrosOrNull(const std::optional<Timestamp>& t) {
   return Micros(*t);
 }
 
-// The array parameters $9 to $38 of kCreateSql and kUpdateSql, appended to `params`.
+// The array parameters $9 to $45 of kCreateSql and kUpdateSql, appended to `params`.
 void AppendIndexParams(const IndexEntries& index, std::vector<Param>& params) {
   // One array per column; `rows` are the entries of one table, `columns` the getters.
   auto columns = [&params](const auto& rows, auto... column) {
@@ -154,19 +157,23 @@ void AppendIndexParams(const IndexEntries& index, std::vector<Param>& params) {
   using E = IndexEntries;
   columns(
       index.strings, [](const E::String& r) { return r.param; },
-      [](const E::String& r) { return r.normalized; }, [](const E::String& r) { return r.exact; });
+      [](const E::String& r) { return r.normalized; }, [](const E::String& r) { return r.exact; },
+      [](const E::String& r) { return std::to_string(r.group); });
   columns(
       index.tokens, [](const E::Token& r) { return r.param; },
       [](const E::Token& r) { return r.system; }, [](const E::Token& r) { return r.code; },
       [](const E::Token& r) { return r.text; }, [](const E::Token& r) { return r.type_system; },
-      [](const E::Token& r) { return r.type_code; });
+      [](const E::Token& r) { return r.type_code; },
+      [](const E::Token& r) { return std::to_string(r.group); });
   columns(
       index.dates, [](const E::Date& r) { return r.param; },
       [](const E::Date& r) { return MicrosOrNull(r.from); },
-      [](const E::Date& r) { return MicrosOrNull(r.before); });
+      [](const E::Date& r) { return MicrosOrNull(r.before); },
+      [](const E::Date& r) { return std::to_string(r.group); });
   columns(
       index.numbers, [](const E::Number& r) { return r.param; },
-      [](const E::Number& r) { return r.value; });
+      [](const E::Number& r) { return r.value; },
+      [](const E::Number& r) { return std::to_string(r.group); });
   columns(
       index.quantities, [](const E::Quantity& r) { return r.param; },
       [](const E::Quantity& r) { return r.value; }, [](const E::Quantity& r) { return r.system; },
@@ -175,16 +182,19 @@ void AppendIndexParams(const IndexEntries& index, std::vector<Param>& params) {
         if (r.canonical_value.empty()) return std::nullopt;
         return r.canonical_value;
       },
-      [](const E::Quantity& r) { return r.canonical_code; });
+      [](const E::Quantity& r) { return r.canonical_code; },
+      [](const E::Quantity& r) { return std::to_string(r.group); });
   columns(
       index.references, [](const E::Reference& r) { return r.param; },
       [](const E::Reference& r) { return r.target_type; },
       [](const E::Reference& r) { return r.target_id; },
       [](const E::Reference& r) { return r.url; }, [](const E::Reference& r) { return r.version; },
       [](const E::Reference& r) { return r.identifier_system; },
-      [](const E::Reference& r) { return r.identifier_value; });
+      [](const E::Reference& r) { return r.identifier_value; },
+      [](const E::Reference& r) { return std::to_string(r.group); });
   columns(
-      index.uris, [](const E::Uri& r) { return r.param; }, [](const E::Uri& r) { return r.value; });
+      index.uris, [](const E::Uri& r) { return r.param; }, [](const E::Uri& r) { return r.value; },
+      [](const E::Uri& r) { return std::to_string(r.group); });
 }
 
 fhir::Error Closed() {

@@ -41,6 +41,7 @@ const char* IndexTable(IndexKind kind) {
     case IndexKind::kReference:
       return "search_reference";
     case IndexKind::kUri:
+    case IndexKind::kComposite:  // not a table of its own; its components name theirs
       return "search_uri";
   }
   return "search_token";
@@ -78,8 +79,14 @@ class Builder {
 
   // What a current resource `c` (an alias of resource_current) of query.type must satisfy.
   std::string Where(const SearchQuery& query, const std::string& c) {
-    std::string sql = c + ".tenant = " + tenant_ + " AND " + c +
-                      ".type = " + Bind(query.type, "::text") + " AND NOT " + c + ".deleted";
+    return c + ".tenant = " + tenant_ + " AND " + c + ".type = " + Bind(query.type, "::text") +
+           " AND NOT " + c + ".deleted" + Filters(query, c);
+  }
+
+  // The conditions of `query` beyond its type, each as " AND ...", on the resource `c`: an
+  // alias with tenant, type and id columns, and last_updated when query.last_updated is used.
+  std::string Filters(const SearchQuery& query, const std::string& c) {
+    std::string sql;
     if (query.ids)
       sql += " AND " + c + ".id = ANY(" + Bind(TextArray(*query.ids), "::text[]") + ")";
     for (const std::vector<TimeInterval>& alternatives : query.last_updated) {
@@ -127,6 +134,7 @@ class Builder {
                 ".target_id ELSE " + x + ".url END";
         break;
       case IndexKind::kUri:
+      case IndexKind::kComposite:  // not sortable; search_params.cc refuses it
         value = x + ".value";
         break;
     }
@@ -144,6 +152,15 @@ class Builder {
 
   // [NOT] EXISTS a row of the condition's parameter for `c` that passes one of its tests.
   std::string Condition(const IndexCondition& condition, const std::string& c) {
+    if (condition.kind == IndexKind::kComposite) {
+      std::string any;
+      for (const RowTest& test : condition.any) {
+        if (const auto* composite = std::get_if<CompositeTest>(&test)) {
+          any += (any.empty() ? "(" : " OR (") + Composite(*composite, c) + ")";
+        }
+      }
+      return Negated(any.empty() ? "false" : any, condition.negate);
+    }
     const std::string x = Alias("x");
     std::string sql = std::string(condition.negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " +
                       IndexTable(condition.kind) + " " + x + " WHERE " + x + ".tenant = " + c +
@@ -170,16 +187,53 @@ class Builder {
            ".target_id = " + Bind(compartment.id, "::text") + ")";
   }
 
+  // A row of the first component with rows of the others in its group.
+  std::string Composite(const CompositeTest& test, const std::string& c) {
+    std::string sql;
+    std::string first;
+    for (const IndexCondition& component : test.components) {
+      const std::string x = Alias("x");
+      std::string where = x + ".tenant = " + c + ".tenant AND " + x + ".type = " + c +
+                          ".type AND " + x + ".id = " + c + ".id AND " + x +
+                          ".param = " + Bind(component.param, "::text");
+      if (first.empty()) {
+        first = x;
+      } else {
+        where += " AND " + x + ".grp = " + first + ".grp";
+      }
+      std::string any;
+      for (const RowTest& row : component.any) {
+        any += (any.empty() ? "(" : " OR (") +
+               std::visit([&](const auto& t) { return Test(t, x); }, row) + ")";
+      }
+      if (!any.empty()) where += " AND (" + any + ")";
+      sql += std::string(sql.empty() ? "" : " AND ") + "EXISTS (SELECT 1 FROM " +
+             IndexTable(component.kind) + " " + x + " WHERE " + where;
+    }
+    // Close every EXISTS: each later one is nested in the first's WHERE.
+    return sql.empty() ? "false" : sql + std::string(test.components.size(), ')');
+  }
+
+  // Composites are answered by Composite(); no component is itself a composite.
+  std::string Test(const CompositeTest&, const std::string&) { return "false"; }
+
   // Some current resource of has.source_type refers to `c` through has.param and matches.
+  // Index rows exist only for current versions, so the referring row stands for its resource,
+  // unless the source's conditions need its lastUpdated.
   std::string Has(const ReverseChain& has, const std::string& c) {
     const std::string r = Alias("r");
-    const std::string s = Alias("h");
-    return "EXISTS (SELECT 1 FROM search_reference " + r + " JOIN resource_current " + s + " ON " +
-           s + ".tenant = " + r + ".tenant AND " + s + ".type = " + r + ".type AND " + s +
-           ".id = " + r + ".id WHERE " + r + ".tenant = " + c + ".tenant AND " + r +
+    std::string from = "search_reference " + r;
+    std::string source = r;
+    if (!has.source->last_updated.empty()) {
+      source = Alias("h");
+      from += " JOIN resource_current " + source + " ON " + source + ".tenant = " + r +
+              ".tenant AND " + source + ".type = " + r + ".type AND " + source + ".id = " + r +
+              ".id";
+    }
+    return "EXISTS (SELECT 1 FROM " + from + " WHERE " + r + ".tenant = " + c + ".tenant AND " + r +
            ".type = " + Bind(has.source_type, "::text") + " AND " + r +
            ".param = " + Bind(has.param, "::text") + " AND " + r + ".target_type = " + c +
-           ".type AND " + r + ".target_id = " + c + ".id AND " + Where(*has.source, s) + ")";
+           ".type AND " + r + ".target_id = " + c + ".id" + Filters(*has.source, source) + ")";
   }
 
   std::string Test(const StringTest& test, const std::string& x) {
@@ -383,15 +437,18 @@ fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQ
   const std::string id_direction = order.id_descending ? " DESC" : "";
   const std::string limit = std::to_string(std::clamp(query.count, 1, 1000) + 1);
   if (order.keys.empty()) {
-    std::string sql = std::string("SELECT ") + kVersionColumnList +
-                      " FROM resource_current c JOIN resource_version v"
-                      " USING (tenant, type, id, version) WHERE " +
-                      b.Where(query, "c");
+    // The page is chosen on resource_current alone; only its rows then read their text.
+    std::string page = "SELECT c.tenant, c.type, c.id, c.version FROM resource_current c WHERE " +
+                       b.Where(query, "c");
     if (query.after) {
-      sql += " AND c.id " + std::string(order.id_descending ? "<" : ">") + " " +
-             b.Bind(*query.after, "::text");
+      page += " AND c.id " + std::string(order.id_descending ? "<" : ">") + " " +
+              b.Bind(*query.after, "::text");
     }
-    sql += " ORDER BY c.id" + id_direction + " LIMIT " + limit;
+    page += " ORDER BY c.id" + id_direction + " LIMIT " + limit;
+    std::string sql =
+        std::string("SELECT ") + kVersionColumnList + " FROM (" + page +
+        ") m JOIN resource_version v USING (tenant, type, id, version) ORDER BY m.id" +
+        id_direction;
     return Statement{std::move(sql), b.TakeParams()};
   }
   // Sorted: the sort values are computed once per match in an inner query, then compared with
