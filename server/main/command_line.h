@@ -44,6 +44,7 @@ int RunServe(const std::vector<std::string>& args);
 int RunConvert(const std::vector<std::string>& args);
 int RunFhirpath(const std::vector<std::string>& args);
 int RunMigrate(const std::vector<std::string>& args);
+int RunReindex(const std::vector<std::string>& args);
 
 }  // namespace server::main
 

@@ -10,6 +10,8 @@
 #include <map>
 #include <string_view>
 
+#include "server/search/reindex.h"
+
 namespace server::main {
 
 namespace {
@@ -186,13 +188,15 @@ fhir::Result<std::unique_ptr<search::Compartments>> LoadCompartments(
 }
 
 fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
-    const std::optional<std::string>& location, const fhir::model::Definitions& defs) {
+    const std::optional<std::string>& location, const fhir::model::Definitions& defs,
+    std::string* fingerprint) {
   auto path = PackagePath(location);
   if (!path.ok()) return std::move(path).error();
   auto texts = std::filesystem::is_regular_file(*path)
                    ? ReadJsonFilesFromTgz(*path, "SearchParameter-")
                    : search::ReadSearchParameterFiles(*path);
   if (!texts.ok()) return std::move(texts).error();
+  if (fingerprint != nullptr) *fingerprint = search::DefinitionsFingerprint(*texts);
   return search::Registry::Load(*texts, defs);
 }
 

@@ -28,6 +28,10 @@ commands:
               --listen-backlog N  connections waiting to be accepted (default 64)
   migrate   apply database schema migrations and exit
               --database-url URL  PostgreSQL to migrate (default: the embedded cluster)
+  reindex   rebuild the search index and exit (a server also does so by itself at start when
+            the search parameter definitions changed)
+              --full              rebuild everything, not only what is out of date
+              --database-url URL, --data-dir DIR, --fhir-package P  as for serve
               --data-dir DIR      embedded cluster directory (default var/postgres)
   convert   convert one resource between JSON and XML
               --to json|xml       output format (required)
@@ -61,6 +65,7 @@ int main(int argc, char** argv) {
   if (command == "convert") return server::main::RunConvert(args);
   if (command == "fhirpath") return server::main::RunFhirpath(args);
   if (command == "migrate") return server::main::RunMigrate(args);
+  if (command == "reindex") return server::main::RunReindex(args);
   std::fprintf(stderr, "fhirhub: unknown command '%s' (see fhirhub --help)\n", command.c_str());
   return 2;
 }

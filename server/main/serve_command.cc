@@ -3,12 +3,15 @@
 // and the router, and serves HTTP until SIGINT/SIGTERM, then stops the embedded cluster.
 #include <pthread.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "conformance/capability_statement.h"
 #include "server/http/http_server.h"
@@ -29,6 +32,7 @@
 #include "server/rest/update_handler.h"
 #include "server/search/criteria.h"
 #include "server/search/extract.h"
+#include "server/search/reindex.h"
 #include "server/store/pg/pg_store.h"
 
 namespace server::main {
@@ -65,7 +69,7 @@ std::vector<conformance::SearchParamCapability> SearchParams(const search::Regis
 // store (and its connections) is gone when this returns, before the database is stopped.
 int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
           const search::Registry& registry, const search::Compartments& compartments,
-          const std::string& conninfo, const sigset_t& signals) {
+          const std::string& fingerprint, const std::string& conninfo, const sigset_t& signals) {
   const store::SystemClock clock{};
   store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
   rest::RandomIdGenerator ids;
@@ -176,10 +180,30 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
               options.base_path.c_str());
   std::fflush(stdout);
 
+  // Index rows built with other definitions (or none, for data written before) are rebuilt in
+  // the background while the server answers.
+  std::atomic<bool> stop_reindexing{false};
+  std::thread reindexing([&] {
+    const search::Reindexer reindexer(pg_store, registry, fingerprint);
+    auto done = reindexer.Run(stop_reindexing, /*full=*/false, [](std::int64_t count) {
+      std::fprintf(stderr, "fhirhub: search index: %lld resources reindexed\n",
+                   static_cast<long long>(count));
+    });
+    // Only the message id: a database's text may quote values.
+    if (!done.ok()) {
+      std::fprintf(stderr,
+                   "fhirhub: search index: reindexing stopped (%s); it resumes at the next "
+                   "start\n",
+                   done.error().message_id().c_str());
+    }
+  });
+
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "fhirhub: stopping (signal %d)\n", signal);
+  stop_reindexing = true;
   server.Stop();
+  reindexing.join();
   return 0;
 }
 
@@ -213,7 +237,8 @@ int RunServe(const std::vector<std::string>& args) {
     std::fprintf(stderr, "fhirhub serve: %s\n", defs.error().text().c_str());
     return 1;
   }
-  auto registry = LoadSearchParameters(cl->GetOrEnv("fhir-package"), **defs);
+  std::string fingerprint;
+  auto registry = LoadSearchParameters(cl->GetOrEnv("fhir-package"), **defs, &fingerprint);
   if (!registry.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", registry.error().text().c_str());
     return 1;
@@ -241,7 +266,8 @@ int RunServe(const std::vector<std::string>& args) {
                db->cluster != nullptr ? "embedded cluster" : "external server",
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
-  int status = Serve(options, **defs, **registry, **compartments, db->conninfo, signals);
+  int status =
+      Serve(options, **defs, **registry, **compartments, fingerprint, db->conninfo, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());

@@ -62,6 +62,18 @@ class InterleavingStore final : public store::Store {
         const store::IncludeQuery& query) override {
       return inner_->Include(query);
     }
+    fhir::Result<store::IndexState> ReadIndexState() override { return inner_->ReadIndexState(); }
+    fhir::Result<void> WriteIndexState(const store::IndexState& state) override {
+      return inner_->WriteIndexState(state);
+    }
+    fhir::Result<std::vector<store::ResourceVersion>> LockCurrent(
+        const std::optional<store::ResourceKey>& after, int count) override {
+      return inner_->LockCurrent(after, count);
+    }
+    fhir::Result<void> ReplaceIndex(const std::string& type, const std::string& id,
+                                    const store::IndexEntries& index) override {
+      return inner_->ReplaceIndex(type, id, index);
+    }
     fhir::Result<store::WriteResult> Write(const store::WriteOp& op) override {
       return inner_->Write(op);
     }

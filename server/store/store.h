@@ -308,6 +308,21 @@ struct IncludeQuery {
   int limit = 1000;
 };
 
+// A resource's key within the tenant.
+struct ResourceKey {
+  std::string type;
+  std::string id;
+};
+
+// What built the search index (server/search/reindex.h): the fingerprint of the definitions,
+// how far a rebuild with them got (the last resource done, in (type, id) order), and whether it
+// completed. A store that never recorded one answers an empty fingerprint.
+struct IndexState {
+  std::string fingerprint;
+  std::optional<ResourceKey> position;
+  bool complete = false;
+};
+
 class Transaction {
  public:
   // Rolls back if neither Commit nor Rollback was called.
@@ -332,6 +347,16 @@ class Transaction {
   // each other: each gets a distinct, contiguous version and none is lost. Deleting a resource
   // that never existed is store.not-found.
   virtual fhir::Result<WriteResult> Write(const WriteOp& op) = 0;
+  // Rebuilding the index. ReadIndexState locks the state until the transaction ends, so two
+  // rebuilds take turns; LockCurrent returns the current (not deleted) versions after `after` in
+  // (type, id) order, at most `count`, locked against writers until the transaction ends;
+  // ReplaceIndex replaces one resource's rows without writing a version.
+  virtual fhir::Result<IndexState> ReadIndexState() = 0;
+  virtual fhir::Result<void> WriteIndexState(const IndexState& state) = 0;
+  virtual fhir::Result<std::vector<ResourceVersion>> LockCurrent(
+      const std::optional<ResourceKey>& after, int count) = 0;
+  virtual fhir::Result<void> ReplaceIndex(const std::string& type, const std::string& id,
+                                          const IndexEntries& index) = 0;
   // Returns only after the database has durably committed; then the writes are visible to all.
   virtual fhir::Result<void> Commit() = 0;
   virtual fhir::Result<void> Rollback() = 0;

@@ -157,6 +157,14 @@ CREATE TABLE search_uri (
 );
 CREATE INDEX search_uri_value ON search_uri (tenant, type, param, value, id);
 CREATE INDEX search_uri_resource ON search_uri (tenant, type, id);
+
+CREATE TABLE search_index_state (
+  tenant        text PRIMARY KEY,
+  fingerprint   text NOT NULL,
+  position_type text,
+  position_id   text,
+  complete      boolean NOT NULL
+);
 )sql";
 
 constexpr std::array kMigrations = {

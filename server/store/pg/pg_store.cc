@@ -29,71 +29,140 @@ constexpr const char* kLockSql =
     "SELECT version, deleted, " FHIRHUB_MICROS("last_updated") " FROM resource_current "
     "WHERE tenant = $1 AND type = $2 AND id = $3 FOR UPDATE";
 
-// The index rows of a version travel as one array parameter per column ($9 to $45, built by
-// AppendIndexParams), unnested into each table. `key` is the FROM clause that gives tenant, type
-// and id.
-#define FHIRHUB_INDEX_INSERTS(key)                                                               \
-  " i_string AS (INSERT INTO search_string (tenant, type, id, param, normalized, exact, grp)"    \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
-  ", unnest($9::text[], $10::text[], $11::text[], $12::int[]) AS u),"                            \
-  " i_token AS (INSERT INTO search_token"                                                        \
-  " (tenant, type, id, param, system, code, text, type_system, type_code, grp)"                  \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
-  ", unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],"       \
-  " $19::int[]) AS u),"                                                                          \
-  " i_date AS (INSERT INTO search_date (tenant, type, id, param, \"from\", before, grp)"         \
-  " SELECT k.tenant, k.type, k.id, u.p,"                                                         \
-  " COALESCE(timestamptz 'epoch' + u.f * interval '1 microsecond', '-infinity'),"                \
-  " COALESCE(timestamptz 'epoch' + u.b * interval '1 microsecond', 'infinity'), u.g FROM " key   \
-  ", unnest($20::text[], $21::bigint[], $22::bigint[], $23::int[]) AS u(p, f, b, g)),"           \
-  " i_number AS (INSERT INTO search_number (tenant, type, id, param, value, grp)"                \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
-  ", unnest($24::text[], $25::numeric[], $26::int[]) AS u),"                                     \
-  " i_quantity AS (INSERT INTO search_quantity"                                                  \
-  " (tenant, type, id, param, value, system, code, unit, canonical_value, canonical_code, grp)"  \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
-  ", unnest($27::text[], $28::numeric[], $29::text[], $30::text[], $31::text[], $32::numeric[]," \
-  " $33::text[], $34::int[]) AS u),"                                                             \
-  " i_reference AS (INSERT INTO search_reference (tenant, type, id, param, target_type,"         \
-  " target_id, url, version, identifier_system, identifier_value, grp)"                          \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
-  ", unnest($35::text[], $36::text[], $37::text[], $38::text[], $39::text[], $40::text[],"       \
-  " $41::text[], $42::int[]) AS u),"                                                             \
-  " i_uri AS (INSERT INTO search_uri (tenant, type, id, param, value, grp)"                      \
-  " SELECT k.tenant, k.type, k.id, u.* FROM " key                                                \
-  ", unnest($43::text[], $44::text[], $45::int[]) AS u)"
+// The index tables and the columns of their rows after (tenant, type, id), each with the type of
+// its array parameter, in the order AppendIndexParams builds the arrays.
+struct IndexTableColumns {
+  const char* table;
+  std::vector<std::pair<const char*, const char*>> columns;  // (column, element type)
+};
+
+const std::vector<IndexTableColumns>& IndexTables() {
+  static const std::vector<IndexTableColumns> tables = {
+      {"search_string",
+       {{"param", "text"}, {"normalized", "text"}, {"exact", "text"}, {"grp", "int"}}},
+      {"search_token",
+       {{"param", "text"},
+        {"system", "text"},
+        {"code", "text"},
+        {"text", "text"},
+        {"type_system", "text"},
+        {"type_code", "text"},
+        {"grp", "int"}}},
+      {"search_date",
+       {{"param", "text"}, {"\"from\"", "bigint"}, {"before", "bigint"}, {"grp", "int"}}},
+      {"search_number", {{"param", "text"}, {"value", "numeric"}, {"grp", "int"}}},
+      {"search_quantity",
+       {{"param", "text"},
+        {"value", "numeric"},
+        {"system", "text"},
+        {"code", "text"},
+        {"unit", "text"},
+        {"canonical_value", "numeric"},
+        {"canonical_code", "text"},
+        {"grp", "int"}}},
+      {"search_reference",
+       {{"param", "text"},
+        {"target_type", "text"},
+        {"target_id", "text"},
+        {"url", "text"},
+        {"version", "text"},
+        {"identifier_system", "text"},
+        {"identifier_value", "text"},
+        {"grp", "int"}}},
+      {"search_uri", {{"param", "text"}, {"value", "text"}, {"grp", "int"}}},
+  };
+  return tables;
+}
+
+// The CTEs that insert a version's index rows: one array parameter per column, from $`first` on
+// (AppendIndexParams), unnested into each table; `key` is the FROM item that names tenant, type
+// and id as k. Dates travel as integer microseconds; an absent bound is -infinity or infinity.
+std::string IndexInserts(const std::string& key, int first) {
+  std::string sql;
+  int next = first;
+  for (const IndexTableColumns& table : IndexTables()) {
+    std::string names;
+    std::string values;
+    std::string arrays;
+    std::string aliases;
+    for (const auto& [column, type] : table.columns) {
+      const std::string alias = "u" + std::to_string(next);
+      names += std::string(", ") + column;
+      if (std::string_view(column) == "\"from\"" || std::string_view(column) == "before") {
+        values += ", COALESCE(timestamptz 'epoch' + " + alias + " * interval '1 microsecond', '" +
+                  (std::string_view(column) == "before" ? "infinity" : "-infinity") + "')";
+      } else {
+        values += ", " + alias;
+      }
+      arrays +=
+          std::string(arrays.empty() ? "" : ", ") + "$" + std::to_string(next) + "::" + type + "[]";
+      aliases += (aliases.empty() ? "" : ", ") + alias;
+      ++next;
+    }
+    sql += std::string(sql.empty() ? " " : ", ") + "i_" + table.table + " AS (INSERT INTO " +
+           table.table + " (tenant, type, id" + names + ") SELECT k.tenant, k.type, k.id" + values +
+           " FROM " + key + ", unnest(" + arrays + ") AS u(" + aliases + "))";
+  }
+  return sql;
+}
+
+// The CTEs that delete a resource's ($1, $2, $3) index rows.
+std::string IndexDeletes() {
+  std::string sql;
+  for (const IndexTableColumns& table : IndexTables()) {
+    sql += std::string(" d_") + table.table + " AS (DELETE FROM " + table.table +
+           " WHERE tenant = $1 AND type = $2 AND id = $3),";
+  }
+  return sql;
+}
+
+constexpr const char* kKeyFrom = "(SELECT $1::text AS tenant, $2::text AS type, $3::text AS id) k";
 
 // A first version: claims the resource_current row. If a concurrent transaction created the
 // same resource first, ON CONFLICT waits for it and then inserts nothing (no version, no index
 // rows), and Write starts over.
-constexpr const char* kCreateSql =
+const std::string kCreateSql =
     "WITH cur AS ("
     " INSERT INTO resource_current (tenant, type, id, version, deleted, last_updated)"
     " VALUES ($1, $2, $3, $4, $5, " FHIRHUB_TS("$6") ")"
     " ON CONFLICT DO NOTHING RETURNING tenant, type, id, version, deleted, last_updated),"
     " ver AS (INSERT INTO resource_version"
     " (tenant, type, id, version, last_updated, deleted, json, method)"
-    " SELECT tenant, type, id, version, last_updated, deleted, $7, $8 FROM cur RETURNING seq),"
-    FHIRHUB_INDEX_INSERTS("cur k") " SELECT seq FROM ver";
+    " SELECT tenant, type, id, version, last_updated, deleted, $7, $8 FROM cur RETURNING seq)," +
+    IndexInserts("cur k", 9) + " SELECT seq FROM ver";
 
 // A later version, with the resource_current row already locked by kLockSql: the previous
 // version's index rows are replaced by this one's (none for a delete). All parts of the statement
 // see the same snapshot, so the deletes do not see the rows it inserts.
-constexpr const char* kUpdateSql =
+const std::string kUpdateSql =
     "WITH cur AS ("
-    " UPDATE resource_current SET version = $4, deleted = $5, last_updated = " FHIRHUB_TS("$6")
-    " WHERE tenant = $1 AND type = $2 AND id = $3),"
-    " d_string AS (DELETE FROM search_string WHERE tenant = $1 AND type = $2 AND id = $3),"
-    " d_token AS (DELETE FROM search_token WHERE tenant = $1 AND type = $2 AND id = $3),"
-    " d_date AS (DELETE FROM search_date WHERE tenant = $1 AND type = $2 AND id = $3),"
-    " d_number AS (DELETE FROM search_number WHERE tenant = $1 AND type = $2 AND id = $3),"
-    " d_quantity AS (DELETE FROM search_quantity WHERE tenant = $1 AND type = $2 AND id = $3),"
-    " d_reference AS (DELETE FROM search_reference WHERE tenant = $1 AND type = $2 AND id = $3),"
-    " d_uri AS (DELETE FROM search_uri WHERE tenant = $1 AND type = $2 AND id = $3),"
-    FHIRHUB_INDEX_INSERTS("(SELECT $1::text AS tenant, $2::text AS type, $3::text AS id) k")
+    " UPDATE resource_current SET version = $4, deleted = $5, last_updated = " FHIRHUB_TS(
+        "$6") " WHERE tenant = $1 AND type = $2 AND id = $3)," +
+    IndexDeletes() + IndexInserts(kKeyFrom, 9) +
     " INSERT INTO resource_version"
     " (tenant, type, id, version, last_updated, deleted, json, method)"
     " VALUES ($1, $2, $3, $4, " FHIRHUB_TS("$6") ", $5, $7, $8) RETURNING seq";
+
+// Reindexing: a resource's rows replaced, its version untouched.
+const std::string kReplaceIndexSql =
+    "WITH" + IndexDeletes() + IndexInserts(kKeyFrom, 4) + " SELECT 1";
+
+// The current versions after a position, locked until the transaction ends.
+constexpr const char* kLockCurrentSql =
+    "SELECT v.type, v.id, v.version, v.deleted, " FHIRHUB_MICROS("v.last_updated") ", v.json, "
+    "v.seq, v.method FROM resource_current c JOIN resource_version v"
+    " USING (tenant, type, id, version)"
+    " WHERE c.tenant = $1 AND NOT c.deleted AND (c.type, c.id) > ($2, $3)"
+    " ORDER BY c.type, c.id LIMIT $4 FOR UPDATE OF c";
+
+constexpr const char* kReadIndexStateSql =
+    "SELECT fingerprint, position_type, position_id, complete FROM search_index_state"
+    " WHERE tenant = $1 FOR UPDATE";
+
+constexpr const char* kWriteIndexStateSql =
+    "INSERT INTO search_index_state (tenant, fingerprint, position_type, position_id, complete)"
+    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant) DO UPDATE SET fingerprint = $2,"
+    " position_type = $3, position_id = $4, complete = $5";
 
 constexpr int kMaxHistoryCount = 1000;
 
@@ -142,7 +211,7 @@ std::optional<std::string> MicrosOrNull(const std::optional<Timestamp>& t) {
   return Micros(*t);
 }
 
-// The array parameters $9 to $45 of kCreateSql and kUpdateSql, appended to `params`.
+// The array parameters of IndexInserts, in the order of IndexTables, appended to `params`.
 void AppendIndexParams(const IndexEntries& index, std::vector<Param>& params) {
   // One array per column; `rows` are the entries of one table, `columns` the getters.
   auto columns = [&params](const auto& rows, auto... column) {
@@ -434,6 +503,72 @@ class PgTransaction final : public Transaction {
     return {};
   }
 
+  fhir::Result<IndexState> ReadIndexState() override {
+    if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    auto rows = begun_ ? lease_->Exec("store_index_state", kReadIndexStateSql, {tenant_})
+                       : lease_->ExecAfter(kBeginReadCommitted, "store_index_state",
+                                           kReadIndexStateSql, {tenant_});
+    begun_ = true;
+    if (!rows.ok()) return std::move(rows).error();
+    IndexState state;
+    if (rows->rows() == 0) return state;
+    state.fingerprint = rows->Get(0, 0);
+    if (!rows->IsNull(0, 1)) {
+      state.position = ResourceKey{std::string(rows->Get(0, 1)), std::string(rows->Get(0, 2))};
+    }
+    state.complete = rows->GetBool(0, 3);
+    return state;
+  }
+
+  fhir::Result<void> WriteIndexState(const IndexState& state) override {
+    if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    std::vector<Param> params = {tenant_, state.fingerprint, std::nullopt, std::nullopt,
+                                 state.complete ? "t" : "f"};
+    if (state.position) {
+      params[2] = state.position->type;
+      params[3] = state.position->id;
+    }
+    auto written = begun_ ? lease_->Exec("store_write_index_state", kWriteIndexStateSql, params)
+                          : lease_->ExecAfter(kBeginReadCommitted, "store_write_index_state",
+                                              kWriteIndexStateSql, params);
+    begun_ = true;
+    if (!written.ok()) return std::move(written).error();
+    return {};
+  }
+
+  fhir::Result<std::vector<ResourceVersion>> LockCurrent(const std::optional<ResourceKey>& after,
+                                                         int count) override {
+    if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    std::vector<Param> params = {tenant_, after ? after->type : "", after ? after->id : "",
+                                 std::to_string(std::max(count, 0))};
+    auto rows = begun_ ? lease_->Exec("store_lock_current", kLockCurrentSql, params)
+                       : lease_->ExecAfter(kBeginReadCommitted, "store_lock_current",
+                                           kLockCurrentSql, params);
+    begun_ = true;
+    if (!rows.ok()) return std::move(rows).error();
+    std::vector<ResourceVersion> out;
+    out.reserve(rows->rows());
+    for (int row = 0; row < rows->rows(); ++row) out.push_back(RowToVersion(*rows, row));
+    return out;
+  }
+
+  fhir::Result<void> ReplaceIndex(const std::string& type, const std::string& id,
+                                  const IndexEntries& index) override {
+    if (!open_) return Closed();
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    std::vector<Param> params = {tenant_, type, id};
+    AppendIndexParams(index, params);
+    auto done = begun_ ? lease_->Exec("store_replace_index", kReplaceIndexSql, params)
+                       : lease_->ExecAfter(kBeginReadCommitted, "store_replace_index",
+                                           kReplaceIndexSql, params);
+    begun_ = true;
+    if (!done.ok()) return std::move(done).error();
+    return {};
+  }
+
   fhir::Result<void> Rollback() override {
     if (!open_) return Closed();
     open_ = false;
@@ -495,6 +630,5 @@ fhir::Result<std::unique_ptr<Transaction>> PgStore::Begin(Isolation isolation) {
 
 #undef FHIRHUB_MICROS
 #undef FHIRHUB_TS
-#undef FHIRHUB_INDEX_INSERTS
 
 }  // namespace server::store::pg
