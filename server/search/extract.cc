@@ -510,24 +510,40 @@ fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Re
                                entries.uris.size()};
       fhir::fhirpath::EvaluationContext on_item = context;
       on_item.context = item.node;
-      for (size_t i = 0; i < param->components.size(); ++i) {
+      bool complete = true;
+      for (size_t i = 0; i < param->components.size() && complete; ++i) {
         const SearchParam::Component& component = param->components[i];
         auto values = component.expression.Evaluate(on_item);
-        if (!values.ok()) continue;
-        const std::string code = ComponentCode(param->code(), i);
-        for (const Value& value : *values)
-          extractor.Convert(code, component.definition->type, value);
+        const size_t rows_before = entries.size();
+        if (values.ok()) {
+          const std::string code = ComponentCode(param->code(), i);
+          for (const Value& value : *values) {
+            extractor.Convert(code, component.definition->type, value);
+          }
+        }
+        complete = entries.size() > rows_before;
       }
       auto mark = [group](auto& rows, size_t from) {
         for (size_t r = from; r < rows.size(); ++r) rows[r].group = group;
       };
-      mark(entries.strings, before[0]);
-      mark(entries.tokens, before[1]);
-      mark(entries.dates, before[2]);
-      mark(entries.numbers, before[3]);
-      mark(entries.quantities, before[4]);
-      mark(entries.references, before[5]);
-      mark(entries.uris, before[6]);
+      // An item without a value for some component can match no search of the composite.
+      if (complete) {
+        mark(entries.strings, before[0]);
+        mark(entries.tokens, before[1]);
+        mark(entries.dates, before[2]);
+        mark(entries.numbers, before[3]);
+        mark(entries.quantities, before[4]);
+        mark(entries.references, before[5]);
+        mark(entries.uris, before[6]);
+      } else {
+        entries.strings.resize(before[0]);
+        entries.tokens.resize(before[1]);
+        entries.dates.resize(before[2]);
+        entries.numbers.resize(before[3]);
+        entries.quantities.resize(before[4]);
+        entries.references.resize(before[5]);
+        entries.uris.resize(before[6]);
+      }
     }
   }
   Deduplicate(&entries);

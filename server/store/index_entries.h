@@ -13,6 +13,7 @@
 #define SERVER_STORE_INDEX_ENTRIES_H_
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -97,6 +98,12 @@ struct IndexEntries {
   std::vector<Quantity> quantities;
   std::vector<Reference> references;
   std::vector<Uri> uris;
+
+  // Rows of every kind.
+  size_t size() const {
+    return strings.size() + tokens.size() + dates.size() + numbers.size() + quantities.size() +
+           references.size() + uris.size();
+  }
 
   bool empty() const {
     return strings.empty() && tokens.empty() && dates.empty() && numbers.empty() &&

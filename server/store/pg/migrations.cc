@@ -140,9 +140,12 @@ CREATE TABLE search_reference (
 );
 CREATE INDEX search_reference_value
   ON search_reference (tenant, type, param, target_id, target_type, id);
-CREATE INDEX search_reference_url ON search_reference (tenant, type, param, url, id);
+-- Most references are literal (Type/id): the other forms are indexed only where present.
+CREATE INDEX search_reference_url ON search_reference (tenant, type, param, url, id)
+  WHERE url <> '';
 CREATE INDEX search_reference_identifier
-  ON search_reference (tenant, type, param, identifier_value, identifier_system, id);
+  ON search_reference (tenant, type, param, identifier_value, identifier_system, id)
+  WHERE identifier_value <> '';
 -- What refers to a resource: _revinclude and _has.
 CREATE INDEX search_reference_target ON search_reference (tenant, target_type, target_id);
 CREATE INDEX search_reference_resource ON search_reference (tenant, type, id);
