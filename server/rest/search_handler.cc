@@ -5,7 +5,6 @@
 #include <utility>
 #include <vector>
 
-#include "fhir/json/json.h"
 #include "server/rest/interaction_support.h"
 #include "server/rest/search_params.h"
 
@@ -45,23 +44,6 @@ fhir::Result<std::vector<store::ResourceVersion>> Included(
         if (spec.reverse || spec.source_type.empty() || key.first == spec.source_type) {
           query.from.push_back(key);
         }
-      }
-      if (spec.source_type.empty()) {
-        // "*": every reference of the frontier's resources, type by type.
-        std::set<std::string> types;
-        for (const Key& key : frontier) types.insert(key.first);
-        for (const std::string& type : types) {
-          query.source_type = type;
-          auto found = tx.Include(query);
-          if (!found.ok()) return std::move(found).error();
-          for (store::ResourceVersion& version : *found) {
-            if (seen.emplace(version.type, version.id).second) {
-              added.emplace_back(version.type, version.id);
-              included.push_back(std::move(version));
-            }
-          }
-        }
-        continue;
       }
       auto found = tx.Include(query);
       if (!found.ok()) return std::move(found).error();

@@ -297,7 +297,8 @@ struct SearchPage {
 // _include and _revinclude: the current resources that the `from` resources (of `source_type`)
 // refer to through reference parameter `param` (forward), or the current resources of
 // `source_type` that refer to any of the `from` resources through `param` (reverse). An empty
-// `param` means every reference parameter (`*`); `target_type` restricts what is referred to.
+// `param` means every reference parameter (`*`), an empty `source_type` of a forward include the
+// `from` resources of any type; `target_type` restricts what is referred to.
 // At most `limit` resources.
 struct IncludeQuery {
   bool reverse = false;

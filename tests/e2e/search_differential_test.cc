@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <iostream>
@@ -36,6 +35,7 @@
 #include "fhir/fhirpath/quantity.h"
 #include "fhir/fhirpath/temporal.h"
 #include "fhir/json/json.h"
+#include "server/rest/search_params.h"
 #include "server/search/normalize.h"
 #include "server/search/registry.h"
 #include "tests/support/http_client.h"
@@ -110,23 +110,6 @@ std::string Pad(int value, int width) {
   std::string text = std::to_string(value);
   return std::string(static_cast<size_t>(std::max(0, width - static_cast<int>(text.size()))), '0') +
          text;
-}
-
-// Percent-encodes everything but the unreserved characters, so Chinese text, '|', '+' (time
-// zones) and spaces reach the server as they are meant.
-std::string Encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 std::vector<std::string> CodePoints(std::string_view text) {
@@ -1091,7 +1074,7 @@ std::string QueryText(const std::string& type, const std::vector<Clause>& clause
   for (const Clause& clause : clauses) {
     query += clause.code + (clause.modifier.empty() ? "" : ":" + clause.modifier) + "=";
     for (size_t i = 0; i < clause.alternatives.size(); ++i) {
-      query += (i > 0 ? "," : "") + Encode(clause.alternatives[i]);
+      query += (i > 0 ? "," : "") + server::rest::PercentEncode(clause.alternatives[i]);
     }
     query += "&";
   }

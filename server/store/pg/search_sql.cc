@@ -535,8 +535,8 @@ Statement IncludeStatement(const std::string& tenant, const IncludeQuery& query)
   }
   std::string refs = "SELECT " +
                      std::string(query.reverse ? "r.id" : "r.target_type, r.target_id") +
-                     " FROM search_reference r WHERE r.tenant = " + b.tenant() +
-                     " AND r.type = " + b.Bind(query.source_type, "::text");
+                     " FROM search_reference r WHERE r.tenant = " + b.tenant();
+  if (!query.source_type.empty()) refs += " AND r.type = " + b.Bind(query.source_type, "::text");
   if (!query.param.empty()) refs += " AND r.param = " + b.Bind(query.param, "::text");
   if (query.target_type) refs += " AND r.target_type = " + b.Bind(*query.target_type, "::text");
   const std::string from_types = b.Bind(TextArray(types), "::text[]");
