@@ -3,10 +3,8 @@
 #include <Poco/Exception.h>
 #include <Poco/InflatingStream.h>
 
-#include <algorithm>
 #include <fstream>
 #include <istream>
-#include <iterator>
 #include <map>
 #include <string_view>
 
@@ -121,27 +119,6 @@ fhir::Result<std::vector<std::string>> ReadJsonFilesFromTgz(const std::filesyste
   return out;
 }
 
-// The texts of the "<prefix>*.json" files of an unpacked package folder, in file name order.
-fhir::Result<std::vector<std::string>> ReadJsonFilesFromDirectory(const std::filesystem::path& dir,
-                                                                  std::string_view prefix) {
-  std::error_code ec;
-  std::vector<std::filesystem::path> files;
-  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.starts_with(prefix) && name.ends_with(".json")) files.push_back(it->path());
-  }
-  if (ec) return fhir::Error::NotFound("package.missing", "Cannot list " + dir.string());
-  std::sort(files.begin(), files.end());
-  std::vector<std::string> out;
-  for (const auto& file : files) {
-    std::ifstream in(file, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) return Corrupt("cannot read " + file.filename().string());
-    out.push_back(std::move(text));
-  }
-  return out;
-}
-
 // The package folder (or .tgz file) at `location`, or the one scripts/bootstrap prepared.
 fhir::Result<std::filesystem::path> PackagePath(const std::optional<std::string>& location) {
   std::filesystem::path path = location.value_or(FHIRHUB_DEFAULT_PACKAGE);
@@ -182,7 +159,7 @@ fhir::Result<std::unique_ptr<search::Compartments>> LoadCompartments(
   if (!path.ok()) return std::move(path).error();
   auto texts = std::filesystem::is_regular_file(*path)
                    ? ReadJsonFilesFromTgz(*path, "CompartmentDefinition-")
-                   : ReadJsonFilesFromDirectory(*path, "CompartmentDefinition-");
+                   : search::ReadPackageFiles(*path, "CompartmentDefinition-");
   if (!texts.ok()) return std::move(texts).error();
   return search::Compartments::Load(*texts);
 }

@@ -297,14 +297,14 @@ std::span<const SearchParam* const> Registry::ForType(std::string_view resource_
   return it->second;
 }
 
-fhir::Result<std::vector<std::string>> ReadSearchParameterFiles(
-    const std::filesystem::path& package_dir) {
+fhir::Result<std::vector<std::string>> ReadPackageFiles(const std::filesystem::path& package_dir,
+                                                        std::string_view prefix) {
   std::error_code ec;
   std::vector<std::filesystem::path> files;
   for (std::filesystem::directory_iterator it(package_dir, ec), end; !ec && it != end;
        it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.starts_with("SearchParameter-") && name.ends_with(".json")) {
+    if (name.starts_with(prefix) && name.ends_with(".json")) {
       files.push_back(it->path());
     }
   }
@@ -322,6 +322,11 @@ fhir::Result<std::vector<std::string>> ReadSearchParameterFiles(
     texts.push_back(std::move(content).str());
   }
   return texts;
+}
+
+fhir::Result<std::vector<std::string>> ReadSearchParameterFiles(
+    const std::filesystem::path& package_dir) {
+  return ReadPackageFiles(package_dir, "SearchParameter-");
 }
 
 }  // namespace server::search

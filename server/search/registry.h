@@ -115,8 +115,12 @@ class Registry {
   std::vector<std::string> warnings_;
 };
 
-// The texts of the SearchParameter-*.json files of an unpacked package folder, in file name
-// order (which is the order Load gives precedence in). Fails when the folder cannot be read.
+// The texts of the "<prefix>*.json" files of an unpacked package folder, in file name order.
+// Fails when the folder or a file cannot be read.
+fhir::Result<std::vector<std::string>> ReadPackageFiles(const std::filesystem::path& package_dir,
+                                                        std::string_view prefix);
+
+// The SearchParameter-*.json files, in the order Load gives precedence in.
 fhir::Result<std::vector<std::string>> ReadSearchParameterFiles(
     const std::filesystem::path& package_dir);
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "server/store/pg/search_sql.h"
+#include "server/store/pg/sql_values.h"
 
 namespace server::store::pg {
 namespace {
@@ -180,31 +181,6 @@ ResourceVersion RowToVersion(const PgResult& rows, int row) {
   version.method = rows.Get(row, 7);
   return version;
 }
-
-std::string Micros(Timestamp t) { return std::to_string(t.time_since_epoch().count()); }
-
-// PostgreSQL array literals, for text[], bigint[] and numeric[] parameters: every element
-// quoted, with '"' and '\\' escaped; nullopt is NULL.
-class ArrayLiteral {
- public:
-  void Add(const std::optional<std::string>& value) {
-    text_ += text_.size() > 1 ? "," : "";
-    if (!value) {
-      text_ += "NULL";
-      return;
-    }
-    text_ += '"';
-    for (char c : *value) {
-      if (c == '"' || c == '\\') text_ += '\\';
-      text_ += c;
-    }
-    text_ += '"';
-  }
-  std::string Take() { return std::move(text_) + "}"; }
-
- private:
-  std::string text_ = "{";
-};
 
 std::optional<std::string> MicrosOrNull(const std::optional<Timestamp>& t) {
   if (!t) return std::nullopt;

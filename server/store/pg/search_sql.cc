@@ -5,26 +5,11 @@
 #include <utility>
 #include <variant>
 
+#include "server/store/pg/sql_values.h"
+
 namespace server::store::pg {
 
 namespace {
-
-std::string Micros(Timestamp t) { return std::to_string(t.time_since_epoch().count()); }
-
-// A PostgreSQL text[] literal: every element quoted, with '"' and '\\' escaped.
-std::string TextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (const std::string& value : values) {
-    if (out.size() > 1) out += ',';
-    out += '"';
-    for (char c : value) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
 
 const char* IndexTable(IndexKind kind) {
   switch (kind) {
