@@ -127,6 +127,7 @@ fhir::Result<std::vector<store::SortKey>> ParseSort(const search::Registry& regi
             "_sort");
       }
       key.kind = *kind;
+      for (const search::SearchParam* part : param->union_of) key.union_of.push_back(part->code());
     }
     keys.push_back(std::move(key));
   }

@@ -402,20 +402,27 @@ fhir::Result<std::vector<store::RowTest>> QuantityValue(std::string_view paramet
   if (parts.size() == 3) {
     test.system = Unescape(parts[1]);
     test.code = Unescape(parts[2]);
-    // Compared in UCUM base units when the unit converts: the precision range converts with
-    // the value, and rows in any unit of the same dimension match.
-    auto in_base = [&](const Decimal& d) -> std::optional<Decimal> {
-      auto canonical = CanonicalQuantity(d.ToString(), test.code);
+    // Compared in UCUM base units when the unit converts, so that rows in any unit of the same
+    // dimension match: the bounds are worked out in the unit given (10% for ap, the precision
+    // for eq) and then converted, which also holds for units with an offset such as Cel.
+    auto in_base = [&](const std::string& d) -> std::optional<std::string> {
+      auto canonical = CanonicalQuantity(d, test.code);
       if (!canonical) return std::nullopt;
-      return Decimal::Parse(canonical->first);
+      return canonical->first;
     };
-    if (test.system == kUcum) {
-      auto value = in_base(range->value);
-      auto low = in_base(range->low);
-      auto high = in_base(range->high);
-      if (value && low && high) {
-        test.number = NumberTestFor(*prefix, DecimalRange{*value, *low, *high});
-        test.code = CanonicalQuantity(range->value.ToString(), test.code)->second;
+    auto base_code = CanonicalQuantity(range->value.ToString(), test.code);
+    if (test.system == kUcum && base_code) {
+      store::NumberTest in_base_units = test.number;
+      bool converted = true;
+      for (auto* bound : {&in_base_units.lower, &in_base_units.upper}) {
+        if (!*bound) continue;
+        auto value = in_base((*bound)->value);
+        if (!value) converted = false;
+        if (value) (*bound)->value = *value;
+      }
+      if (converted) {
+        test.number = std::move(in_base_units);
+        test.code = base_code->second;
         test.system.clear();
         test.canonical = true;
       }
@@ -579,9 +586,10 @@ fhir::Result<std::vector<store::RowTest>> AlternativeTests(
 
 // One alternative of a composite: "$"-separated component values, each read by its component's
 // type and tested on the rows of that component.
-fhir::Result<store::RowTest> CompositeValue(const fhir::model::Definitions& defs,
-                                            const SearchParam& param, std::string_view text,
-                                            store::Timestamp now) {
+fhir::Result<std::vector<store::RowTest>> CompositeValue(const fhir::model::Definitions& defs,
+                                                         const SearchParam& param,
+                                                         std::string_view text,
+                                                         store::Timestamp now) {
   const std::string& name = param.code();
   const std::vector<std::string> parts = SplitEscaped(text, '$');
   if (parts.size() != param.components.size()) {
@@ -605,7 +613,17 @@ fhir::Result<store::RowTest> CompositeValue(const fhir::model::Definitions& defs
     composite.components.push_back(
         {.kind = *kind, .param = ComponentCode(name, i), .any = std::move(tests).value()});
   }
-  return store::RowTest{std::move(composite)};
+  if (param.union_of.empty()) return std::vector<store::RowTest>{std::move(composite)};
+  // A union of composites is tested on the rows of each of its parts.
+  std::vector<store::RowTest> each;
+  for (const SearchParam* part : param.union_of) {
+    store::CompositeTest on_part = composite;
+    for (size_t i = 0; i < on_part.components.size(); ++i) {
+      on_part.components[i].param = ComponentCode(part->code(), i);
+    }
+    each.push_back(std::move(on_part));
+  }
+  return each;
 }
 
 }  // namespace
@@ -626,6 +644,9 @@ fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definition
                                 name);
   }
   store::IndexCondition condition{.kind = *kind, .param = name};
+  if (param.type() != ParamType::kComposite) {
+    for (const SearchParam* part : param.union_of) condition.union_of.push_back(part->code());
+  }
   if (modifier == "missing" && param.type() != ParamType::kComposite) {
     if (value != "true" && value != "false") {
       return InvalidValue(name, ":missing takes true or false");
@@ -642,9 +663,9 @@ fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definition
       return InvalidValue(name, "An empty value (between commas) for " + name);
     }
     if (param.type() == ParamType::kComposite) {
-      auto test = CompositeValue(defs, param, alternative, now);
-      if (!test.ok()) return std::move(test).error();
-      condition.any.push_back(std::move(test).value());
+      auto tests = CompositeValue(defs, param, alternative, now);
+      if (!tests.ok()) return std::move(tests).error();
+      for (store::RowTest& test : *tests) condition.any.push_back(std::move(test));
       continue;
     }
     auto tests = AlternativeTests(defs, param, name, modifier, alternative, now);

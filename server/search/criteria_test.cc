@@ -202,6 +202,14 @@ TEST(CriteriaTest, QuantitiesCompareInBaseUnits) {
       Parse("Observation", "value-quantity", "1000|http://unitsofmeasure.org|g"));
   EXPECT_EQ(g.code, kg.code);
   EXPECT_FALSE(Parse("Observation", "value-quantity", "1|kg").ok());
+  // Bounds are worked out in the unit given, then converted: within 10% of 40 Cel is 36 to 44
+  // Cel (309.15 K to 317.15 K), not 10% of 313.15 K.
+  auto fever = Only<store::QuantityTest>(
+      Parse("Observation", "value-quantity", "ap40|http://unitsofmeasure.org|Cel"));
+  EXPECT_TRUE(fever.canonical);
+  EXPECT_EQ(fever.code, "K");
+  EXPECT_EQ(fever.number.lower->value, "309.15");
+  EXPECT_EQ(fever.number.upper->value, "317.15");
 }
 
 TEST(CriteriaTest, UrisAndMissing) {

@@ -488,8 +488,9 @@ fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Re
   Extractor extractor(registry.definitions(), &entries);
   int groups = 0;
   for (const SearchParam* param : registry.ForType(resource.resource_type())) {
+    // A union of other parameters is searched on their rows.
     if (!param->expression || param->type() == ParamType::kSpecial ||
-        IsResourceColumn(param->code())) {
+        IsResourceColumn(param->code()) || !param->union_of.empty()) {
       continue;
     }
     auto items = param->expression->Evaluate(context);

@@ -204,6 +204,9 @@ TEST(ExtractTest, BloodPressureComponents) {
   }
   EXPECT_NE(quantities[0].group, quantities[1].group);
   for (const auto& row : Rows(e.tokens, "code")) EXPECT_EQ(row.group, 0);
+  // Unions of other parameters (combo-*) have no rows of their own.
+  for (const auto& row : e.tokens) EXPECT_FALSE(row.param.starts_with("combo-")) << row.param;
+  for (const auto& row : e.quantities) EXPECT_FALSE(row.param.starts_with("combo-")) << row.param;
 }
 
 TEST(ExtractTest, MedicationRequest) {

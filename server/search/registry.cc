@@ -181,6 +181,7 @@ fhir::Result<std::unique_ptr<Registry>> Registry::Load(
               [](const SearchParam* a, const SearchParam* b) { return a->code() < b->code(); });
   }
   registry->ResolveComponents();
+  registry->ResolveUnions();
   return registry;
 }
 
@@ -207,6 +208,65 @@ void Registry::ResolveComponents() {
       components.push_back({found->second, std::move(*expression)});
     }
     if (components.size() == def.components.size()) param->components = std::move(components);
+  }
+}
+
+namespace {
+
+// Whether rows of `part` can stand for those of `whole` on the branches they share: the same
+// parameter type and, for composites, components of the same types over the same expressions.
+bool SameKind(const SearchParam& whole, const SearchParam& part) {
+  if (whole.type() != part.type()) return false;
+  if (whole.type() != ParamType::kComposite) return true;
+  const auto& a = whole.definition->components;
+  const auto& b = part.definition->components;
+  if (whole.components.empty() || a.size() != b.size() ||
+      part.components.size() != whole.components.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].expression != b[i].expression ||
+        whole.components[i].definition->type != part.components[i].definition->type) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void Registry::ResolveUnions() {
+  std::map<const SearchParam*, std::set<std::string_view>> branches;
+  for (const auto& param : params_) {
+    for (std::string_view branch : SplitTopLevelUnion(param->expression_text)) {
+      if (!branch.empty()) branches[param.get()].insert(branch);
+    }
+  }
+  // Fewer branches first, so that a union's parts are known not to be unions themselves.
+  std::vector<SearchParam*> order;
+  for (const auto& param : params_) order.push_back(param.get());
+  std::stable_sort(order.begin(), order.end(), [&](const SearchParam* a, const SearchParam* b) {
+    return branches[a].size() < branches[b].size();
+  });
+  for (SearchParam* whole : order) {
+    const std::set<std::string_view>& mine = branches[whole];
+    if (mine.size() < 2 || whole->type() == ParamType::kReference) continue;
+    std::vector<const SearchParam*> parts;
+    std::set<std::string_view> covered;
+    for (const SearchParam* part : by_type_[whole->resource_type]) {
+      // Parts share no branch, or a resource would have a row twice.
+      const std::set<std::string_view>& theirs = branches[part];
+      if (part == whole || theirs.empty() || theirs.size() >= mine.size() ||
+          !part->union_of.empty() || !SameKind(*whole, *part) ||
+          !std::includes(mine.begin(), mine.end(), theirs.begin(), theirs.end()) ||
+          std::any_of(theirs.begin(), theirs.end(),
+                      [&](std::string_view branch) { return covered.contains(branch); })) {
+        continue;
+      }
+      covered.insert(theirs.begin(), theirs.end());
+      parts.push_back(part);
+    }
+    if (covered == mine) whole->union_of = std::move(parts);
   }
 }
 

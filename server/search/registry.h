@@ -75,6 +75,11 @@ struct SearchParam {
     fhir::fhirpath::Expression expression;
   };
   std::vector<Component> components;
+  // The parameters of this type whose union this one is, when its branches are exactly theirs
+  // (Observation combo-code = code | component-code; a composite also needs components of the
+  // same types and expressions). Such a parameter gets no index rows of its own: a search on it
+  // tests theirs. Empty for every other parameter; never set for reference parameters.
+  std::vector<const SearchParam*> union_of;
 
   const std::string& code() const { return definition->code; }
   ParamType type() const { return definition->type; }
@@ -106,6 +111,8 @@ class Registry {
   void Add(std::unique_ptr<SearchParamDefinition> definition);
   // Resolves the components of the composite parameters, once every definition is known.
   void ResolveComponents();
+  // Sets union_of, once components are resolved.
+  void ResolveUnions();
 
   const fhir::model::Definitions* defs_;
   std::vector<std::unique_ptr<SearchParamDefinition>> definitions_;

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/support/test_definitions.h"
 #include "tests/support/test_registry.h"
 
@@ -86,6 +88,41 @@ TEST(RegistryTest, ObservationParameters) {
   const SearchParam* value = registry.Find("Observation", "value-quantity");
   ASSERT_NE(value, nullptr);
   EXPECT_FALSE(value->definition->comparators.empty());
+}
+
+TEST(RegistryTest, UnionsOfOtherParametersAreFound) {
+  const Registry& registry = testing_support::SearchRegistry();
+  auto parts = [&](std::string_view type, std::string_view code) {
+    std::vector<std::string> out;
+    const SearchParam* param = registry.Find(type, code);
+    EXPECT_NE(param, nullptr) << code;
+    if (param != nullptr) {
+      for (const SearchParam* part : param->union_of) out.push_back(part->code());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(parts("Observation", "combo-code"), (V{"code", "component-code"}));
+  EXPECT_EQ(parts("Observation", "combo-value-quantity"),
+            (V{"component-value-quantity", "value-quantity"}));
+  EXPECT_EQ(parts("Observation", "combo-data-absent-reason"),
+            (V{"component-data-absent-reason", "data-absent-reason"}));
+  EXPECT_EQ(parts("Observation", "combo-code-value-quantity"),
+            (V{"code-value-quantity", "component-code-value-quantity"}));
+  EXPECT_EQ(parts("Observation", "combo-code-value-concept"),
+            (V{"code-value-concept", "component-code-value-concept"}));
+  // Parameters of one branch, and unions whose branches no other parameters cover, keep their
+  // own rows.
+  EXPECT_EQ(parts("Observation", "code"), V{});
+  EXPECT_EQ(parts("Observation", "code-value-quantity"), V{});
+  EXPECT_EQ(parts("Patient", "name"), V{});
+  EXPECT_EQ(parts("Observation", "value-date"), V{});
+  size_t unions = 0;
+  for (const char* type : {"Observation", "Patient", "Condition", "Encounter", "Procedure"}) {
+    for (const SearchParam* param : registry.ForType(type)) unions += !param->union_of.empty();
+  }
+  EXPECT_EQ(unions, 6u);
 }
 
 TEST(RegistryTest, MultiTypeUnionsKeepOnlyTheTypesBranches) {

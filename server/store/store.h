@@ -237,6 +237,9 @@ struct IndexCondition {
   std::string param;
   std::vector<RowTest> any;
   bool negate = false;
+  // When set, the rows of these parameters are tested instead of `param`'s: `param` is defined
+  // as their union and has no rows of its own (Observation combo-code = code | component-code).
+  std::vector<std::string> union_of;
 };
 
 // _has:source_type:param:...: some current resource of `source_type` whose reference
@@ -261,6 +264,7 @@ struct SortKey {
   std::string param;
   IndexKind kind = IndexKind::kString;
   bool descending = false;
+  std::vector<std::string> union_of;  // as IndexCondition::union_of
 };
 
 // A composite parameter's value (code-value-quantity=http://loinc.org|8480-6$gt140): one

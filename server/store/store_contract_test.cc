@@ -452,13 +452,20 @@ class StoreIndexTest : public StoreContractTest {
     ASSERT_TRUE(tx->Commit().ok());
   }
 
+  // The matches of a search, checked against the count of the same query.
   std::vector<std::string> Matching(std::vector<IndexCondition> conditions) {
     auto tx = Begin();
-    auto page = tx->Search({.type = "Observation", .conditions = std::move(conditions)});
+    const SearchQuery query{.type = "Observation", .conditions = std::move(conditions)};
+    auto page = tx->Search(query);
     EXPECT_TRUE(page.ok()) << page.error().text();
     std::vector<std::string> ids;
     if (!page.ok()) return ids;
     for (const ResourceVersion& entry : page->entries) ids.push_back(entry.id);
+    auto count = tx->Count(query);
+    EXPECT_TRUE(count.ok()) << count.error().text();
+    if (count.ok()) {
+      EXPECT_EQ(*count, static_cast<std::int64_t>(ids.size()));
+    }
     return ids;
   }
 
@@ -579,6 +586,17 @@ TEST_F(StoreIndexTest, EachKindOfRowAnswersItsTests) {
                        .param = "code",
                        .any = {TokenTest{.code = "x"}, TokenTest{.code = "85354-9"}}}}),
             List{"o1"});
+  // A parameter defined as the union of others is tested on their rows.
+  auto either = [](bool negate) {
+    return IndexCondition{.kind = IndexKind::kToken,
+                          .param = "code-or-status",
+                          .any = {TokenTest{.code = "final"}},
+                          .negate = negate,
+                          .union_of = {"code", "status"}};
+  };
+  EXPECT_EQ(Matching({either(false)}), List{"o1"});
+  EXPECT_EQ(Matching({either(true)}), List{"o2"});
+  EXPECT_EQ(Matching({{.kind = IndexKind::kToken, .param = "code-or-status", .any = {}}}), List{});
 }
 
 TEST_F(StoreIndexTest, AnUpdateReplacesTheRowsAndADeleteRemovesThem) {

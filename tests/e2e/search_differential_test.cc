@@ -75,7 +75,9 @@ const std::map<std::string, std::vector<std::string>>& QueriedParams() {
       {"Patient",
        {"identifier", "name", "family", "given", "gender", "birthdate", "active", "address-city",
         "telecom"}},
-      {"Observation", {"code", "status", "date", "value-quantity", "subject", "patient"}},
+      {"Observation",
+       {"code", "status", "date", "value-quantity", "subject", "patient", "combo-code",
+        "combo-value-quantity"}},
       {"RiskAssessment", {"probability"}},
       {"ValueSet", {"url"}},
   };
@@ -807,6 +809,20 @@ class Generator {
       body += ",\"valueQuantity\":{\"value\":" + value.ToString() +
               ",\"unit\":" + Quote(unit.unit) + ",\"system\":" + Quote(kUcum) +
               ",\"code\":" + Quote(unit.code) + "}";
+    }
+    if (rng_.Chance(0.25)) {
+      // Components, as a panel's (searched through the combo-* parameters).
+      std::vector<std::string> components;
+      for (int i = rng_.Int(1, 2); i > 0; --i) {
+        const LoincCode& part = rng_.Pick(kCodes);
+        const UnitChoice& unit = rng_.Pick(part.units);
+        const Decimal value(rng_.Int(unit.low, unit.high), unit.decimals);
+        components.push_back("{\"code\":{\"coding\":[{\"system\":" + Quote(kLoinc) +
+                             ",\"code\":" + Quote(part.code) + "}]},\"valueQuantity\":{\"value\":" +
+                             value.ToString() + ",\"system\":" + Quote(kUcum) +
+                             ",\"code\":" + Quote(unit.code) + "}}");
+      }
+      body += ",\"component\":[" + JoinJson(components) + "]";
     }
     return body;
   }

@@ -166,6 +166,11 @@ constexpr const char* kWriteIndexStateSql =
     " position_type = $3, position_id = $4, complete = $5";
 
 constexpr int kMaxHistoryCount = 1000;
+// A reverse chain that can start from at least this many referring resources is tested resource
+// by resource (WalkReverseChains). Below it, reading every referring row is cheaper than walking
+// the candidates until a page is found; well above it, the walk costs a page's worth of probes
+// while the join reads thousands of rows.
+constexpr int kDenseReverseChain = 5000;
 
 constexpr const char* kBeginReadCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
@@ -337,9 +342,11 @@ class PgTransaction final : public Transaction {
   fhir::Result<SearchPage> Search(const SearchQuery& query) override {
     if (!open_) return Closed();
     if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
-    auto statement = SearchStatement(tenant_, query);
+    auto walk_has = WalkReverseChains(query);
+    if (!walk_has.ok()) return std::move(walk_has).error();
+    auto statement = SearchStatement(tenant_, query, *walk_has);
     if (!statement.ok()) return std::move(statement).error();
-    auto rows = lease_->ExecOnce(statement->sql, statement->params);
+    auto rows = lease_->ExecCached(statement->sql, statement->params);
     if (!rows.ok()) return std::move(rows).error();
     const int count = std::clamp(query.count, 1, kMaxHistoryCount);
     SearchPage page;
@@ -350,11 +357,33 @@ class PgTransaction final : public Transaction {
     return page;
   }
 
+  // Which reverse chains of a page in id order to test resource by resource (SearchStatement):
+  // those that may start from many referring resources.
+  fhir::Result<std::vector<bool>> WalkReverseChains(const SearchQuery& query) {
+    std::vector<bool> walk(query.has.size(), false);
+    const bool by_id = std::all_of(query.sort.begin(), query.sort.end(),
+                                   [](const SortKey& key) { return key.param == "_id"; });
+    if (!by_id) return walk;
+    for (size_t i = 0; i < query.has.size(); ++i) {
+      const ReverseChain& has = query.has[i];
+      if (has.source->ids) continue;
+      auto density = ReverseChainDensity(tenant_, has, kDenseReverseChain);
+      if (!density) {
+        walk[i] = true;
+        continue;
+      }
+      auto rows = lease_->ExecCached(density->sql, density->params);
+      if (!rows.ok()) return std::move(rows).error();
+      walk[i] = rows->GetInt(0, 0) >= kDenseReverseChain;
+    }
+    return walk;
+  }
+
   fhir::Result<std::int64_t> Count(const SearchQuery& query) override {
     if (!open_) return Closed();
     if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
     const Statement statement = CountStatement(tenant_, query);
-    auto rows = lease_->ExecOnce(statement.sql, statement.params);
+    auto rows = lease_->ExecCached(statement.sql, statement.params);
     if (!rows.ok()) return std::move(rows).error();
     return rows->GetInt(0, 0);
   }
@@ -365,7 +394,7 @@ class PgTransaction final : public Transaction {
     std::vector<ResourceVersion> out;
     if (query.from.empty() || query.limit <= 0) return out;
     const Statement statement = IncludeStatement(tenant_, query);
-    auto rows = lease_->ExecOnce(statement.sql, statement.params);
+    auto rows = lease_->ExecCached(statement.sql, statement.params);
     if (!rows.ok()) return std::move(rows).error();
     out.reserve(rows->rows());
     for (int row = 0; row < rows->rows(); ++row) out.push_back(RowToVersion(*rows, row));

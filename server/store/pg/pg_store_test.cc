@@ -10,6 +10,7 @@
 
 #include "server/store/pg/connection.h"
 #include "server/store/pg/migrations.h"
+#include "server/store/pg/search_sql.h"
 #include "tests/support/pg_cluster.h"
 
 namespace server::store::pg {
@@ -60,6 +61,35 @@ TEST_F(PgStoreTest, ConcurrentMigrationsApplyEachMigrationOnce) {
     total += count;
   }
   EXPECT_EQ(total, static_cast<int>(Migrations().size()));
+}
+
+TEST_F(PgStoreTest, CachedStatementsAreReusedAndBounded) {
+  auto conn = PgConnection::Connect(conninfo_);
+  ASSERT_TRUE(conn.ok());
+  auto prepared = [&] {
+    return (*conn)->ExecSimple("SELECT count(*) FROM pg_prepared_statements")->GetInt(0, 0);
+  };
+  auto first = (*conn)->ExecCached("SELECT $1::int + 0", {"41"});
+  ASSERT_TRUE(first.ok()) << first.error().text();
+  EXPECT_EQ(first->Get(0, 0), "41");
+  auto again = (*conn)->ExecCached("SELECT $1::int + 0", {"7"});
+  ASSERT_TRUE(again.ok()) << again.error().text();
+  EXPECT_EQ(again->Get(0, 0), "7");
+  EXPECT_EQ(prepared(), 1);
+
+  // More shapes than the cache holds: the least recently used are deallocated.
+  const int shapes = static_cast<int>(PgConnection::kCachedStatements) + 10;
+  for (int i = 1; i <= shapes; ++i) {
+    auto rows = (*conn)->ExecCached("SELECT $1::int + " + std::to_string(i), {"1"});
+    ASSERT_TRUE(rows.ok()) << rows.error().text();
+    EXPECT_EQ(rows->GetInt(0, 0), 1 + i);
+  }
+  EXPECT_EQ(prepared(), static_cast<int>(PgConnection::kCachedStatements));
+  // An evicted shape is prepared again when it returns.
+  auto evicted = (*conn)->ExecCached("SELECT $1::int + 0", {"5"});
+  ASSERT_TRUE(evicted.ok()) << evicted.error().text();
+  EXPECT_EQ(evicted->Get(0, 0), "5");
+  EXPECT_EQ(prepared(), static_cast<int>(PgConnection::kCachedStatements));
 }
 
 TEST_F(PgStoreTest, PoolExhaustionAnswersUnavailableAfterTheTimeout) {
@@ -132,6 +162,88 @@ TEST_F(PgStoreTest, AFailedStatementFailsTheCommitAndLeavesNothing) {
   auto reader = store.Begin();
   ASSERT_TRUE(reader.ok());
   EXPECT_FALSE((*reader)->Read("Patient", "p1").ok());
+}
+
+TEST_F(PgStoreTest, ReverseChainsGiveTheSameAnswerWalkedOrJoined) {
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  PgStore store(PoolOptions{conninfo_, 2, 1000ms}, clock_);
+  auto write = [&](const std::string& type, const std::string& id, IndexEntries index) {
+    auto tx = store.Begin();
+    ASSERT_TRUE(tx.ok());
+    auto written = (*tx)->Write(
+        {.type = type, .id = id, .render = [&](const VersionStamp&) -> fhir::Result<Rendered> {
+           return Rendered{.json = "{}", .index = index};
+         }});
+    ASSERT_TRUE(written.ok()) << written.error().text();
+    ASSERT_TRUE((*tx)->Commit().ok());
+  };
+  // Patients p00..p11; each third has an Observation coded "hit", every one one coded "miss".
+  for (int i = 0; i < 12; ++i) {
+    const std::string patient = (i < 10 ? "p0" : "p") + std::to_string(i);
+    write("Patient", patient, {});
+    for (const char* code : {"hit", "miss"}) {
+      if (std::string(code) == "hit" && i % 3 != 0) continue;
+      IndexEntries index;
+      index.tokens.push_back({.param = "code", .system = "http://loinc.org", .code = code});
+      index.references.push_back(
+          {.param = "subject", .target_type = "Patient", .target_id = patient});
+      write("Observation", "o-" + patient + "-" + code, std::move(index));
+    }
+  }
+  auto has_code = [](std::string code) {
+    return ReverseChain{.source_type = "Observation",
+                        .param = "subject",
+                        .source = std::make_shared<SearchQuery>(SearchQuery{
+                            .type = "Observation",
+                            .conditions = {{.kind = IndexKind::kToken,
+                                            .param = "code",
+                                            .any = {TokenTest{.code = std::move(code)}}}}})};
+  };
+  auto conn = PgConnection::Connect(conninfo_);
+  ASSERT_TRUE(conn.ok());
+  auto ids = [&](const SearchQuery& query, bool walk) {
+    auto statement = SearchStatement(std::string(kDefaultTenant), query, {walk});
+    EXPECT_TRUE(statement.ok());
+    std::vector<std::string> out;
+    if (!statement.ok()) return out;
+    auto rows = (*conn)->ExecCached(statement->sql, statement->params);
+    EXPECT_TRUE(rows.ok()) << rows.error().text();
+    for (int row = 0; rows.ok() && row < rows->rows(); ++row) out.emplace_back(rows->Get(row, 1));
+    return out;
+  };
+  using List = std::vector<std::string>;
+  for (bool walk : {false, true}) {
+    SearchQuery hits{.type = "Patient", .has = {has_code("hit")}, .count = 3};
+    EXPECT_EQ(ids(hits, walk), (List{"p00", "p03", "p06", "p09"})) << walk;
+    hits.after = "p03";
+    EXPECT_EQ(ids(hits, walk), (List{"p06", "p09"})) << walk;
+    SearchQuery none{.type = "Patient", .has = {has_code("other")}};
+    EXPECT_EQ(ids(none, walk), List{}) << walk;
+  }
+  // The density of a chain: its referring rows, counted up to the cap.
+  auto density = [&](const std::string& code, int cap) {
+    auto statement = ReverseChainDensity(std::string(kDefaultTenant), has_code(code), cap);
+    EXPECT_TRUE(statement.has_value());
+    auto rows = (*conn)->ExecCached(statement->sql, statement->params);
+    EXPECT_TRUE(rows.ok());
+    return rows.ok() ? rows->GetInt(0, 0) : -1;
+  };
+  EXPECT_EQ(density("hit", 100), 4);
+  EXPECT_EQ(density("miss", 5), 5);
+  EXPECT_EQ(density("other", 5), 0);
+  EXPECT_FALSE(ReverseChainDensity(
+                   std::string(kDefaultTenant),
+                   {.source_type = "Observation",
+                    .param = "subject",
+                    .source = std::make_shared<SearchQuery>(SearchQuery{.type = "Observation"})},
+                   5)
+                   .has_value());
+  // Through the store, which chooses.
+  auto tx = store.Begin();
+  ASSERT_TRUE(tx.ok());
+  auto page = (*tx)->Search({.type = "Patient", .has = {has_code("hit")}});
+  ASSERT_TRUE(page.ok()) << page.error().text();
+  EXPECT_EQ(page->entries.size(), 4u);
 }
 
 TEST_F(PgStoreTest, EveryRowCarriesTheTenant) {

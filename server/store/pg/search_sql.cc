@@ -63,14 +63,19 @@ class Builder {
   std::vector<Param> TakeParams() { return std::move(params_); }
 
   // What a current resource `c` (an alias of resource_current) of query.type must satisfy.
-  std::string Where(const SearchQuery& query, const std::string& c) {
+  // `walk_has` as for Filters.
+  std::string Where(const SearchQuery& query, const std::string& c,
+                    const std::vector<bool>* walk_has = nullptr) {
     return c + ".tenant = " + tenant_ + " AND " + c + ".type = " + Bind(query.type, "::text") +
-           " AND NOT " + c + ".deleted" + Filters(query, c);
+           " AND NOT " + c + ".deleted" + Filters(query, c, walk_has);
   }
 
   // The conditions of `query` beyond its type, each as " AND ...", on the resource `c`: an
   // alias with tenant, type and id columns, and last_updated when query.last_updated is used.
-  std::string Filters(const SearchQuery& query, const std::string& c) {
+  // `walk_has`, one flag per query.has: the reverse chains to test resource by resource (see
+  // SearchStatement) rather than as joins the planner may turn around.
+  std::string Filters(const SearchQuery& query, const std::string& c,
+                      const std::vector<bool>* walk_has = nullptr) {
     std::string sql;
     if (query.ids)
       sql += " AND " + c + ".id = ANY(" + Bind(TextArray(*query.ids), "::text[]") + ")";
@@ -86,7 +91,10 @@ class Builder {
     }
     for (const IndexCondition& condition : query.conditions)
       sql += " AND " + Condition(condition, c);
-    for (const ReverseChain& has : query.has) sql += " AND " + Has(has, c);
+    for (size_t i = 0; i < query.has.size(); ++i) {
+      const bool walk = walk_has != nullptr && i < walk_has->size() && (*walk_has)[i];
+      sql += " AND " + Has(query.has[i], c, walk);
+    }
     if (query.compartment) sql += " AND " + InCompartment(*query.compartment, c);
     return sql;
   }
@@ -125,12 +133,34 @@ class Builder {
     }
     return {"(SELECT " + std::string(aggregate) + "(" + value + ") FROM " + IndexTable(key.kind) +
                 " " + x + " WHERE " + x + ".tenant = " + c + ".tenant AND " + x + ".type = " + c +
-                ".type AND " + x + ".id = " + c + ".id AND " + x +
-                ".param = " + Bind(key.param, "::text") + ")",
+                ".type AND " + x + ".id = " + c + ".id AND " + ParamIs(x, key.param, key.union_of) +
+                ")",
             type};
   }
 
+  // The index row `x` is of the condition's parameter and passes one of its tests (not negated;
+  // not for composites).
+  std::string RowMatches(const IndexCondition& condition, const std::string& x) {
+    std::string sql = ParamIs(x, condition.param, condition.union_of);
+    if (!condition.any.empty()) {
+      std::string any;
+      for (const RowTest& test : condition.any) {
+        any += (any.empty() ? "(" : " OR (") +
+               std::visit([&](const auto& t) { return Test(t, x); }, test) + ")";
+      }
+      sql += " AND (" + any + ")";
+    }
+    return sql;
+  }
+
  private:
+  // The row `x` is of `param`, or of one of `union_of` when that is set.
+  std::string ParamIs(const std::string& x, const std::string& param,
+                      const std::vector<std::string>& union_of) {
+    if (union_of.empty()) return x + ".param = " + Bind(param, "::text");
+    return x + ".param = ANY(" + Bind(TextArray(union_of), "::text[]") + ")";
+  }
+
   std::string Time(Timestamp t) {
     return "(timestamptz 'epoch' + " + Bind(Micros(t), "::bigint") + " * interval '1 microsecond')";
   }
@@ -147,19 +177,10 @@ class Builder {
       return Negated(any.empty() ? "false" : any, condition.negate);
     }
     const std::string x = Alias("x");
-    std::string sql = std::string(condition.negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " +
-                      IndexTable(condition.kind) + " " + x + " WHERE " + x + ".tenant = " + c +
-                      ".tenant AND " + x + ".type = " + c + ".type AND " + x + ".id = " + c +
-                      ".id AND " + x + ".param = " + Bind(condition.param, "::text");
-    if (!condition.any.empty()) {
-      std::string any;
-      for (const RowTest& test : condition.any) {
-        any += (any.empty() ? "(" : " OR (") +
-               std::visit([&](const auto& t) { return Test(t, x); }, test) + ")";
-      }
-      sql += " AND (" + any + ")";
-    }
-    return sql + ")";
+    return std::string(condition.negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " +
+           IndexTable(condition.kind) + " " + x + " WHERE " + x + ".tenant = " + c +
+           ".tenant AND " + x + ".type = " + c + ".type AND " + x + ".id = " + c + ".id AND " +
+           RowMatches(condition, x) + ")";
   }
 
   // `c` refers to the compartment's resource through one of its parameters.
@@ -205,7 +226,8 @@ class Builder {
   // Some current resource of has.source_type refers to `c` through has.param and matches.
   // Index rows exist only for current versions, so the referring row stands for its resource,
   // unless the source's conditions need its lastUpdated.
-  std::string Has(const ReverseChain& has, const std::string& c) {
+  // `walk`: an optimisation fence (OFFSET 0) keeps the test a subplan evaluated per resource.
+  std::string Has(const ReverseChain& has, const std::string& c, bool walk) {
     const std::string r = Alias("r");
     std::string from = "search_reference " + r;
     std::string source = r;
@@ -218,7 +240,8 @@ class Builder {
     return "EXISTS (SELECT 1 FROM " + from + " WHERE " + r + ".tenant = " + c + ".tenant AND " + r +
            ".type = " + Bind(has.source_type, "::text") + " AND " + r +
            ".param = " + Bind(has.param, "::text") + " AND " + r + ".target_type = " + c +
-           ".type AND " + r + ".target_id = " + c + ".id" + Filters(*has.source, source) + ")";
+           ".type AND " + r + ".target_id = " + c + ".id" + Filters(*has.source, source) +
+           (walk ? " OFFSET 0)" : ")");
   }
 
   std::string Test(const StringTest& test, const std::string& x) {
@@ -407,6 +430,15 @@ std::optional<std::vector<std::optional<std::string>>> DecodeCursor(const std::s
   return values;
 }
 
+// The first condition that needs rows of its own parameter (not negated, not composite): its
+// rows stand for the matches of the query, any other condition being tested on them.
+std::vector<IndexCondition>::const_iterator FirstRequiredRows(const SearchQuery& query) {
+  return std::find_if(query.conditions.begin(), query.conditions.end(),
+                      [](const IndexCondition& condition) {
+                        return !condition.negate && condition.kind != IndexKind::kComposite;
+                      });
+}
+
 fhir::Error InvalidCursor() {
   return fhir::Error::Invalid("store.invalid-cursor",
                               "The cursor does not continue this search; follow the next link as "
@@ -416,7 +448,21 @@ fhir::Error InvalidCursor() {
 
 }  // namespace
 
-fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQuery& query) {
+std::optional<Statement> ReverseChainDensity(const std::string& tenant, const ReverseChain& has,
+                                             int cap) {
+  const SearchQuery& source = *has.source;
+  auto driver = FirstRequiredRows(source);
+  if (driver == source.conditions.end()) return std::nullopt;
+  Builder b(tenant);
+  std::string sql = "SELECT count(*) FROM (SELECT 1 FROM " + std::string(IndexTable(driver->kind)) +
+                    " d WHERE d.tenant = " + b.tenant() +
+                    " AND d.type = " + b.Bind(has.source_type, "::text") + " AND " +
+                    b.RowMatches(*driver, "d") + " LIMIT " + std::to_string(cap) + ") s";
+  return Statement{std::move(sql), b.TakeParams()};
+}
+
+fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQuery& query,
+                                        const std::vector<bool>& walk_has) {
   Builder b(tenant);
   const Order order = OrderOf(query);
   const std::string id_direction = order.id_descending ? " DESC" : "";
@@ -424,7 +470,7 @@ fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQ
   if (order.keys.empty()) {
     // The page is chosen on resource_current alone; only its rows then read their text.
     std::string page = "SELECT c.tenant, c.type, c.id, c.version FROM resource_current c WHERE " +
-                       b.Where(query, "c");
+                       b.Where(query, "c", &walk_has);
     if (query.after) {
       page += " AND c.id " + std::string(order.id_descending ? "<" : ">") + " " +
               b.Bind(*query.after, "::text");
@@ -506,7 +552,19 @@ std::string NextCursor(const SearchQuery& query, const PgResult& rows, int row) 
 
 Statement CountStatement(const std::string& tenant, const SearchQuery& query) {
   Builder b(tenant);
-  std::string sql = "SELECT count(*) FROM resource_current c WHERE " + b.Where(query, "c");
+  // Index rows exist only for current, undeleted resources, so when a condition must hold, its
+  // rows stand for the matches and resource_current need not be read (unless _lastUpdated is).
+  auto driver = FirstRequiredRows(query);
+  if (driver == query.conditions.end() || !query.last_updated.empty()) {
+    std::string sql = "SELECT count(*) FROM resource_current c WHERE " + b.Where(query, "c");
+    return Statement{std::move(sql), b.TakeParams()};
+  }
+  SearchQuery rest = query;
+  rest.conditions.erase(rest.conditions.begin() + (driver - query.conditions.begin()));
+  std::string sql = "SELECT count(DISTINCT d.id) FROM " + std::string(IndexTable(driver->kind)) +
+                    " d WHERE d.tenant = " + b.tenant() +
+                    " AND d.type = " + b.Bind(query.type, "::text") + " AND " +
+                    b.RowMatches(*driver, "d") + b.Filters(rest, "d");
   return Statement{std::move(sql), b.TakeParams()};
 }
 

@@ -4,6 +4,7 @@
 #ifndef SERVER_STORE_PG_SEARCH_SQL_H_
 #define SERVER_STORE_PG_SEARCH_SQL_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,21 @@ inline constexpr int kVersionColumnCount = 8;
 // One page of `query` plus one row (to tell whether there is a next page). After the version
 // columns come the sort values of the row as text, one per key of the query's sort; NextCursor
 // reads them. store.invalid-cursor when query.after is not a cursor of this query.
-fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQuery& query);
+//
+// `walk_has` (one flag per query.has; for pages in id order): test those reverse chains on each
+// candidate in id order, stopping at a page, rather than let the planner join them. When most
+// resources match (patients with a blood pressure), that reads a page's worth of candidates where
+// a join would read every referring row; when few do, the join is better. PostgreSQL misjudges
+// which case it is in (the estimate of a join on ids spread over every type is far too low), so
+// the caller decides from ReverseChainDensity.
+fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQuery& query,
+                                        const std::vector<bool>& walk_has = {});
+
+// Counts, up to `cap`, the index rows of the first condition of has.source that needs rows: how
+// many referring resources the reverse chain can start from. nullopt when it has no such
+// condition (then any referring resource may match).
+std::optional<Statement> ReverseChainDensity(const std::string& tenant, const ReverseChain& has,
+                                             int cap);
 
 // The cursor that continues `query` after row `row` of its SearchStatement's result.
 std::string NextCursor(const SearchQuery& query, const PgResult& rows, int row);
