@@ -26,7 +26,9 @@ inline constexpr int kVersionColumnCount = 8;
 
 // One page of `query` plus one row (to tell whether there is a next page). After the version
 // columns come the sort values of the row as text, one per key of the query's sort; NextCursor
-// reads them. store.invalid-cursor when query.after is not a cursor of this query.
+// reads them. A search of one type tests `type = $n`, so the indexes that lead with the type
+// serve it; across types the test is `type = ANY($n)`, or none for every type. store.invalid-cursor
+// when query.after is not a cursor of this query.
 fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQuery& query);
 
 // The cursor that continues `query` after row `row` of its SearchStatement's result.
