@@ -483,6 +483,9 @@ TEST_F(StoreSearchTest, AcrossTypesTheCursorCarriesTheType) {
                      "Patient/p3",     "Patient/p4",     "Patient/p5"};
   EXPECT_EQ(TypedPages(*store_, {}, 1), by_type);
   EXPECT_EQ(TypedPages(*store_, {}, 4), by_type);
+  // Listed types (in any order) page the same way.
+  EXPECT_EQ(TypedPages(*store_, {.types = {{.type = "Patient"}, {.type = "Observation"}}}, 1),
+            by_type);
   const List by_id{"Observation/o1", "Patient/p2", "Observation/p3",
                    "Patient/p3",     "Patient/p4", "Patient/p5"};
   EXPECT_EQ(TypedPages(*store_, {.sort = {{.param = "_id"}}}, 1), by_id);
