@@ -2,6 +2,20 @@
 
 namespace conformance {
 
+namespace {
+
+void AddSearchParams(fhir::Resource& cs, fhir::Node* parent,
+                     const std::vector<SearchParamCapability>& params) {
+  for (const SearchParamCapability& param : params) {
+    fhir::Node* search_param = cs.AddChild(parent, "searchParam");
+    cs.AddPrimitive(search_param, "name", param.name);
+    cs.AddPrimitive(search_param, "definition", param.definition);
+    cs.AddPrimitive(search_param, "type", param.type);
+  }
+}
+
+}  // namespace
+
 fhir::Resource BuildCapabilityStatement(const ServerDescription& server,
                                         const fhir::model::Definitions& defs) {
   fhir::Resource cs;
@@ -40,16 +54,12 @@ fhir::Resource BuildCapabilityStatement(const ServerDescription& server,
     if (!resource.conditional_delete.empty()) {
       cs.AddPrimitive(node, "conditionalDelete", resource.conditional_delete);
     }
-    for (const SearchParamCapability& param : resource.search_params) {
-      fhir::Node* search_param = cs.AddChild(node, "searchParam");
-      cs.AddPrimitive(search_param, "name", param.name);
-      cs.AddPrimitive(search_param, "definition", param.definition);
-      cs.AddPrimitive(search_param, "type", param.type);
-    }
+    AddSearchParams(cs, node, resource.search_params);
   }
   for (const std::string& code : server.system_interactions) {
     cs.AddPrimitive(cs.AddChild(rest, "interaction"), "code", code);
   }
+  AddSearchParams(cs, rest, server.system_search_params);
   return cs;
 }
 

@@ -37,6 +37,8 @@ struct ServerDescription {
   std::vector<std::string> formats;  // mime types: "application/fhir+json", ...
   std::vector<ResourceCapability> resources;
   std::vector<std::string> system_interactions;  // system-restful-interaction codes
+  // The parameters of a search across types (rest.searchParam).
+  std::vector<SearchParamCapability> system_search_params;
 };
 
 // implementation.url is left out: it is the base URL each client used (see the capabilities

@@ -32,6 +32,23 @@ TEST(CapabilityStatementTest, DeclaresExactlyWhatIsDescribed) {
   EXPECT_EQ(resources[0]->Children("interaction").size(), 2u);
 }
 
+TEST(CapabilityStatementTest, SystemSearchParametersAreRestLevel) {
+  ServerDescription server;
+  server.date = "2026-11-22";
+  server.system_interactions = {"search-system"};
+  server.system_search_params = {
+      {"_tag", "token", "http://hl7.org/fhir/SearchParameter/Resource-tag"}};
+  server.resources = {{"Patient", {"read"}}};
+  fhir::Resource cs = BuildCapabilityStatement(server, testing_support::Definitions());
+  const fhir::Node* rest = cs.root()->Child("rest");
+  EXPECT_EQ(rest->Child("interaction")->Child("code")->value, "search-system");
+  const auto params = rest->Children("searchParam");
+  ASSERT_EQ(params.size(), 1u);
+  EXPECT_EQ(params[0]->Child("name")->value, "_tag");
+  EXPECT_EQ(params[0]->Child("type")->value, "token");
+  EXPECT_TRUE(rest->Children("resource")[0]->Children("searchParam").empty());
+}
+
 TEST(CapabilityStatementTest, NoResourcesWhenNoneServed) {
   ServerDescription server;
   server.date = "2026-11-22";

@@ -3,6 +3,7 @@
 // and the router, and serves HTTP until SIGINT/SIGTERM, then stops the embedded cluster.
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -29,6 +30,7 @@
 #include "server/rest/read_handler.h"
 #include "server/rest/router.h"
 #include "server/rest/search_handler.h"
+#include "server/rest/search_params.h"
 #include "server/rest/update_handler.h"
 #include "server/search/criteria.h"
 #include "server/search/extract.h"
@@ -65,6 +67,22 @@ std::vector<conformance::SearchParamCapability> SearchParams(const search::Regis
   return out;
 }
 
+// The parameters of a search across types: those of every resource type.
+std::vector<conformance::SearchParamCapability> SystemSearchParams(
+    const search::Registry& registry) {
+  std::vector<conformance::SearchParamCapability> out;
+  const std::vector<const search::SearchParam*> system = rest::SystemParameters(registry);
+  if (system.empty()) return out;
+  for (conformance::SearchParamCapability& param :
+       SearchParams(registry, system.front()->resource_type)) {
+    if (std::any_of(system.begin(), system.end(),
+                    [&](const search::SearchParam* p) { return p->code() == param.name; })) {
+      out.push_back(std::move(param));
+    }
+  }
+  return out;
+}
+
 // Wires the store, the handlers and the router, and serves until one of `signals` arrives. The
 // store (and its connections) is gone when this returns, before the database is stopped.
 int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
@@ -92,7 +110,8 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
          .conditional_delete = "single",
          .search_params = SearchParams(registry, type->name)});
   }
-  description.system_interactions = {"transaction", "batch", "history-system"};
+  description.system_interactions = {"transaction", "batch", "search-system", "history-system"};
+  description.system_search_params = SystemSearchParams(registry);
   const rest::CapabilitiesHandler capabilities(description, defs);
   const rest::ReadHandler read(pg_store, defs);
   const rest::CreateHandler create(pg_store, defs, registry, ids);
@@ -132,6 +151,14 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
   router.Add(rest::Method::kDelete, "{type}",
              [&remove](const rest::FhirRequest& request, const rest::PathParams& params) {
                return remove.Conditional(request, params);
+             });
+  router.Add(rest::Method::kGet, "",
+             [&search](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return search.System(request, params);
+             });
+  router.Add(rest::Method::kPost, "_search",
+             [&search](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return search.SystemPost(request, params);
              });
   router.Add(rest::Method::kGet, "metadata",
              [&capabilities](const rest::FhirRequest& request, const rest::PathParams& params) {

@@ -68,20 +68,43 @@ fhir::Result<FhirResponse> SearchHandler::Type(const FhirRequest& request,
   return Run(request, type, request.query, type, std::nullopt);
 }
 
-fhir::Result<FhirResponse> SearchHandler::Post(const FhirRequest& request,
-                                               const PathParams& params) const {
-  const std::string& type = params.at("type");
+namespace {
+
+// The parameters of a POST .../_search: those of the URL, then those of the form body.
+fhir::Result<QueryParams> FormParams(const FhirRequest& request, const std::string& path) {
   if (request.body ||
       (!request.raw_body.empty() && request.content_type != "application/x-www-form-urlencoded")) {
     return fhir::Error::UnsupportedMediaType(
         "http.unsupported-media-type",
-        "POST " + type + "/_search takes its parameters as application/x-www-form-urlencoded");
+        "POST " + path + " takes its parameters as application/x-www-form-urlencoded");
   }
   QueryParams query = request.query;
   auto form = ParseQueryString(request.raw_body);
   if (!form.ok()) return std::move(form).error();
   query.insert(query.end(), form->begin(), form->end());
-  return Run(request, type, query, type, std::nullopt);
+  return query;
+}
+
+}  // namespace
+
+fhir::Result<FhirResponse> SearchHandler::Post(const FhirRequest& request,
+                                               const PathParams& params) const {
+  const std::string& type = params.at("type");
+  auto query = FormParams(request, type + "/_search");
+  if (!query.ok()) return std::move(query).error();
+  return Run(request, type, *query, type, std::nullopt);
+}
+
+fhir::Result<FhirResponse> SearchHandler::System(const FhirRequest& request,
+                                                 const PathParams&) const {
+  return Run(request, "", request.query, "", std::nullopt);
+}
+
+fhir::Result<FhirResponse> SearchHandler::SystemPost(const FhirRequest& request,
+                                                     const PathParams&) const {
+  auto query = FormParams(request, "_search");
+  if (!query.ok()) return std::move(query).error();
+  return Run(request, "", *query, "", std::nullopt);
 }
 
 fhir::Result<FhirResponse> SearchHandler::Compartment(const FhirRequest& request,
@@ -101,7 +124,9 @@ fhir::Result<FhirResponse> SearchHandler::Compartment(const FhirRequest& request
 fhir::Result<FhirResponse> SearchHandler::Run(
     const FhirRequest& request, const std::string& type, const QueryParams& query,
     const std::string& path, std::optional<store::CompartmentFilter> compartment) const {
-  auto parsed = ParseSearch(registry_, type, query, LenientHandling(request), clock_.Now());
+  auto parsed = type.empty()
+                    ? ParseSystemSearch(registry_, query, LenientHandling(request), clock_.Now())
+                    : ParseSearch(registry_, type, query, LenientHandling(request), clock_.Now());
   if (!parsed.ok()) return std::move(parsed).error();
   parsed->query.compartment = std::move(compartment);
   store::SearchPage page;
@@ -131,7 +156,8 @@ fhir::Result<FhirResponse> SearchHandler::Run(
   }
 
   const std::string self =
-      request.base_url + "/" + path + "?" + parsed->applied + (parsed->applied.empty() ? "" : "&") +
+      request.base_url + (path.empty() ? "" : "/") + path + "?" + parsed->applied +
+      (parsed->applied.empty() ? "" : "&") +
       (parsed->count_only ? "_summary=count" : "_count=" + std::to_string(parsed->query.count));
   std::string json = R"({"resourceType":"Bundle","type":"searchset")";
   if (total) json += R"(,"total":)" + std::to_string(*total);

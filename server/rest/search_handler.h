@@ -8,6 +8,8 @@
 //   GET  [base]/{type}?...                type level
 //   POST [base]/{type}/_search            the same, parameters in a form body (and the URL)
 //   GET  [base]/{compartment}/{id}/{type} within a compartment, e.g. Patient/123/Observation
+//   GET  [base]?_type=...&...             system level: the types of _type, or every type
+//   POST [base]/_search                   the same, parameters in a form body (and the URL)
 #ifndef SERVER_REST_SEARCH_HANDLER_H_
 #define SERVER_REST_SEARCH_HANDLER_H_
 
@@ -44,10 +46,14 @@ class SearchHandler {
   // the type belongs to such a compartment.
   fhir::Result<FhirResponse> Compartment(const FhirRequest& request,
                                          const PathParams& params) const;
+  // System level (search_params.h, ParseSystemSearch); no path parameters.
+  fhir::Result<FhirResponse> System(const FhirRequest& request, const PathParams& params) const;
+  // System level with a form body. 415 http.unsupported-media-type for a body that is not a form.
+  fhir::Result<FhirResponse> SystemPost(const FhirRequest& request, const PathParams& params) const;
 
  private:
-  // Runs the search of `type` with `query` and answers the Bundle; `path` is the request path
-  // the links repeat (without the query).
+  // Runs the search of `type` (every type of _type, or every type, when empty) with `query` and
+  // answers the Bundle; `path` is the request path the links repeat (without the query).
   fhir::Result<FhirResponse> Run(const FhirRequest& request, const std::string& type,
                                  const QueryParams& query, const std::string& path,
                                  std::optional<store::CompartmentFilter> compartment) const;

@@ -97,6 +97,13 @@ bool IsCursor(std::string_view value) {
   });
 }
 
+// "a, b, c", or with another separator.
+std::string Join(const std::vector<std::string>& names, const char* separator = ", ") {
+  std::string out;
+  for (const std::string& name : names) out += (out.empty() ? "" : separator) + name;
+  return out;
+}
+
 fhir::Error UnknownParameter(std::string_view name, std::string_view type) {
   return fhir::Error::Invalid("search.unknown-parameter",
                               "The search parameter " + std::string(name) +
@@ -135,7 +142,9 @@ fhir::Result<std::vector<store::SortKey>> ParseSort(const search::Registry& regi
 }
 
 // _include=Type:param[:target] (or Type:*, *); _revinclude likewise; :iterate on either.
-fhir::Result<IncludeSpec> ParseInclude(const search::Registry& registry, std::string_view type,
+// `searched`: the types searched; empty for every type.
+fhir::Result<IncludeSpec> ParseInclude(const search::Registry& registry,
+                                       const std::vector<std::string>& searched,
                                        std::string_view name, std::string_view value) {
   IncludeSpec spec;
   spec.reverse = name.starts_with("_revinclude");
@@ -153,8 +162,11 @@ fhir::Result<IncludeSpec> ParseInclude(const search::Registry& registry, std::st
   const fhir::model::Definitions& defs = registry.definitions();
   if (defs.FindResource(parts[0]) == nullptr) return invalid("Unknown resource type " + parts[0]);
   spec.source_type = parts[0];
-  if (!spec.iterate && !spec.reverse && spec.source_type != type) {
-    return invalid("_include must start with the searched type " + std::string(type) +
+  if (!spec.iterate && !spec.reverse && !searched.empty() &&
+      std::find(searched.begin(), searched.end(), spec.source_type) == searched.end()) {
+    return invalid("_include must start with " +
+                   (searched.size() == 1 ? "the searched type " + searched.front()
+                                         : "one of the searched types " + Join(searched)) +
                    "; use _include:iterate for included resources");
   }
   if (parts[1] != "*") {
@@ -349,11 +361,103 @@ bool LenientHandling(const FhirRequest& request) {
   return prefer && prefer->find("handling=lenient") != std::string_view::npos;
 }
 
-fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::string_view type,
-                                       const QueryParams& params, bool lenient,
-                                       store::Timestamp now) {
+namespace {
+
+// What a search covers: one type (type level), or at system level the types of _type, every
+// type when `types` is empty.
+struct Scope {
+  bool system = false;
+  std::vector<std::string> types;
+};
+
+// The type whose definitions stand for those of every type: any concrete one.
+std::string AnyType(const search::Registry& registry) {
+  for (const fhir::model::TypeDef* type : registry.definitions().resources()) {
+    if (!type->is_abstract) return type->name;
+  }
+  return "";
+}
+
+std::string ScopeName(const Scope& scope) {
+  if (!scope.system) return scope.types.front();
+  return scope.types.empty() ? "every resource type" : Join(scope.types);
+}
+
+// Adds a filter parameter of a system-level search to `query`; false when it is not a parameter
+// of every searched type. Parameters of every type are the query's own; others each type's.
+fhir::Result<bool> AddSystemFilter(const search::Registry& registry, const Filters& filters,
+                                   const Scope& scope, store::SearchQuery& query,
+                                   std::string_view name, std::string_view value) {
+  if (name == "_id" || name == "_lastUpdated" || name.starts_with("_has:")) {
+    return filters.Add(query, name, value, 0);
+  }
+  const std::string_view code = name.substr(0, name.find_first_of(":."));
+  const std::string first = scope.types.empty() ? AnyType(registry) : scope.types.front();
+  const search::SearchParam* param = registry.Find(first, code);
+  if (param == nullptr) return false;
+  if (IsSystemParameter(*param)) {
+    store::SearchQuery one{.type = first};
+    auto known = filters.Add(one, name, value, 0);
+    if (!known.ok() || !*known) return known;
+    for (store::IndexCondition& condition : one.conditions) {
+      query.conditions.push_back(std::move(condition));
+    }
+    return true;
+  }
+  if (scope.types.empty()) return false;
+  for (const std::string& type : scope.types) {
+    if (registry.Find(type, code) == nullptr) return false;
+  }
+  for (store::SearchQuery& typed : query.types) {
+    auto known = filters.Add(typed, name, value, 0);
+    if (!known.ok() || !*known) return known;
+  }
+  return true;
+}
+
+// _sort at system level: the keys must mean one kind of value for every searched type.
+fhir::Result<std::vector<store::SortKey>> ParseSystemSort(const search::Registry& registry,
+                                                          const Scope& scope,
+                                                          std::string_view value) {
+  auto refuse = [&](std::string_view code) {
+    return fhir::Error::Invalid("search.invalid-sort",
+                                "_sort: a search of " + ScopeName(scope) +
+                                    " cannot be sorted by '" + std::string(code) + "'",
+                                "_sort");
+  };
+  if (scope.types.empty()) {
+    const std::string any = AnyType(registry);
+    for (const std::string& item : search::SplitAlternatives(value)) {
+      const std::string_view code = std::string_view(item).substr(item.starts_with('-') ? 1 : 0);
+      if (code == "_id" || code == "_lastUpdated") continue;
+      const search::SearchParam* param = registry.Find(any, code);
+      if (param == nullptr || !IsSystemParameter(*param)) return refuse(code);
+    }
+    return ParseSort(registry, any, value);
+  }
+  std::optional<std::vector<store::SortKey>> keys;
+  for (const std::string& type : scope.types) {
+    auto typed = ParseSort(registry, type, value);
+    if (!typed.ok()) return std::move(typed).error();
+    if (!keys) {
+      keys = std::move(typed).value();
+      continue;
+    }
+    for (size_t i = 0; i < keys->size(); ++i) {
+      if ((*keys)[i].kind != (*typed)[i].kind) return refuse((*keys)[i].param);
+    }
+  }
+  return std::move(keys).value();
+}
+
+fhir::Result<ParsedSearch> Parse(const search::Registry& registry, const Scope& scope,
+                                 const QueryParams& params, bool lenient, store::Timestamp now) {
   ParsedSearch parsed;
-  parsed.query.type = std::string(type);
+  if (scope.system) {
+    for (const std::string& type : scope.types) parsed.query.types.push_back({.type = type});
+  } else {
+    parsed.query.type = scope.types.front();
+  }
   const Filters filters(registry, now);
   for (const auto& [name, value] : params) {
     if (name == "_count") {
@@ -368,13 +472,14 @@ fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::st
       if (!IsCursor(value)) return InvalidValue(name, "_cursor must be the value of a next link");
       parsed.query.after = value;
     } else if (name == "_sort") {
-      auto sort = ParseSort(registry, type, value);
+      auto sort = scope.system ? ParseSystemSort(registry, scope, value)
+                               : ParseSort(registry, scope.types.front(), value);
       if (!sort.ok()) return std::move(sort).error();
       parsed.query.sort = std::move(sort).value();
       Append(&parsed.applied, name, value);
     } else if (name == "_include" || name == "_revinclude" || name == "_include:iterate" ||
                name == "_revinclude:iterate") {
-      auto include = ParseInclude(registry, type, name, value);
+      auto include = ParseInclude(registry, scope.types, name, value);
       if (!include.ok()) return std::move(include).error();
       parsed.includes.push_back(std::move(include).value());
       Append(&parsed.applied, name, value);
@@ -391,24 +496,87 @@ fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::st
       Append(&parsed.applied, name, value);
     } else if (name == "_summary") {
       parsed.count_only = value == "count";
-    } else if (name == "_format" || name == "_pretty" || name == "_elements") {
+    } else if (name == "_format" || name == "_pretty" || name == "_elements" ||
+               (scope.system && name == "_type")) {
       continue;
     } else {
-      auto known = filters.Add(parsed.query, name, value, 0);
+      auto known = scope.system
+                       ? AddSystemFilter(registry, filters, scope, parsed.query, name, value)
+                       : filters.Add(parsed.query, name, value, 0);
       if (!known.ok()) return std::move(known).error();
       if (*known) {
         Append(&parsed.applied, name, value);
       } else if (lenient) {
         parsed.ignored.push_back(name);
       } else {
-        return fhir::Error::Invalid("search.unknown-parameter",
-                                    "The search parameter " + name + " is not supported on " +
-                                        std::string(type) + " by this server",
-                                    name);
+        return UnknownParameter(name, ScopeName(scope));
       }
     }
   }
   return parsed;
+}
+
+}  // namespace
+
+fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::string_view type,
+                                       const QueryParams& params, bool lenient,
+                                       store::Timestamp now) {
+  return Parse(registry, Scope{.types = {std::string(type)}}, params, lenient, now);
+}
+
+fhir::Result<ParsedSearch> ParseSystemSearch(const search::Registry& registry,
+                                             const QueryParams& params, bool lenient,
+                                             store::Timestamp now) {
+  Scope scope{.system = true};
+  bool listed = false;
+  for (const auto& [name, value] : params) {
+    if (name != "_type") continue;
+    std::vector<std::string> types;
+    for (const std::string& alternative : search::SplitAlternatives(value)) {
+      std::string type = search::Unescape(alternative);
+      const fhir::model::TypeDef* def = registry.definitions().FindResource(type);
+      if (def == nullptr || def->is_abstract) {
+        return fhir::Error::Invalid("search.unknown-type",
+                                    "_type: '" + type + "' is not a resource type of FHIR R4",
+                                    "_type");
+      }
+      if (std::find(types.begin(), types.end(), type) == types.end()) {
+        types.push_back(std::move(type));
+      }
+    }
+    if (types.empty()) return InvalidValue("_type", "_type needs one or more resource types");
+    if (listed) {
+      // A repeated _type: both must hold, so only types in both lists are searched.
+      std::erase_if(scope.types, [&](const std::string& type) {
+        return std::find(types.begin(), types.end(), type) == types.end();
+      });
+    } else {
+      scope.types = std::move(types);
+      listed = true;
+    }
+  }
+  if (listed && scope.types.empty()) {
+    return InvalidValue("_type", "The repeated _type parameters have no type in common");
+  }
+  auto parsed = Parse(registry, scope, params, lenient, now);
+  if (!parsed.ok() || !listed) return parsed;
+  std::string applied;
+  Append(&applied, "_type", Join(scope.types, ","));
+  parsed->applied = applied + (parsed->applied.empty() ? "" : "&") + parsed->applied;
+  return parsed;
+}
+
+bool IsSystemParameter(const search::SearchParam& param) {
+  const std::vector<std::string>& base = param.definition->base;
+  return std::find(base.begin(), base.end(), "Resource") != base.end();
+}
+
+std::vector<const search::SearchParam*> SystemParameters(const search::Registry& registry) {
+  std::vector<const search::SearchParam*> out;
+  for (const search::SearchParam* param : registry.ForType(AnyType(registry))) {
+    if (IsSystemParameter(*param)) out.push_back(param);
+  }
+  return out;
 }
 
 }  // namespace server::rest

@@ -1,4 +1,5 @@
-// The query of a type-level search as the store runs it: query strings decoded, `_id` and
+// The query of a type-level or system-level search as the store runs it: query strings decoded,
+// `_id` and
 // `_lastUpdated` (kept on the resource itself), every other parameter of the type's
 // SearchParameter definitions as a condition on its index rows (server/search/criteria.h), and
 // the result parameters. GET [type]?..., conditional create/update/delete and conditional
@@ -9,8 +10,10 @@
 //
 // Errors (400): search.unknown-parameter (a parameter this server does not know for the type,
 // unless the client asked for lenient handling), search.invalid-value (a malformed value, prefix
-// or modifier), search.invalid-date, search.unsupported-modifier, search.unsupported-parameter.
-// Each names the parameter in the expression. Pure functions, thread-safe.
+// or modifier), search.invalid-date, search.unsupported-modifier, search.unsupported-parameter,
+// search.invalid-sort; at system level also search.unknown-type (a _type that is no concrete
+// resource type). Each names the parameter in the expression. Pure functions,
+// thread-safe.
 #ifndef SERVER_REST_SEARCH_PARAMS_H_
 #define SERVER_REST_SEARCH_PARAMS_H_
 
@@ -69,6 +72,24 @@ struct ParsedSearch {
 fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::string_view type,
                                        const QueryParams& params, bool lenient,
                                        store::Timestamp now);
+
+// Builds the store query of a system-level search (GET [base]?...): the resources of the types
+// listed in `_type` (commas separate types; a repeated `_type` keeps the types of both), or of
+// every type without one. Parameters defined for every resource type (SystemParameter), `_id`,
+// `_lastUpdated` and `_has` hold for every type; with `_type`, a parameter that every listed
+// type defines holds with each type's own definition (query.types). `_sort` takes `_id`,
+// `_lastUpdated` and parameters of every searched type with one kind of index; `_include` starts
+// from a searched type. The self link's parameters (`applied`) start with the `_type` applied.
+fhir::Result<ParsedSearch> ParseSystemSearch(const search::Registry& registry,
+                                             const QueryParams& params, bool lenient,
+                                             store::Timestamp now);
+
+// Whether a parameter is defined for every resource type (SearchParameter.base Resource), as
+// `_tag`, `_profile`, `_security` and `_source` are: a search across every type takes it.
+bool IsSystemParameter(const search::SearchParam& param);
+
+// The parameters IsSystemParameter holds for, by code.
+std::vector<const search::SearchParam*> SystemParameters(const search::Registry& registry);
 
 }  // namespace server::rest
 

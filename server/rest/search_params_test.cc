@@ -138,5 +138,113 @@ TEST(ParseSearchTest, BadValuesAndModifiersAreRefused) {
   }
 }
 
+TEST(ParseSystemSearchTest, TypesAndCommonParameters) {
+  auto parsed = ParseSystemSearch(
+      Registry(), {{"_type", "Patient,Observation"}, {"_tag", "urn:x|a"}, {"_id", "a"}}, false,
+      kNow);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().text();
+  EXPECT_EQ(parsed->query.type, "");
+  ASSERT_EQ(parsed->query.types.size(), 2u);
+  EXPECT_EQ(parsed->query.types[0].type, "Patient");
+  EXPECT_EQ(parsed->query.types[1].type, "Observation");
+  EXPECT_TRUE(parsed->query.types[0].conditions.empty());
+  // A parameter of every type is the query's own.
+  ASSERT_EQ(parsed->query.conditions.size(), 1u);
+  EXPECT_EQ(parsed->query.conditions[0].param, "_tag");
+  EXPECT_EQ(parsed->query.ids, std::optional<std::vector<std::string>>({"a"}));
+  EXPECT_EQ(parsed->applied, "_type=Patient%2CObservation&_tag=urn%3Ax%7Ca&_id=a");
+  // Without _type: every type.
+  auto all = ParseSystemSearch(Registry(), {{"_lastUpdated", "ge2024"}}, false, kNow);
+  ASSERT_TRUE(all.ok()) << all.error().text();
+  EXPECT_TRUE(all->query.types.empty());
+  EXPECT_EQ(all->query.last_updated.size(), 1u);
+  EXPECT_EQ(all->applied, "_lastUpdated=ge2024");
+}
+
+TEST(ParseSystemSearchTest, RepeatedTypesIntersect) {
+  auto parsed = ParseSystemSearch(
+      Registry(), {{"_type", "Patient,Observation,Patient"}, {"_type", "Observation,Group"}}, false,
+      kNow);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().text();
+  ASSERT_EQ(parsed->query.types.size(), 1u);
+  EXPECT_EQ(parsed->query.types[0].type, "Observation");
+  EXPECT_EQ(parsed->applied, "_type=Observation");
+}
+
+TEST(ParseSystemSearchTest, ASharedParameterUsesEachTypesDefinition) {
+  // patient is defined for both, with other expressions; a bare id becomes Patient/<id> by the
+  // single target of each definition.
+  auto parsed = ParseSystemSearch(
+      Registry(), {{"_type", "Observation,Condition"}, {"patient", "p1"}}, false, kNow);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().text();
+  EXPECT_TRUE(parsed->query.conditions.empty());
+  ASSERT_EQ(parsed->query.types.size(), 2u);
+  for (const store::SearchQuery& typed : parsed->query.types) {
+    ASSERT_EQ(typed.conditions.size(), 1u) << typed.type;
+    EXPECT_EQ(typed.conditions[0].param, "patient");
+    EXPECT_EQ(typed.conditions[0].kind, store::IndexKind::kReference);
+  }
+  // Chains too.
+  auto chained = ParseSystemSearch(
+      Registry(), {{"_type", "Observation,Condition"}, {"patient.name", "chen"}}, false, kNow);
+  ASSERT_TRUE(chained.ok()) << chained.error().text();
+  EXPECT_EQ(chained->query.types[1].conditions.size(), 1u);
+}
+
+TEST(ParseSystemSearchTest, UnknownParametersAndTypes) {
+  // code is not a Patient parameter; without _type only parameters of every type are known.
+  for (const QueryParams& params :
+       std::vector<QueryParams>{{{"_type", "Patient,Observation"}, {"code", "x"}},
+                                {{"code", "x"}},
+                                {{"birthdate", "2024"}}}) {
+    auto strict = ParseSystemSearch(Registry(), params, false, kNow);
+    ASSERT_FALSE(strict.ok()) << params.back().first;
+    EXPECT_EQ(strict.error().message_id(), "search.unknown-parameter");
+    EXPECT_EQ(strict.error().issues()[0].expression, params.back().first);
+    auto lenient = ParseSystemSearch(Registry(), params, true, kNow);
+    ASSERT_TRUE(lenient.ok());
+    EXPECT_EQ(lenient->ignored, std::vector<std::string>{params.back().first});
+  }
+  for (const char* bad : {"Patient,Nonsense", "Resource", "DomainResource", ""}) {
+    auto refused = ParseSystemSearch(Registry(), {{"_type", bad}}, false, kNow);
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_EQ(refused.error().http_status(), 400);
+    EXPECT_EQ(refused.error().issues()[0].expression, "_type");
+  }
+  EXPECT_EQ(ParseSystemSearch(Registry(), {{"_type", "Nonsense"}}, true, kNow).error().message_id(),
+            "search.unknown-type");
+}
+
+TEST(ParseSystemSearchTest, SortAndIncludes) {
+  auto parsed = ParseSystemSearch(Registry(),
+                                  {{"_type", "Observation,Condition"},
+                                   {"_sort", "-_lastUpdated,_tag,_id"},
+                                   {"_include", "Observation:subject"},
+                                   {"_revinclude", "Provenance:target"},
+                                   {"_include", "*"}},
+                                  false, kNow);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().text();
+  ASSERT_EQ(parsed->query.sort.size(), 3u);
+  EXPECT_EQ(parsed->query.sort[1].kind, store::IndexKind::kToken);
+  EXPECT_EQ(parsed->includes.size(), 3u);
+  // A parameter both types have, of one kind, sorts; one of only some types does not.
+  EXPECT_TRUE(ParseSystemSearch(Registry(), {{"_type", "Observation,Condition"}, {"_sort", "code"}},
+                                false, kNow)
+                  .ok());
+  for (const QueryParams& params : std::vector<QueryParams>{
+           {{"_sort", "code"}}, {{"_type", "Observation,Patient"}, {"_sort", "code"}}}) {
+    auto refused = ParseSystemSearch(Registry(), params, false, kNow);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().message_id(), "search.invalid-sort");
+  }
+  // _include starts from a searched type.
+  auto outside = ParseSystemSearch(
+      Registry(), {{"_type", "Patient"}, {"_include", "Observation:subject"}}, false, kNow);
+  ASSERT_FALSE(outside.ok());
+  EXPECT_EQ(outside.error().issues()[0].expression, "_include");
+  EXPECT_TRUE(
+      ParseSystemSearch(Registry(), {{"_include", "Observation:subject"}}, false, kNow).ok());
+}
+
 }  // namespace
 }  // namespace server::rest

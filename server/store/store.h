@@ -274,18 +274,25 @@ struct CompositeTest {
   std::vector<IndexCondition> components;
 };
 
-// A search over the current (not deleted) versions of one resource type. Every condition must
-// hold; within one condition, any of its alternatives. `ids` and `last_updated` are the `_id` and
-// `_lastUpdated` parameters, kept on the resource itself; `conditions` test index rows and
-// `has` what refers to the resource.
+// A search over the current (not deleted) versions of one resource type, or of several (a
+// system-level search). Every condition must hold; within one condition, any of its
+// alternatives. `ids` and `last_updated` are the `_id` and `_lastUpdated` parameters, kept on the
+// resource itself; `conditions` test index rows and `has` what refers to the resource.
 struct SearchQuery {
+  // The type searched. Empty for a search across types: then the resources of the types in
+  // `types`, or of every type when `types` is empty too.
   std::string type;
+  // A search across types: one query per type searched, with its `type` set; its filters (ids,
+  // last_updated, conditions, has) hold for the resources of that type, beside this query's own,
+  // which hold for every type. Its count, sort and cursor are ignored. Empty when `type` is set.
+  std::vector<SearchQuery> types;
   std::optional<std::vector<std::string>> ids;          // the id is one of these
   std::vector<std::vector<TimeInterval>> last_updated;  // lastUpdated lies in one of each list
   std::vector<IndexCondition> conditions;
   std::vector<ReverseChain> has;
   std::optional<CompartmentFilter> compartment;
-  // The order of the matches; by id when empty, and by id after the keys.
+  // The order of the matches; by id when empty, and by id after the keys. Across types, the
+  // type breaks ties of ids when a key is `_id`, and else comes before the id.
   std::vector<SortKey> sort;
   int count = 100;  // page size, 1..1000
   // Keyset cursor: the `next` of the previous page; nullopt for the first page. Opaque: a

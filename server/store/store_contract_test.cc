@@ -434,6 +434,83 @@ TEST_F(StoreSearchTest, KeysetPagingById) {
   EXPECT_FALSE(second->entries[0].json.empty());
 }
 
+// A search across types: "Type/id" of every page of `query`, `count` per page.
+std::vector<std::string> TypedPages(Store& store, SearchQuery query, int count) {
+  std::vector<std::string> keys;
+  query.count = count;
+  for (int pages = 0; pages < 20; ++pages) {
+    auto tx = store.Begin();
+    EXPECT_TRUE(tx.ok());
+    if (!tx.ok()) break;
+    auto page = (*tx)->Search(query);
+    EXPECT_TRUE(page.ok()) << page.error().text();
+    if (!page.ok()) break;
+    for (const ResourceVersion& entry : page->entries) keys.push_back(entry.type + "/" + entry.id);
+    if (!page->next) break;
+    query.after = page->next;
+  }
+  return keys;
+}
+
+TEST_F(StoreSearchTest, AcrossTypesByTypeThenId) {
+  using List = std::vector<std::string>;
+  const List all{"Observation/o1", "Patient/p2", "Patient/p3", "Patient/p4", "Patient/p5"};
+  EXPECT_EQ(TypedPages(*store_, {}, 100), all);
+  EXPECT_EQ(TypedPages(*store_, {.types = {{.type = "Patient"}}}, 100),
+            (List(all.begin() + 1, all.end())));
+  EXPECT_EQ(TypedPages(*store_, {.types = {{.type = "Observation"}, {.type = "Group"}}}, 100),
+            (List{"Observation/o1"}));
+  // The query's own filters hold for every type; a type's own only for that type.
+  EXPECT_EQ(TypedPages(*store_, {.ids = List{"o1", "p4", "p1"}}, 100),
+            (List{"Observation/o1", "Patient/p4"}));
+  EXPECT_EQ(
+      TypedPages(*store_,
+                 {.types = {{.type = "Observation"}, {.type = "Patient", .ids = List{"p3"}}}}, 100),
+      (List{"Observation/o1", "Patient/p3"}));
+  EXPECT_EQ(TypedPages(*store_, {.last_updated = {{{.before = t0_ + 6s}}}}, 100),
+            (List{"Observation/o1", "Patient/p2", "Patient/p3"}));
+  auto tx = Begin();
+  auto count = tx->Count({.types = {{.type = "Observation"}, {.type = "Patient"}}});
+  ASSERT_TRUE(count.ok()) << count.error().text();
+  EXPECT_EQ(*count, 5);
+}
+
+TEST_F(StoreSearchTest, AcrossTypesTheCursorCarriesTheType) {
+  using List = std::vector<std::string>;
+  // The same id in two types: a cursor of ids alone would skip or repeat one of them.
+  PutCommitted("Observation", "p3");
+  const List by_type{"Observation/o1", "Observation/p3", "Patient/p2",
+                     "Patient/p3",     "Patient/p4",     "Patient/p5"};
+  EXPECT_EQ(TypedPages(*store_, {}, 1), by_type);
+  EXPECT_EQ(TypedPages(*store_, {}, 4), by_type);
+  // Listed types (in any order) page the same way.
+  EXPECT_EQ(TypedPages(*store_, {.types = {{.type = "Patient"}, {.type = "Observation"}}}, 1),
+            by_type);
+  const List by_id{"Observation/o1", "Patient/p2", "Observation/p3",
+                   "Patient/p3",     "Patient/p4", "Patient/p5"};
+  EXPECT_EQ(TypedPages(*store_, {.sort = {{.param = "_id"}}}, 1), by_id);
+  // The type breaks ties in ascending order whichever way the ids go.
+  EXPECT_EQ(TypedPages(*store_, {.sort = {{.param = "_id", .descending = true}}}, 2),
+            (List{"Patient/p5", "Patient/p4", "Observation/p3", "Patient/p3", "Patient/p2",
+                  "Observation/o1"}));
+  // Newest first: Observation/p3 was written last; o1 (t0 + 2s) and p2 (t0 + 1s) first.
+  EXPECT_EQ(TypedPages(*store_, {.sort = {{.param = "_lastUpdated", .descending = true}}}, 1),
+            (List{"Observation/p3", "Patient/p5", "Patient/p4", "Patient/p3", "Observation/o1",
+                  "Patient/p2"}));
+  // A write between pages neither repeats nor skips the others.
+  SearchQuery query{.count = 2};
+  auto tx = Begin();
+  auto first = tx->Search(query);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(tx->Commit().ok());
+  PutCommitted("Observation", "a0");
+  query.after = first->next;
+  EXPECT_EQ(TypedPages(*store_, query, 2), (List(by_type.begin() + 2, by_type.end())));
+  auto bad = Begin()->Search({.after = "zz"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message_id(), "store.invalid-cursor");
+}
+
 // Index rows are written with their version, replaced by the next and removed by a delete; each
 // kind of row answers its tests.
 class StoreIndexTest : public StoreContractTest {
@@ -740,6 +817,35 @@ TEST_F(StoreQueryTest, CountsChainsAndHas) {
       AllPages({.type = "Patient",
                 .has = {{.source_type = "Observation", .param = "subject", .source = dated_3}}}),
       List{"p2"});
+}
+
+TEST_F(StoreQueryTest, AcrossTypesEachTypeWithItsOwnConditionsAndSort) {
+  using List = std::vector<std::string>;
+  const IndexCondition of_p1{.kind = IndexKind::kReference,
+                             .param = "subject",
+                             .any = {ReferenceTest{.target_type = "Patient", .target_id = "p1"}}};
+  const IndexCondition named_chen{
+      .kind = IndexKind::kString, .param = "name", .any = {StringTest{.value = "chen"}}};
+  SearchQuery query{.types = {{.type = "Observation", .conditions = {of_p1}},
+                              {.type = "Patient", .conditions = {named_chen}}}};
+  EXPECT_EQ(TypedPages(*store_, query, 2),
+            (List{"Observation/o1", "Observation/o2", "Observation/o3", "Patient/p1"}));
+  auto tx = Begin();
+  auto count = tx->Count(query);
+  ASSERT_TRUE(count.ok()) << count.error().text();
+  EXPECT_EQ(*count, 4);
+  // Sorted by a parameter only some types have: the others come last, in type and id order.
+  query.sort = {{.param = "date", .kind = IndexKind::kDate, .descending = true}};
+  EXPECT_EQ(TypedPages(*store_, query, 1),
+            (List{"Observation/o1", "Observation/o2", "Observation/o3", "Patient/p1"}));
+  query.sort[0].descending = false;
+  query.types[0].conditions.clear();
+  EXPECT_EQ(
+      TypedPages(*store_, query, 2),
+      (List{"Observation/o2", "Observation/o1", "Observation/o4", "Observation/o3", "Patient/p1"}));
+  // A condition of the query itself holds for every type: only Observations have a subject.
+  EXPECT_EQ(TypedPages(*store_, {.conditions = {of_p1}}, 100),
+            (List{"Observation/o1", "Observation/o2", "Observation/o3"}));
 }
 
 TEST_F(StoreQueryTest, IncludesForwardAndReverse) {

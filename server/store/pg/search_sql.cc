@@ -1,6 +1,7 @@
 #include "server/store/pg/search_sql.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <optional>
 #include <utility>
 #include <variant>
@@ -62,12 +63,44 @@ class Builder {
   const std::string& tenant() const { return tenant_; }
   std::vector<Param> TakeParams() { return std::move(params_); }
 
-  // What a current resource `c` (an alias of resource_current) of query.type must satisfy.
-  // `walk_has` as for Filters.
+  // What a current resource `c` (an alias of resource_current) of query.type, or of one of
+  // query.types, must satisfy. `walk_has` as for Filters.
   std::string Where(const SearchQuery& query, const std::string& c,
                     const std::vector<bool>* walk_has = nullptr) {
+    if (query.type.empty()) {
+      std::string sql = c + ".tenant = " + tenant_;
+      if (!query.types.empty()) {
+        std::vector<std::string> names;
+        for (const SearchQuery& typed : query.types) names.push_back(typed.type);
+        sql += " AND " + c + ".type = ANY(" + Bind(TextArray(names), "::text[]") + ")";
+      }
+      return sql + " AND NOT " + c + ".deleted" + Filters(query, c) + TypeFilters(query, c);
+    }
     return c + ".tenant = " + tenant_ + " AND " + c + ".type = " + Bind(query.type, "::text") +
            " AND NOT " + c + ".deleted" + Filters(query, c, walk_has);
+  }
+
+  // What a current resource `c` of typed.type, one of the types of `query`, must satisfy.
+  std::string TypeWhere(const SearchQuery& query, const SearchQuery& typed, const std::string& c) {
+    return c + ".tenant = " + tenant_ + " AND " + c + ".type = " + Bind(typed.type, "::text") +
+           " AND NOT " + c + ".deleted" + Filters(query, c) + Filters(typed, c);
+  }
+
+  // Across types, the filters of each type on its own resources, as " AND (...)"; "" when no
+  // type has any.
+  std::string TypeFilters(const SearchQuery& query, const std::string& c) {
+    std::vector<std::pair<const std::string*, std::string>> branches;
+    bool filtered = false;
+    for (const SearchQuery& typed : query.types) {
+      branches.emplace_back(&typed.type, Filters(typed, c));
+      filtered = filtered || !branches.back().second.empty();
+    }
+    if (!filtered) return "";
+    std::string any;
+    for (const auto& [type, filters] : branches) {
+      any += (any.empty() ? "(" : " OR (") + c + ".type = " + Bind(*type, "::text") + filters + ")";
+    }
+    return " AND (" + any + ")";
   }
 
   // The conditions of `query` beyond its type, each as " AND ...", on the resource `c`: an
@@ -353,22 +386,54 @@ class Builder {
 };
 
 // The sort keys that order a page: the query's, up to and without an _id key, whose direction
-// then orders the ids that break ties.
+// then orders the ids that break ties. Across types, the type breaks ties too: before the id,
+// or after it when the query sorts by _id.
 struct Order {
   std::vector<SortKey> keys;
   bool id_descending = false;
+  bool across_types = false;
+  bool id_before_type = false;
 };
 
 Order OrderOf(const SearchQuery& query) {
   Order order;
+  order.across_types = query.type.empty();
   for (const SortKey& key : query.sort) {
     if (key.param == "_id") {
       order.id_descending = key.descending;
+      order.id_before_type = true;
       break;
     }
     order.keys.push_back(key);
   }
   return order;
+}
+
+// A column of the order with its direction; sort keys may be null (and then come last).
+struct OrderColumn {
+  std::string sql;
+  std::string type;
+  bool descending = false;
+  bool nullable = false;
+};
+
+// The columns after the sort keys that make the order total, on the alias `m`: the id, and
+// across types the type.
+std::vector<OrderColumn> TieColumns(const Order& order, const std::string& m) {
+  OrderColumn id{m + ".id", "text", order.id_descending};
+  if (!order.across_types) return {id};
+  OrderColumn type{m + ".type", "text"};
+  if (order.id_before_type) return {id, type};
+  return {type, id};
+}
+
+std::string OrderBy(const std::vector<OrderColumn>& columns) {
+  std::string sql;
+  for (const OrderColumn& column : columns) {
+    sql += (sql.empty() ? "" : ", ") + column.sql + (column.descending ? " DESC" : "") +
+           (column.nullable ? " NULLS LAST" : "");
+  }
+  return sql;
 }
 
 // A cursor of sorted pages: each sort value (or null) and the id, as hex of
@@ -446,6 +511,31 @@ fhir::Error InvalidCursor() {
                               "_cursor");
 }
 
+// After the cursor's row (`values`, one per column) in the order of `columns`: equal on the
+// columns before some column and beyond it there.
+std::string After(Builder& b, const std::vector<OrderColumn>& columns,
+                  const std::vector<std::optional<std::string>>& values) {
+  std::string after;
+  std::string equal_so_far;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const OrderColumn& column = columns[i];
+    std::string beyond;
+    std::string equal;
+    if (values[i]) {
+      const std::string v = b.Bind(*values[i], "::") + column.type;
+      beyond = column.sql + (column.descending ? " < " : " > ") + v;
+      if (column.nullable) beyond = "(" + beyond + " OR " + column.sql + " IS NULL)";
+      equal = column.sql + " = " + v;
+    } else {
+      beyond = "false";
+      equal = column.sql + " IS NULL";
+    }
+    after += (after.empty() ? "(" : " OR (") + equal_so_far + beyond + ")";
+    equal_so_far += equal + " AND ";
+  }
+  return after;
+}
+
 }  // namespace
 
 std::optional<Statement> ReverseChainDensity(const std::string& tenant, const ReverseChain& has,
@@ -467,6 +557,46 @@ fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQ
   const Order order = OrderOf(query);
   const std::string id_direction = order.id_descending ? " DESC" : "";
   const std::string limit = std::to_string(std::clamp(query.count, 1, 1000) + 1);
+  // Every cursor but that of an unsorted search of one type (an id) holds a value per column.
+  std::optional<std::vector<std::optional<std::string>>> cursor;
+  if (query.after && (order.across_types || !order.keys.empty())) {
+    const size_t ties = TieColumns(order, "m").size();
+    cursor = DecodeCursor(*query.after, order.keys.size() + ties);
+    if (!cursor || std::any_of(cursor->end() - static_cast<std::ptrdiff_t>(ties), cursor->end(),
+                               [](const auto& value) { return !value; })) {
+      return InvalidCursor();
+    }
+  }
+  if (order.keys.empty() && order.across_types) {
+    // As below, with the type in the order; by (type, id) as one row value, which the primary
+    // key of resource_current answers in order.
+    std::string after;
+    if (cursor && !order.id_before_type) {
+      after = " AND (c.type, c.id) > (" + b.Bind(*(*cursor)[0], "::text") + ", " +
+              b.Bind(*(*cursor)[1], "::text") + ")";
+    } else if (cursor) {
+      after = " AND (" + After(b, TieColumns(order, "c"), *cursor) + ")";
+    }
+    const std::string page_order =
+        " ORDER BY " + OrderBy(TieColumns(order, "c")) + " LIMIT " + limit;
+    std::string pages;
+    if (query.types.empty()) {
+      pages = "SELECT c.tenant, c.type, c.id, c.version FROM resource_current c WHERE " +
+              b.Where(query, "c") + after + page_order;
+    } else {
+      // A page of each type, chosen as a search of that type alone would choose it (with the
+      // indexes that lead with the type), then merged.
+      for (const SearchQuery& typed : query.types) {
+        pages += std::string(pages.empty() ? "(" : " UNION ALL (") +
+                 "SELECT c.tenant, c.type, c.id, c.version FROM resource_current c WHERE " +
+                 b.TypeWhere(query, typed, "c") + after + page_order + ")";
+      }
+    }
+    std::string sql = std::string("SELECT ") + kVersionColumnList + " FROM (" + pages +
+                      ") m JOIN resource_version v USING (tenant, type, id, version) ORDER BY " +
+                      OrderBy(TieColumns(order, "m")) + " LIMIT " + limit;
+    return Statement{std::move(sql), b.TakeParams()};
+  }
   if (order.keys.empty()) {
     // The page is chosen on resource_current alone; only its rows then read their text.
     std::string page = "SELECT c.tenant, c.type, c.id, c.version FROM resource_current c WHERE " +
@@ -485,58 +615,32 @@ fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQ
   // Sorted: the sort values are computed once per match in an inner query, then compared with
   // the cursor's and ordered, nulls last in either direction.
   std::string inner = "SELECT c.tenant, c.type, c.id, c.version";
-  std::vector<const char*> types;
+  std::vector<OrderColumn> columns;
   for (size_t i = 0; i < order.keys.size(); ++i) {
     SortColumn column = b.Sort(order.keys[i], "c");
     inner += ", " + column.sql + " AS k" + std::to_string(i);
-    types.push_back(column.type);
+    columns.push_back(
+        {"m.k" + std::to_string(i), column.type, order.keys[i].descending, /*nullable=*/true});
   }
   inner += " FROM resource_current c WHERE " + b.Where(query, "c");
   std::string sql = std::string("SELECT ") + kVersionColumnList;
   for (size_t i = 0; i < order.keys.size(); ++i) sql += ", m.k" + std::to_string(i) + "::text";
   sql += " FROM (" + inner + ") m JOIN resource_version v USING (tenant, type, id, version)";
-  if (query.after) {
-    auto values = DecodeCursor(*query.after, order.keys.size() + 1);
-    if (!values) return InvalidCursor();
-    // After the cursor's row in the order: equal on the keys before some key and beyond it there.
-    std::string after;
-    std::string equal_so_far;
-    for (size_t i = 0; i <= order.keys.size(); ++i) {
-      std::string beyond;
-      std::string equal;
-      if (i == order.keys.size()) {
-        beyond = "m.id " + std::string(order.id_descending ? "<" : ">") + " " +
-                 b.Bind(*values->back(), "::text");
-      } else {
-        const std::string k = "m.k" + std::to_string(i);
-        const auto& value = (*values)[i];
-        if (value) {
-          const std::string v = b.Bind(*value, "::") + types[i];
-          beyond =
-              "(" + k + (order.keys[i].descending ? " < " : " > ") + v + " OR " + k + " IS NULL)";
-          equal = k + " = " + v;
-        } else {
-          beyond = "false";
-          equal = k + " IS NULL";
-        }
-      }
-      after += (after.empty() ? "(" : " OR (") + equal_so_far + beyond + ")";
-      if (!equal.empty()) equal_so_far += equal + " AND ";
-    }
-    sql += " WHERE " + after;
-  }
+  const std::vector<OrderColumn> ties = TieColumns(order, "m");
+  columns.insert(columns.end(), ties.begin(), ties.end());
+  if (cursor) sql += " WHERE " + After(b, columns, *cursor);
   sql += " ORDER BY ";
   for (size_t i = 0; i < order.keys.size(); ++i) {
     sql +=
         "m.k" + std::to_string(i) + (order.keys[i].descending ? " DESC" : " ASC") + " NULLS LAST, ";
   }
-  sql += "m.id" + id_direction + " LIMIT " + limit;
+  sql += OrderBy(ties) + " LIMIT " + limit;
   return Statement{std::move(sql), b.TakeParams()};
 }
 
 std::string NextCursor(const SearchQuery& query, const PgResult& rows, int row) {
   const Order order = OrderOf(query);
-  if (order.keys.empty()) return std::string(rows.Get(row, 1));
+  if (order.keys.empty() && !order.across_types) return std::string(rows.Get(row, 1));
   std::vector<std::optional<std::string>> values;
   for (size_t i = 0; i < order.keys.size(); ++i) {
     const int column = kVersionColumnCount + static_cast<int>(i);
@@ -546,7 +650,12 @@ std::string NextCursor(const SearchQuery& query, const PgResult& rows, int row) 
       values.emplace_back(std::string(rows.Get(row, column)));
     }
   }
-  values.emplace_back(std::string(rows.Get(row, 1)));
+  // The tie columns of TieColumns: the id and, across types, the type.
+  std::string type(rows.Get(row, 0));
+  std::string id(rows.Get(row, 1));
+  if (order.across_types && !order.id_before_type) values.emplace_back(std::move(type));
+  values.emplace_back(std::move(id));
+  if (order.across_types && order.id_before_type) values.emplace_back(std::move(type));
   return EncodeCursor(values);
 }
 
@@ -555,7 +664,7 @@ Statement CountStatement(const std::string& tenant, const SearchQuery& query) {
   // Index rows exist only for current, undeleted resources, so when a condition must hold, its
   // rows stand for the matches and resource_current need not be read (unless _lastUpdated is).
   auto driver = FirstRequiredRows(query);
-  if (driver == query.conditions.end() || !query.last_updated.empty()) {
+  if (driver == query.conditions.end() || !query.last_updated.empty() || query.type.empty()) {
     std::string sql = "SELECT count(*) FROM resource_current c WHERE " + b.Where(query, "c");
     return Statement{std::move(sql), b.TakeParams()};
   }

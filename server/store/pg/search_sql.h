@@ -27,14 +27,16 @@ inline constexpr int kVersionColumnCount = 8;
 
 // One page of `query` plus one row (to tell whether there is a next page). After the version
 // columns come the sort values of the row as text, one per key of the query's sort; NextCursor
-// reads them. store.invalid-cursor when query.after is not a cursor of this query.
+// reads them. A search of one type tests `type = $n`, so the indexes that lead with the type
+// serve it; across types the test is `type = ANY($n)`, or none for every type. store.invalid-cursor
+// when query.after is not a cursor of this query.
 //
-// `walk_has` (one flag per query.has; for pages in id order): test those reverse chains on each
-// candidate in id order, stopping at a page, rather than let the planner join them. When most
-// resources match (patients with a blood pressure), that reads a page's worth of candidates where
-// a join would read every referring row; when few do, the join is better. PostgreSQL misjudges
-// which case it is in (the estimate of a join on ids spread over every type is far too low), so
-// the caller decides from ReverseChainDensity.
+// `walk_has` (one flag per query.has; for pages of one type in id order): test those reverse
+// chains on each candidate in id order, stopping at a page, rather than let the planner join
+// them. When most resources match (patients with a blood pressure), that reads a page's worth of
+// candidates where a join would read every referring row; when few do, the join is better.
+// PostgreSQL misjudges which case it is in (the estimate of a join on ids spread over every type
+// is far too low), so the caller decides from ReverseChainDensity.
 fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQuery& query,
                                         const std::vector<bool>& walk_has = {});
 
