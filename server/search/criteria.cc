@@ -329,7 +329,8 @@ bool IsTerminologyModifier(std::string_view modifier) {
 }
 
 // :in and :not-in (a ValueSet's canonical URL) or :below and :above (system|code): one token test
-// per code of the union of the alternatives.
+// per code of the union of the alternatives, and one per distinct code for values without a
+// system.
 fhir::Result<std::vector<store::RowTest>> TerminologyTests(std::string_view parameter,
                                                            std::string_view modifier,
                                                            std::string_view value,
@@ -372,8 +373,15 @@ fhir::Result<std::vector<store::RowTest>> TerminologyTests(std::string_view para
   }
   std::vector<store::RowTest> tests;
   tests.reserve(codes.size());
+  std::set<std::string_view> bare;
   for (const terminology::Code& code : codes) {
     tests.push_back(store::TokenTest{.system = code.system, .code = code.code});
+    bare.insert(code.code);
+  }
+  // A value without a system (a `code` element such as Patient.gender, whose system its binding
+  // implies) matches by its code.
+  for (std::string_view code : bare) {
+    tests.push_back(store::TokenTest{.system = std::string(), .code = std::string(code)});
   }
   return tests;
 }

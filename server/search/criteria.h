@@ -53,8 +53,9 @@ std::string Unescape(std::string_view value);
 // The condition for `param` with `modifier` ("" for none; "missing", "exact", "Patient", ...)
 // and the parameter's value as received. `now` anchors the `ap` prefix of dates. `terminology`
 // resolves the value sets and code systems of the token modifiers :in, :not-in, :below and
-// :above, which become one token test per code (:not-in negated, like :not); without it they are
-// search.unsupported-modifier.
+// :above, which become one token test per code (:not-in negated, like :not), plus one per code
+// for values without a system (`code` elements such as Patient.gender, whose system their
+// binding implies); without it they are search.unsupported-modifier.
 fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definitions& defs,
                                                    const SearchParam& param,
                                                    std::string_view modifier,

@@ -162,7 +162,7 @@ fhir::Result<store::IndexCondition> ParseWithTerminology(std::string_view type,
                         &source);
 }
 
-// The (system, code) of each token test.
+// The (system, code) of each token test with a system, in order.
 std::vector<std::pair<std::string, std::string>> Codes(
     const fhir::Result<store::IndexCondition>& condition) {
   EXPECT_TRUE(condition.ok()) << condition.error().text();
@@ -171,7 +171,20 @@ std::vector<std::pair<std::string, std::string>> Codes(
   EXPECT_EQ(condition->kind, store::IndexKind::kToken);
   for (const store::RowTest& test : condition->any) {
     const auto& token = std::get<store::TokenTest>(test);
-    out.emplace_back(token.system.value_or("?"), token.code.value_or("?"));
+    EXPECT_TRUE(token.system.has_value());
+    if (token.system.value_or("").empty()) continue;
+    out.emplace_back(*token.system, token.code.value_or("?"));
+  }
+  return out;
+}
+
+// The codes of the token tests of values without a system.
+std::vector<std::string> BareCodes(const fhir::Result<store::IndexCondition>& condition) {
+  std::vector<std::string> out;
+  if (!condition.ok()) return out;
+  for (const store::RowTest& test : condition->any) {
+    const auto& token = std::get<store::TokenTest>(test);
+    if (token.system == std::optional<std::string>("")) out.push_back(token.code.value_or("?"));
   }
   return out;
 }
@@ -184,6 +197,8 @@ TEST(CriteriaTest, InAndNotInTestEveryCodeOfTheValueSet) {
                                                 std::pair{gender, std::string("male")},
                                                 std::pair{gender, std::string("other")},
                                                 std::pair{gender, std::string("unknown")}));
+  // Patient.gender is a code: its values have no system.
+  EXPECT_THAT(BareCodes(in), ::testing::ElementsAre("female", "male", "other", "unknown"));
   EXPECT_FALSE(in->negate);
   auto not_in = ParseWithTerminology("Observation", "category:not-in",
                                      "http://hl7.org/fhir/ValueSet/observation-category|4.0.1");
