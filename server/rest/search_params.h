@@ -9,8 +9,10 @@
 //
 // Errors (400): search.unknown-parameter (a parameter this server does not know for the type,
 // unless the client asked for lenient handling), search.invalid-value (a malformed value, prefix
-// or modifier), search.invalid-date, search.unsupported-modifier, search.unsupported-parameter.
-// Each names the parameter in the expression. Pure functions, thread-safe.
+// or modifier), search.invalid-date, search.unsupported-modifier, search.unsupported-parameter,
+// and those of the terminology modifiers (server/terminology/expansion.h). Each names the
+// parameter in the expression. Pure functions apart from what `terminology` reads,
+// thread-safe.
 #ifndef SERVER_REST_SEARCH_PARAMS_H_
 #define SERVER_REST_SEARCH_PARAMS_H_
 
@@ -23,6 +25,7 @@
 #include "server/rest/fhir_request.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::rest {
 
@@ -65,10 +68,13 @@ struct ParsedSearch {
 // (up to four levels) and `_has:Type:ref:name` selects by what refers to the resource. The result
 // parameters `_count`, `_cursor`, `_sort`, `_include`, `_revinclude`, `_total` and
 // `_summary=count` are read too; `_format`, `_pretty`, `_elements` and other `_summary` values
-// shape the answer and are skipped here.
+// shape the answer and are skipped here. `terminology` resolves the value sets and code systems
+// of the token modifiers :in, :not-in, :below and :above; without one they are refused
+// (search.unsupported-modifier).
 fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::string_view type,
                                        const QueryParams& params, bool lenient,
-                                       store::Timestamp now);
+                                       store::Timestamp now,
+                                       terminology::Source* terminology = nullptr);
 
 }  // namespace server::rest
 
