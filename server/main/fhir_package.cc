@@ -164,6 +164,21 @@ fhir::Result<std::unique_ptr<search::Compartments>> LoadCompartments(
   return search::Compartments::Load(*texts);
 }
 
+fhir::Result<std::unique_ptr<terminology::Terminology>> LoadTerminology(
+    const std::optional<std::string>& location) {
+  auto path = PackagePath(location);
+  if (!path.ok()) return std::move(path).error();
+  const bool tgz = std::filesystem::is_regular_file(*path);
+  auto read = [&](std::string_view prefix) {
+    return tgz ? ReadJsonFilesFromTgz(*path, prefix) : search::ReadPackageFiles(*path, prefix);
+  };
+  auto value_sets = read("ValueSet-");
+  if (!value_sets.ok()) return std::move(value_sets).error();
+  auto code_systems = read("CodeSystem-");
+  if (!code_systems.ok()) return std::move(code_systems).error();
+  return terminology::Terminology::Load(*value_sets, *code_systems);
+}
+
 fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
     const std::optional<std::string>& location, const fhir::model::Definitions& defs,
     std::string* fingerprint) {

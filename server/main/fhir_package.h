@@ -13,6 +13,7 @@
 #include "fhir/result.h"
 #include "server/search/compartments.h"
 #include "server/search/registry.h"
+#include "server/terminology/terminology.h"
 
 namespace server::main {
 
@@ -29,6 +30,11 @@ fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
 
 // The compartments of the same package (its CompartmentDefinition-*.json files).
 fhir::Result<std::unique_ptr<search::Compartments>> LoadCompartments(
+    const std::optional<std::string>& location);
+
+// The code systems and value sets of the same package (its CodeSystem-*.json and
+// ValueSet-*.json files), for the token search modifiers :in, :not-in, :below and :above.
+fhir::Result<std::unique_ptr<terminology::Terminology>> LoadTerminology(
     const std::optional<std::string>& location);
 
 // The StructureDefinition-*.json files of a package .tgz, read without unpacking it.

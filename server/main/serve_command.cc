@@ -87,7 +87,8 @@ std::vector<conformance::SearchParamCapability> SystemSearchParams(
 // store (and its connections) is gone when this returns, before the database is stopped.
 int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
           const search::Registry& registry, const search::Compartments& compartments,
-          const std::string& fingerprint, const std::string& conninfo, const sigset_t& signals) {
+          const terminology::Terminology& terminology, const std::string& fingerprint,
+          const std::string& conninfo, const sigset_t& signals) {
   const store::SystemClock clock{};
   store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
   rest::RandomIdGenerator ids;
@@ -118,7 +119,7 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
   const rest::UpdateHandler update(pg_store, defs, registry, ids);
   const rest::DeleteHandler remove(pg_store, registry);
   const rest::HistoryHandler history(pg_store, defs);
-  const rest::SearchHandler search(pg_store, defs, registry, compartments, clock);
+  const rest::SearchHandler search(pg_store, defs, registry, compartments, terminology, clock);
   const rest::PatchHandler patch(pg_store, defs, registry);
 
   rest::Router router(defs);
@@ -275,13 +276,19 @@ int RunServe(const std::vector<std::string>& args) {
     std::fprintf(stderr, "fhirhub serve: %s\n", compartments.error().text().c_str());
     return 1;
   }
+  auto terminology = LoadTerminology(cl->GetOrEnv("fhir-package"));
+  if (!terminology.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", terminology.error().text().c_str());
+    return 1;
+  }
   const auto loaded_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started)
                              .count();
   std::fprintf(stderr,
-               "fhirhub: FHIR R4 definitions loaded (%zu types, %zu search parameters) in %lld "
-               "ms\n",
+               "fhirhub: FHIR R4 definitions loaded (%zu types, %zu search parameters, %zu value "
+               "sets, %zu code systems) in %lld ms\n",
                (*defs)->types().size(), (*registry)->definition_count(),
+               (*terminology)->value_set_count(), (*terminology)->code_system_count(),
                static_cast<long long>(loaded_ms));
 
   auto db = OpenDatabase(*cl);
@@ -293,8 +300,8 @@ int RunServe(const std::vector<std::string>& args) {
                db->cluster != nullptr ? "embedded cluster" : "external server",
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
-  int status =
-      Serve(options, **defs, **registry, **compartments, fingerprint, db->conninfo, signals);
+  int status = Serve(options, **defs, **registry, **compartments, **terminology, fingerprint,
+                     db->conninfo, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());

@@ -7,6 +7,7 @@
 
 #include "server/rest/interaction_support.h"
 #include "server/rest/search_params.h"
+#include "server/rest/stored_terminology.h"
 
 namespace server::rest {
 
@@ -124,15 +125,20 @@ fhir::Result<FhirResponse> SearchHandler::Compartment(const FhirRequest& request
 fhir::Result<FhirResponse> SearchHandler::Run(
     const FhirRequest& request, const std::string& type, const QueryParams& query,
     const std::string& path, std::optional<store::CompartmentFilter> compartment) const {
-  auto parsed = type.empty()
-                    ? ParseSystemSearch(registry_, query, LenientHandling(request), clock_.Now())
-                    : ParseSearch(registry_, type, query, LenientHandling(request), clock_.Now());
-  if (!parsed.ok()) return std::move(parsed).error();
-  parsed->query.compartment = std::move(compartment);
+  std::optional<ParsedSearch> parsed;
   store::SearchPage page;
   std::vector<store::ResourceVersion> included;
   std::optional<std::int64_t> total;
   auto done = InTransaction(store_, request, [&](store::Transaction& tx) -> fhir::Result<void> {
+    // Parsed in the transaction: :in and :not-in may name value sets stored on this server.
+    StoredTerminology terminology(terminology_, tx);
+    auto parsing = type.empty() ? ParseSystemSearch(registry_, query, LenientHandling(request),
+                                                    clock_.Now(), &terminology)
+                                : ParseSearch(registry_, type, query, LenientHandling(request),
+                                              clock_.Now(), &terminology);
+    if (!parsing.ok()) return std::move(parsing).error();
+    parsed = std::move(parsing).value();
+    parsed->query.compartment = compartment;
     if (parsed->count_only || parsed->total == TotalMode::kAccurate ||
         parsed->total == TotalMode::kEstimate) {
       auto counted = tx.Count(parsed->query);

@@ -23,19 +23,24 @@
 #include "server/search/compartments.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::rest {
 
 class SearchHandler {
  public:
   // Everything passed must outlive the handler.
+  // `terminology` (the package's value sets and code systems) serves the token modifiers :in,
+  // :not-in, :below and :above, with the ValueSet and CodeSystem resources stored on the server
+  // (stored_terminology.h).
   SearchHandler(store::Store& store, const fhir::model::Definitions& defs,
                 const search::Registry& registry, const search::Compartments& compartments,
-                const store::Clock& clock)
+                const terminology::Terminology& terminology, const store::Clock& clock)
       : store_(store),
         defs_(defs),
         registry_(registry),
         compartments_(compartments),
+        terminology_(terminology),
         clock_(clock) {}
 
   // Path parameter: type.
@@ -62,6 +67,7 @@ class SearchHandler {
   const fhir::model::Definitions& defs_;
   const search::Registry& registry_;
   const search::Compartments& compartments_;
+  const terminology::Terminology& terminology_;
   const store::Clock& clock_;
 };
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "server/search/criteria.h"
+#include "server/terminology/expansion.h"
 
 namespace server::rest {
 
@@ -187,8 +188,8 @@ fhir::Result<IncludeSpec> ParseInclude(const search::Registry& registry,
 // chains through references and _has, each added to a query as it applies to that query's type.
 class Filters {
  public:
-  Filters(const search::Registry& registry, store::Timestamp now)
-      : registry_(registry), now_(now) {}
+  Filters(const search::Registry& registry, store::Timestamp now, terminology::Source* terminology)
+      : registry_(registry), now_(now), terminology_(terminology) {}
 
   // Adds the condition of `name`=`value` to `query`; false when the name is not a parameter of
   // query.type.
@@ -215,8 +216,23 @@ class Filters {
     if (name.starts_with("_id:") || name.starts_with("_lastUpdated:")) {
       return InvalidValue(name, "The modifier of " + std::string(name) + " is not supported");
     }
-    auto condition = search::ParseCriterion(registry_.definitions(), *param, modifier, value, now_);
+    auto condition = search::ParseCriterion(registry_.definitions(), *param, modifier, value, now_,
+                                            terminology_);
     if (!condition.ok()) return std::move(condition).error();
+    if (modifier == "in" || modifier == "not-in" || modifier == "below" || modifier == "above") {
+      // Each code is a test of the statement: the budget is the search's, not one parameter's.
+      for (const store::RowTest& test : condition->any) {
+        const auto* token = std::get_if<store::TokenTest>(&test);
+        if (token != nullptr && token->system && !token->system->empty()) ++codes_;
+      }
+      if (codes_ > terminology::kMaxCodes) {
+        return fhir::Error::Invalid("search.value-set-too-large",
+                                    "The value sets and codes of this search have more than " +
+                                        std::to_string(terminology::kMaxCodes) +
+                                        " codes in all, more than a search can test",
+                                    std::string(name));
+      }
+    }
     query.conditions.push_back(std::move(condition).value());
     return true;
   }
@@ -317,6 +333,9 @@ class Filters {
 
   const search::Registry& registry_;
   store::Timestamp now_;
+  terminology::Source* terminology_;
+  // Codes of :in, :not-in, :below and :above so far, chains and _has included.
+  mutable size_t codes_ = 0;
 };
 
 }  // namespace
@@ -451,14 +470,15 @@ fhir::Result<std::vector<store::SortKey>> ParseSystemSort(const search::Registry
 }
 
 fhir::Result<ParsedSearch> Parse(const search::Registry& registry, const Scope& scope,
-                                 const QueryParams& params, bool lenient, store::Timestamp now) {
+                                 const QueryParams& params, bool lenient, store::Timestamp now,
+                                 terminology::Source* terminology) {
   ParsedSearch parsed;
   if (scope.system) {
     for (const std::string& type : scope.types) parsed.query.types.push_back({.type = type});
   } else {
     parsed.query.type = scope.types.front();
   }
-  const Filters filters(registry, now);
+  const Filters filters(registry, now, terminology);
   for (const auto& [name, value] : params) {
     if (name == "_count") {
       int count = 0;
@@ -520,13 +540,14 @@ fhir::Result<ParsedSearch> Parse(const search::Registry& registry, const Scope& 
 
 fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::string_view type,
                                        const QueryParams& params, bool lenient,
-                                       store::Timestamp now) {
-  return Parse(registry, Scope{.types = {std::string(type)}}, params, lenient, now);
+                                       store::Timestamp now, terminology::Source* terminology) {
+  return Parse(registry, Scope{.types = {std::string(type)}}, params, lenient, now, terminology);
 }
 
 fhir::Result<ParsedSearch> ParseSystemSearch(const search::Registry& registry,
                                              const QueryParams& params, bool lenient,
-                                             store::Timestamp now) {
+                                             store::Timestamp now,
+                                             terminology::Source* terminology) {
   Scope scope{.system = true};
   bool listed = false;
   for (const auto& [name, value] : params) {
@@ -558,7 +579,7 @@ fhir::Result<ParsedSearch> ParseSystemSearch(const search::Registry& registry,
   if (listed && scope.types.empty()) {
     return InvalidValue("_type", "The repeated _type parameters have no type in common");
   }
-  auto parsed = Parse(registry, scope, params, lenient, now);
+  auto parsed = Parse(registry, scope, params, lenient, now, terminology);
   if (!parsed.ok() || !listed) return parsed;
   std::string applied;
   Append(&applied, "_type", Join(scope.types, ","));

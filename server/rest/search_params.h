@@ -1,6 +1,5 @@
 // The query of a type-level or system-level search as the store runs it: query strings decoded,
-// `_id` and
-// `_lastUpdated` (kept on the resource itself), every other parameter of the type's
+// `_id` and `_lastUpdated` (kept on the resource itself), every other parameter of the type's
 // SearchParameter definitions as a condition on its index rows (server/search/criteria.h), and
 // the result parameters. GET [type]?..., conditional create/update/delete and conditional
 // references in transactions all share it.
@@ -11,9 +10,10 @@
 // Errors (400): search.unknown-parameter (a parameter this server does not know for the type,
 // unless the client asked for lenient handling), search.invalid-value (a malformed value, prefix
 // or modifier), search.invalid-date, search.unsupported-modifier, search.unsupported-parameter,
-// search.invalid-sort; at system level also search.unknown-type (a _type that is no concrete
-// resource type). Each names the parameter in the expression. Pure functions,
-// thread-safe.
+// search.invalid-sort, and those of the terminology modifiers (server/terminology/expansion.h);
+// at system level also search.unknown-type (a _type that is no concrete resource type). Each
+// names the parameter in the expression. Pure functions apart from what `terminology`
+// reads, thread-safe.
 #ifndef SERVER_REST_SEARCH_PARAMS_H_
 #define SERVER_REST_SEARCH_PARAMS_H_
 
@@ -26,6 +26,7 @@
 #include "server/rest/fhir_request.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::rest {
 
@@ -68,10 +69,13 @@ struct ParsedSearch {
 // (up to four levels) and `_has:Type:ref:name` selects by what refers to the resource. The result
 // parameters `_count`, `_cursor`, `_sort`, `_include`, `_revinclude`, `_total` and
 // `_summary=count` are read too; `_format`, `_pretty`, `_elements` and other `_summary` values
-// shape the answer and are skipped here.
+// shape the answer and are skipped here. `terminology` resolves the value sets and code systems
+// of the token modifiers :in, :not-in, :below and :above; without one they are refused
+// (search.unsupported-modifier).
 fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::string_view type,
                                        const QueryParams& params, bool lenient,
-                                       store::Timestamp now);
+                                       store::Timestamp now,
+                                       terminology::Source* terminology = nullptr);
 
 // Builds the store query of a system-level search (GET [base]?...): the resources of the types
 // listed in `_type` (commas separate types; a repeated `_type` keeps the types of both), or of
@@ -82,7 +86,8 @@ fhir::Result<ParsedSearch> ParseSearch(const search::Registry& registry, std::st
 // from a searched type. The self link's parameters (`applied`) start with the `_type` applied.
 fhir::Result<ParsedSearch> ParseSystemSearch(const search::Registry& registry,
                                              const QueryParams& params, bool lenient,
-                                             store::Timestamp now);
+                                             store::Timestamp now,
+                                             terminology::Source* terminology = nullptr);
 
 // Whether a parameter is defined for every resource type (SearchParameter.base Resource), as
 // `_tag`, `_profile`, `_security` and `_source` are: a search across every type takes it.

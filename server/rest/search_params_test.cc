@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "server/terminology/expansion.h"
 #include "tests/support/test_registry.h"
+#include "tests/support/test_terminology.h"
 
 namespace server::rest {
 namespace {
@@ -244,6 +246,59 @@ TEST(ParseSystemSearchTest, SortAndIncludes) {
   EXPECT_EQ(outside.error().issues()[0].expression, "_include");
   EXPECT_TRUE(
       ParseSystemSearch(Registry(), {{"_include", "Observation:subject"}}, false, kNow).ok());
+}
+
+TEST(ParseSearchTest, TerminologyModifiersNeedASourceAndApplyInChains) {
+  const QueryParams params = {
+      {"subject:Patient.gender:in", "http://hl7.org/fhir/ValueSet/administrative-gender"}};
+  auto without = ParseSearch(Registry(), "Observation", params, false, kNow);
+  ASSERT_FALSE(without.ok());
+  EXPECT_EQ(without.error().message_id(), "search.unsupported-modifier");
+  terminology::PackageSource source(testing_support::PackageTerminology());
+  auto parsed = ParseSearch(Registry(), "Observation", params, false, kNow, &source);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().text();
+  const auto& chain = std::get<store::ReferenceTest>(parsed->query.conditions.at(0).any.at(0));
+  ASSERT_NE(chain.target, nullptr);
+  // Four codes with their system, and the four without (Patient.gender is a code).
+  EXPECT_EQ(chain.target->conditions.at(0).any.size(), 8u);
+}
+
+// A code system of `size` codes under one root, as a source of its own.
+class WideSource final : public terminology::Source {
+ public:
+  explicit WideSource(size_t size) {
+    std::string concepts;
+    for (size_t i = 0; i < size; ++i) {
+      concepts += std::string(i == 0 ? "" : ",") + R"({"code":"c)" + std::to_string(i) + R"("})";
+    }
+    system_ = std::move(terminology::CodeSystem::Parse(
+                            R"({"resourceType":"CodeSystem","url":"urn:wide","content":"complete",
+                                "concept":[{"code":"root","concept":[)" +
+                            concepts + "]}]}")
+                            .value());
+  }
+  fhir::Result<const terminology::ValueSet*> FindValueSet(std::string_view,
+                                                          std::string_view) override {
+    return nullptr;
+  }
+  fhir::Result<const terminology::CodeSystem*> FindCodeSystem(std::string_view url,
+                                                              std::string_view) override {
+    return url == "urn:wide" ? system_.get() : nullptr;
+  }
+
+ private:
+  std::unique_ptr<terminology::CodeSystem> system_;
+};
+
+TEST(ParseSearchTest, ASearchTestsAtMostTheCapOfCodesInAll) {
+  WideSource source(terminology::kMaxCodes / 2);
+  const QueryParams one = {{"code:below", "urn:wide|root"}};
+  EXPECT_TRUE(ParseSearch(Registry(), "Observation", one, false, kNow, &source).ok());
+  const QueryParams two = {{"code:below", "urn:wide|root"}, {"category:below", "urn:wide|root"}};
+  auto refused = ParseSearch(Registry(), "Observation", two, false, kNow, &source);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message_id(), "search.value-set-too-large");
+  EXPECT_EQ(refused.error().issues()[0].expression, "category:below");
 }
 
 }  // namespace

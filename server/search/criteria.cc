@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "fhir/fhirpath/decimal.h"
 #include "fhir/model/primitive.h"
 #include "server/search/extract.h"
 #include "server/search/normalize.h"
+#include "server/terminology/expansion.h"
 
 namespace server::search {
 
@@ -322,6 +324,68 @@ fhir::Result<std::vector<store::RowTest>> TokenValue(std::string_view parameter,
   return std::vector<store::RowTest>{std::move(test)};
 }
 
+bool IsTerminologyModifier(std::string_view modifier) {
+  return modifier == "in" || modifier == "not-in" || modifier == "below" || modifier == "above";
+}
+
+// :in and :not-in (a ValueSet's canonical URL) or :below and :above (system|code): one token test
+// per code of the union of the alternatives, and one per distinct code for values without a
+// system.
+fhir::Result<std::vector<store::RowTest>> TerminologyTests(std::string_view parameter,
+                                                           std::string_view modifier,
+                                                           std::string_view value,
+                                                           terminology::Source& source) {
+  std::set<terminology::Code> codes;
+  for (const std::string& alternative : SplitAlternatives(value)) {
+    fhir::Result<std::vector<terminology::Code>> found = std::vector<terminology::Code>{};
+    if (modifier == "in" || modifier == "not-in") {
+      const std::string canonical = Unescape(alternative);
+      if (canonical.empty()) {
+        return InvalidValue(parameter, ":" + std::string(modifier) + " takes a ValueSet's URL");
+      }
+      found = terminology::Expand(source, canonical, parameter);
+    } else {
+      const std::vector<std::string> parts = SplitEscaped(alternative, '|');
+      if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) {
+        return InvalidValue(parameter, ":" + std::string(modifier) + " takes system|code");
+      }
+      found = terminology::Subsumed(
+          source, Unescape(parts[0]), Unescape(parts[1]),
+          modifier == "below" ? terminology::Subsumption::kBelow : terminology::Subsumption::kAbove,
+          parameter);
+    }
+    if (!found.ok()) return std::move(found).error();
+    codes.insert(found->begin(), found->end());
+    if (codes.size() > terminology::kMaxCodes) {
+      return fhir::Error::Invalid("search.value-set-too-large",
+                                  "The values of " + std::string(parameter) + " have more than " +
+                                      std::to_string(terminology::kMaxCodes) +
+                                      " codes, more than a search can test",
+                                  std::string(parameter));
+    }
+  }
+  if (codes.empty()) {
+    return fhir::Error::Invalid("search.empty-value-set",
+                                "The value sets of " + std::string(parameter) + ":" +
+                                    std::string(modifier) +
+                                    " have no codes, so the search would not depend on them",
+                                std::string(parameter));
+  }
+  std::vector<store::RowTest> tests;
+  tests.reserve(codes.size());
+  std::set<std::string_view> bare;
+  for (const terminology::Code& code : codes) {
+    tests.push_back(store::TokenTest{.system = code.system, .code = code.code});
+    bare.insert(code.code);
+  }
+  // A value without a system (a `code` element such as Patient.gender, whose system its binding
+  // implies) matches by its code.
+  for (std::string_view code : bare) {
+    tests.push_back(store::TokenTest{.system = std::string(), .code = std::string(code)});
+  }
+  return tests;
+}
+
 // "Patient/123", "Patient/123/_history/2" -> type and id; nullopt for anything else.
 std::optional<std::pair<std::string, std::string>> TypeAndId(std::string_view text,
                                                              const fhir::model::Definitions& defs) {
@@ -477,7 +541,8 @@ bool TakesModifier(const fhir::model::Definitions& defs, const SearchParam& para
     case ParamType::kString:
       return modifier == "exact" || modifier == "contains";
     case ParamType::kToken:
-      return modifier == "not" || modifier == "text" || modifier == "of-type";
+      return modifier == "not" || modifier == "text" || modifier == "of-type" ||
+             IsTerminologyModifier(modifier);
     case ParamType::kReference:
       // :Type names one of the parameter's targets.
       return modifier == "identifier" ||
@@ -631,7 +696,8 @@ fhir::Result<std::vector<store::RowTest>> CompositeValue(const fhir::model::Defi
 fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definitions& defs,
                                                    const SearchParam& param,
                                                    std::string_view modifier,
-                                                   std::string_view value, store::Timestamp now) {
+                                                   std::string_view value, store::Timestamp now,
+                                                   terminology::Source* terminology) {
   const std::string& name = param.code();
   const auto kind = IndexKindOf(param.type());
   // Parameters without an expression (_text, _content, _list, ...) have no index rows, nor do
@@ -657,7 +723,16 @@ fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definition
   if (!modifier.empty() && !TakesModifier(defs, param, modifier)) {
     return UnsupportedModifier(name, modifier, ParamTypeName(param.type()));
   }
-  condition.negate = modifier == "not";
+  condition.negate = modifier == "not" || modifier == "not-in";
+  if (param.type() == ParamType::kToken && IsTerminologyModifier(modifier)) {
+    if (terminology == nullptr) {
+      return UnsupportedModifier(name, modifier, ParamTypeName(param.type()));
+    }
+    auto tests = TerminologyTests(name, modifier, value, *terminology);
+    if (!tests.ok()) return std::move(tests).error();
+    condition.any = std::move(tests).value();
+    return condition;
+  }
   for (const std::string& alternative : SplitAlternatives(value)) {
     if (alternative.empty()) {
       return InvalidValue(name, "An empty value (between commas) for " + name);

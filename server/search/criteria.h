@@ -4,7 +4,8 @@
 //   number    [prefix]value; eq, ne and ap use the value's precision ("100" is [99.5, 100.5))
 //   date      [prefix]date; the value and the indexed values are ranges from their precision
 //   string    starts-with after NormalizeString; :exact, :contains
-//   token     [system]|[code], code; :not, :text, :of-type
+//   token     [system]|[code], code; :not, :text, :of-type; with a terminology Source, :in and
+//             :not-in (a ValueSet's canonical URL), :below and :above (system|code)
 //   reference [Type/]id, an absolute or canonical URL; :Type, :identifier
 //   quantity  [prefix]number|system|code, compared in UCUM base units when the unit converts
 //   uri       equality; :below, :above
@@ -15,7 +16,8 @@
 //
 // Errors (400, each naming the parameter in the expression): search.invalid-value,
 // search.invalid-date, search.unsupported-modifier (a modifier this type does not take, or one
-// not supported yet).
+// not supported yet), search.empty-value-set (:in or :not-in of value sets without codes), and the
+// errors of terminology/expansion.h.
 #ifndef SERVER_SEARCH_CRITERIA_H_
 #define SERVER_SEARCH_CRITERIA_H_
 
@@ -27,6 +29,7 @@
 #include "fhir/result.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::search {
 
@@ -48,11 +51,16 @@ std::vector<std::string> SplitEscaped(std::string_view value, char separator);
 std::string Unescape(std::string_view value);
 
 // The condition for `param` with `modifier` ("" for none; "missing", "exact", "Patient", ...)
-// and the parameter's value as received. `now` anchors the `ap` prefix of dates.
+// and the parameter's value as received. `now` anchors the `ap` prefix of dates. `terminology`
+// resolves the value sets and code systems of the token modifiers :in, :not-in, :below and
+// :above, which become one token test per code (:not-in negated, like :not), plus one per code
+// for values without a system (`code` elements such as Patient.gender, whose system their
+// binding implies); without it they are search.unsupported-modifier.
 fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definitions& defs,
                                                    const SearchParam& param,
                                                    std::string_view modifier,
-                                                   std::string_view value, store::Timestamp now);
+                                                   std::string_view value, store::Timestamp now,
+                                                   terminology::Source* terminology = nullptr);
 
 // "token" for kToken, as SearchParameter.type and CapabilityStatement write it.
 std::string_view ParamTypeName(ParamType type);

@@ -1,9 +1,11 @@
 #include "server/search/criteria.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/support/test_definitions.h"
 #include "tests/support/test_registry.h"
+#include "tests/support/test_terminology.h"
 
 namespace server::search {
 namespace {
@@ -145,6 +147,112 @@ TEST(CriteriaTest, TokenForms) {
   ASSERT_FALSE(unsupported.ok());
   EXPECT_EQ(unsupported.error().message_id(), "search.unsupported-modifier");
   EXPECT_EQ(unsupported.error().issues()[0].expression, "identifier");
+}
+
+// `name` ("code:in") with the package's value sets and code systems.
+fhir::Result<store::IndexCondition> ParseWithTerminology(std::string_view type,
+                                                         std::string_view name,
+                                                         std::string_view value) {
+  const size_t colon = name.find(':');
+  const SearchParam* param = testing_support::SearchRegistry().Find(type, name.substr(0, colon));
+  EXPECT_NE(param, nullptr) << type << "." << name;
+  if (param == nullptr) return fhir::Error::Internal("test.no-param", std::string(name));
+  terminology::PackageSource source(testing_support::PackageTerminology());
+  return ParseCriterion(testing_support::Definitions(), *param, name.substr(colon + 1), value, kNow,
+                        &source);
+}
+
+// The (system, code) of each token test with a system, in order.
+std::vector<std::pair<std::string, std::string>> Codes(
+    const fhir::Result<store::IndexCondition>& condition) {
+  EXPECT_TRUE(condition.ok()) << condition.error().text();
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!condition.ok()) return out;
+  EXPECT_EQ(condition->kind, store::IndexKind::kToken);
+  for (const store::RowTest& test : condition->any) {
+    const auto& token = std::get<store::TokenTest>(test);
+    EXPECT_TRUE(token.system.has_value());
+    if (token.system.value_or("").empty()) continue;
+    out.emplace_back(*token.system, token.code.value_or("?"));
+  }
+  return out;
+}
+
+// The codes of the token tests of values without a system.
+std::vector<std::string> BareCodes(const fhir::Result<store::IndexCondition>& condition) {
+  std::vector<std::string> out;
+  if (!condition.ok()) return out;
+  for (const store::RowTest& test : condition->any) {
+    const auto& token = std::get<store::TokenTest>(test);
+    if (token.system == std::optional<std::string>("")) out.push_back(token.code.value_or("?"));
+  }
+  return out;
+}
+
+TEST(CriteriaTest, InAndNotInTestEveryCodeOfTheValueSet) {
+  const std::string gender = "http://hl7.org/fhir/administrative-gender";
+  auto in = ParseWithTerminology("Patient", "gender:in",
+                                 "http://hl7.org/fhir/ValueSet/administrative-gender");
+  EXPECT_THAT(Codes(in), ::testing::ElementsAre(std::pair{gender, std::string("female")},
+                                                std::pair{gender, std::string("male")},
+                                                std::pair{gender, std::string("other")},
+                                                std::pair{gender, std::string("unknown")}));
+  // Patient.gender is a code: its values have no system.
+  EXPECT_THAT(BareCodes(in), ::testing::ElementsAre("female", "male", "other", "unknown"));
+  EXPECT_FALSE(in->negate);
+  auto not_in = ParseWithTerminology("Observation", "category:not-in",
+                                     "http://hl7.org/fhir/ValueSet/observation-category|4.0.1");
+  EXPECT_EQ(Codes(not_in).size(), 9u);
+  EXPECT_TRUE(not_in->negate);
+  // Alternatives are a union, each code once.
+  auto both = ParseWithTerminology("Patient", "gender:in",
+                                   "http://hl7.org/fhir/ValueSet/administrative-gender,"
+                                   "http://hl7.org/fhir/ValueSet/administrative-gender");
+  EXPECT_EQ(Codes(both).size(), 4u);
+}
+
+TEST(CriteriaTest, BelowAndAboveFollowTheCodeSystemsHierarchy) {
+  const std::string act = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+  auto below = ParseWithTerminology("Encounter", "class:below", act + "|CC");
+  EXPECT_THAT(Codes(below),
+              ::testing::UnorderedElementsAre(
+                  std::pair{act, std::string("CC")}, std::pair{act, std::string("AE")},
+                  std::pair{act, std::string("DN")}, std::pair{act, std::string("DV")},
+                  std::pair{act, std::string("MC")}, std::pair{act, std::string("V")}));
+  auto above = ParseWithTerminology("Encounter", "class:above", act + "|AE");
+  EXPECT_EQ(Codes(above).size(), 3u);
+}
+
+TEST(CriteriaTest, TerminologyModifierErrorsNameTheParameter) {
+  struct Case {
+    const char* name;
+    const char* value;
+    const char* message_id;
+  };
+  for (const Case& c : {
+           Case{"code:in", "http://example.org/ValueSet/none", "search.unknown-value-set"},
+           Case{"code:not-in", "", "search.invalid-value"},
+           Case{"code:below", "http://loinc.org|8480-6", "search.unknown-code-system"},
+           Case{"code:above", "8480-6", "search.invalid-value"},
+           Case{"code:below", "http://terminology.hl7.org/CodeSystem/v3-ActCode|nope",
+                "search.unknown-code"},
+       }) {
+    auto refused = ParseWithTerminology("Observation", c.name, c.value);
+    ASSERT_FALSE(refused.ok()) << c.name << "=" << c.value;
+    EXPECT_EQ(refused.error().message_id(), c.message_id) << c.name << "=" << c.value;
+    EXPECT_EQ(refused.error().http_status(), 400);
+    EXPECT_EQ(refused.error().issues()[0].expression, "code");
+  }
+  // Without a terminology source (as in conditional criteria) the modifiers are not supported.
+  EXPECT_EQ(Parse("Patient", "gender:in", "http://hl7.org/fhir/ValueSet/administrative-gender")
+                .error()
+                .message_id(),
+            "search.unsupported-modifier");
+  // They are token modifiers only.
+  EXPECT_EQ(ParseWithTerminology("Patient", "name:in", "http://hl7.org/fhir/ValueSet/x")
+                .error()
+                .message_id(),
+            "search.unsupported-modifier");
 }
 
 TEST(CriteriaTest, StringsAreNormalised) {
