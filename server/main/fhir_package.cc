@@ -164,14 +164,18 @@ fhir::Result<std::unique_ptr<search::Compartments>> LoadCompartments(
   return search::Compartments::Load(*texts);
 }
 
+fhir::Result<std::vector<std::string>> ReadPackageSearchParameters(
+    const std::optional<std::string>& location) {
+  auto path = PackagePath(location);
+  if (!path.ok()) return std::move(path).error();
+  return std::filesystem::is_regular_file(*path) ? ReadJsonFilesFromTgz(*path, "SearchParameter-")
+                                                 : search::ReadSearchParameterFiles(*path);
+}
+
 fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
     const std::optional<std::string>& location, const fhir::model::Definitions& defs,
     std::string* fingerprint) {
-  auto path = PackagePath(location);
-  if (!path.ok()) return std::move(path).error();
-  auto texts = std::filesystem::is_regular_file(*path)
-                   ? ReadJsonFilesFromTgz(*path, "SearchParameter-")
-                   : search::ReadSearchParameterFiles(*path);
+  auto texts = ReadPackageSearchParameters(location);
   if (!texts.ok()) return std::move(texts).error();
   if (fingerprint != nullptr) *fingerprint = search::DefinitionsFingerprint(*texts);
   return search::Registry::Load(*texts, defs);
