@@ -4,9 +4,11 @@
 // retiring or deleting it makes the code unknown again. A --profiles directory's files are
 // searchable from the start and listed in the CapabilityStatement.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -134,6 +136,100 @@ TEST_F(CustomSearchTest, InvalidDefinitionIsRefusedAndNotStored) {
   EXPECT_TRUE(Has(refused, "search.invalid-definition")) << refused.body;
   EXPECT_TRUE(Has(refused, "SearchParameter.expression")) << refused.body;
   EXPECT_EQ(Call(Port(), "GET", "/fhir/SearchParameter/bad-ethnicity").status, 404);
+}
+
+// Runs `command` through the shell; returns its exit status and sets `output` to what it printed.
+int RunCommand(const std::string& command, std::string& output) {
+  output.clear();
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buffer[512];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Searches until the answer counts `total` matches without an incomplete-index warning, or two
+// minutes have passed; returns the last answer.
+Answer SearchUntilComplete(int port, const std::string& query, int total) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (true) {
+    Answer answer = Call(port, "GET", "/fhir/Patient?" + query + "&_total=accurate&_count=1");
+    if ((answer.status == 200 && Has(answer, "\"total\":" + std::to_string(total) + ",") &&
+         !Has(answer, "\"incomplete\"")) ||
+        std::chrono::steady_clock::now() > deadline) {
+      return answer;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// A second parameter installed while the rebuild for the first runs; then a restart, which loads
+// the stored parameters, and `fhirhub reindex`, which finds nothing to do: it uses the same
+// definitions as the server.
+TEST(CustomSearchRestartTest, RebuildFollowsChangesAndRestartsKeepThem) {
+  const std::string dir = "/tmp/fhcs-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  const std::vector<std::string> args = {"--fhir-package", testing_support::PackageDir().string()};
+  constexpr int kPatients = 700;
+  {
+    auto server = testing_support::ServerProcess::OnDataDir(FHIRHUB_BINARY, dir, args);
+    ASSERT_TRUE(server->ok());
+    std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";
+    for (int i = 0; i < kPatients; ++i) {
+      const std::string id = "rs-" + std::to_string(i);
+      std::string patient = PatientWithEthnicity(id, "01");
+      patient.insert(patient.find(R"("name")"), R"("address":[{"city":"Beijing"}],)");
+      bundle += (i == 0 ? "" : ",") + std::string(R"({"resource":)") + patient +
+                R"(,"request":{"method":"PUT","url":"Patient/)" + id + R"("}})";
+    }
+    bundle += "]}";
+    Answer loaded = Call(server->port(), "POST", "/fhir", bundle, kJson);
+    ASSERT_EQ(loaded.status, 200) << loaded.body.substr(0, 500);
+
+    ASSERT_EQ(Call(server->port(), "PUT", "/fhir/SearchParameter/patient-ethnicity",
+                   EthnicityParameter("active"), kJson)
+                  .status,
+              201);
+    std::string city = EthnicityParameter("active");
+    for (const auto& [from, to] :
+         {std::pair<std::string, std::string>{"patient-ethnicity", "patient-city2"},
+          {"\"code\":\"ethnicity\"", "\"code\":\"city2\""},
+          {"\"type\":\"token\"", "\"type\":\"string\""},
+          {"Patient.extension('http://example.org/ethnicity').value.coding.code",
+           "Patient.address.city"}}) {
+      city.replace(city.find(from), from.size(), to);
+    }
+    city.replace(city.find("patient-ethnicity"), 17, "patient-city2");
+    ASSERT_EQ(
+        Call(server->port(), "PUT", "/fhir/SearchParameter/patient-city2", city, kJson).status,
+        201);
+
+    Answer both = SearchUntilComplete(server->port(), "ethnicity=01&city2=beij", kPatients);
+    EXPECT_TRUE(Has(both, "\"total\":" + std::to_string(kPatients) + ","))
+        << both.body.substr(0, 500);
+    EXPECT_FALSE(Has(both, "\"incomplete\"")) << both.body.substr(0, 500);
+    EXPECT_EQ(server->Stop(), 0);
+  }
+  {
+    auto server = testing_support::ServerProcess::OnDataDir(FHIRHUB_BINARY, dir, args);
+    ASSERT_TRUE(server->ok());
+    Answer after_restart = Call(server->port(), "GET",
+                                "/fhir/Patient?ethnicity=01&city2=beij&_total=accurate&_count=1");
+    EXPECT_EQ(after_restart.status, 200) << after_restart.body.substr(0, 500);
+    EXPECT_TRUE(Has(after_restart, "\"total\":" + std::to_string(kPatients) + ","))
+        << after_restart.body.substr(0, 500);
+    EXPECT_EQ(server->Stop(), 0);
+  }
+  std::string output;
+  EXPECT_EQ(RunCommand(std::string(FHIRHUB_BINARY) + " reindex --data-dir " + dir +
+                           " --fhir-package " + testing_support::PackageDir().string(),
+                       output),
+            0)
+      << output;
+  EXPECT_NE(output.find("reindexed 0 resources"), std::string::npos) << output;
+  std::filesystem::remove_all(dir);
 }
 
 // A suite whose server reads a profiles directory with one SearchParameter file.
