@@ -49,9 +49,12 @@ fhir::Result<std::unique_ptr<SearchDefinitions>> SearchDefinitions::Load(
       std::ostringstream content;
       content << in.rdbuf();
       std::string text = std::move(content).str();
+      if (auto alone = search::Registry::Load({}, defs, {text}); !alone.ok()) {
+        return FileError(file, alone.error().text());
+      }
       const std::string status = search::SearchParameterStatus(text);
       if (status != "active" && status != "draft") {
-        if (status.empty()) return FileError(file, "is not a SearchParameter with a status");
+        if (status.empty()) return FileError(file, "has no status");
         continue;
       }
       profiles.push_back(std::move(text));

@@ -114,10 +114,13 @@ TEST(SearchDefinitionsTest, TwoProfileFilesCannotShareACode) {
 
 TEST(SearchDefinitionsTest, AFileThatIsNotASearchParameterStopsTheLoad) {
   ProfilesDir dir;
-  dir.Write("x.json", "{\"resourceType\":\"Patient\"}");
+  dir.Write("x.json", R"({"resourceType":"Patient","status":"active"})");
   auto definitions = Load(dir);
   ASSERT_FALSE(definitions.ok());
-  EXPECT_NE(definitions.error().text().find("x.json"), std::string::npos);
+  EXPECT_NE(definitions.error().text().find("x.json"), std::string::npos)
+      << definitions.error().text();
+  EXPECT_NE(definitions.error().text().find("not a SearchParameter"), std::string::npos)
+      << definitions.error().text();
 }
 
 }  // namespace
