@@ -232,6 +232,27 @@ TEST(CustomSearchRestartTest, RebuildFollowsChangesAndRestartsKeepThem) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ProfilesStartTest, AnInvalidProfileFileStopsTheStartNamingIt) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("fhirhub-bad-profiles-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  std::string bad = EthnicityParameter("active");
+  bad.replace(bad.find(".value.coding.code"), 18, ".value.coding.(");
+  std::ofstream(dir / "SearchParameter-broken.json") << bad;
+  std::string output;
+  EXPECT_EQ(RunCommand(std::string(FHIRHUB_BINARY) + " serve --port 0 --data-dir " +
+                           (dir / "pg").string() + " --fhir-package " +
+                           testing_support::PackageDir().string() + " --profiles " + dir.string(),
+                       output),
+            1)
+      << output;
+  EXPECT_NE(output.find("SearchParameter-broken.json: SearchParameter.expression"),
+            std::string::npos)
+      << output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "pg")) << "refused before the database was opened";
+  std::filesystem::remove_all(dir);
+}
+
 // A suite whose server reads a profiles directory with one SearchParameter file.
 struct ProfilesArgs {
   static std::filesystem::path Dir() {
