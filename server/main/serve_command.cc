@@ -162,6 +162,15 @@ void KeepIndexCurrent(store::Store& store, LiveRegistry& live) {
   }
 }
 
+// Whether the index rows were completed with the definitions of `fingerprint`.
+fhir::Result<bool> IndexCompletedWith(store::Store& store, const std::string& fingerprint) {
+  auto tx = store.Begin();
+  if (!tx.ok()) return std::move(tx).error();
+  auto state = (*tx)->ReadIndexState();
+  if (!state.ok()) return std::move(state).error();
+  return state->complete && state->fingerprint == fingerprint;
+}
+
 // Wires the store, the handlers and the router, and serves until one of `signals` arrives. The
 // store (and its connections) is gone when this returns, before the database is stopped.
 int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
@@ -177,19 +186,33 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
     std::fprintf(stderr, "fhirhub serve: %s\n", stored.error().text().c_str());
     return 1;
   }
-  auto built = definitions.Build(std::move(stored).value());
-  if (!built.ok()) {
-    std::fprintf(stderr, "fhirhub serve: %s\n", built.error().text().c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "fhirhub: %zu custom search parameters\n",
-               built->registry->CustomDefinitions().size());
-  LiveRegistry live(definitions, pg_store, std::move(built).value());
   // The handlers' own registry is an empty one: every request carries the live registry's
   // snapshot instead, and nothing may keep an old registry alive (the reindexer waits for them).
   auto none = search::Registry::Load({}, defs);
   if (!none.ok()) return 1;
   const search::Registry& registry = **none;
+  auto built = definitions.Build(*stored);
+  if (!built.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", built.error().text().c_str());
+    return 1;
+  }
+  auto current = IndexCompletedWith(pg_store, built->fingerprint);
+  if (!current.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", current.error().text().c_str());
+    return 1;
+  }
+  // Rows still to be built (a rebuild was stopped, or the definitions changed while the server
+  // was down): searches by the custom parameters are flagged until the rebuild completes.
+  if (!*current && !built->registry->CustomDefinitions().empty()) {
+    built = definitions.Build(std::move(stored).value(), &registry);
+    if (!built.ok()) {
+      std::fprintf(stderr, "fhirhub serve: %s\n", built.error().text().c_str());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "fhirhub: %zu custom search parameters\n",
+               built->registry->CustomDefinitions().size());
+  LiveRegistry live(definitions, pg_store, std::move(built).value());
 
   const LiveCapabilities capabilities(defs, registry);
   const rest::ReadHandler read(pg_store, defs);

@@ -220,6 +220,7 @@ TEST(CustomSearchRestartTest, RebuildFollowsChangesAndRestartsKeepThem) {
     EXPECT_EQ(after_restart.status, 200) << after_restart.body.substr(0, 500);
     EXPECT_TRUE(Has(after_restart, "\"total\":" + std::to_string(kPatients) + ","))
         << after_restart.body.substr(0, 500);
+    EXPECT_FALSE(Has(after_restart, "\"incomplete\"")) << "the rows were complete at the stop";
     EXPECT_EQ(server->Stop(), 0);
   }
   std::string output;
