@@ -90,8 +90,8 @@ std::string Serialize(const fhir::Resource& resource, Format format, bool pretty
 }  // namespace
 
 FhirHandler::FhirHandler(const HttpOptions& options, const rest::Router& router,
-                         const fhir::model::Definitions& defs)
-    : options_(options), router_(router), defs_(defs) {}
+                         const fhir::model::Definitions& defs, rest::RegistrySource* registries)
+    : options_(options), router_(router), defs_(defs), registries_(registries) {}
 
 void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
                          Poco::Net::HTTPServerResponse& response,
@@ -177,7 +177,9 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   fhir_request.raw_body = std::move(body->raw);
   fhir_request.content_type = std::move(body->content_type);
 
+  if (registries_ != nullptr) fhir_request.registry = registries_->Current();
   rest::FhirResponse fhir_response = router_.Dispatch(fhir_request);
+  if (registries_ != nullptr) registries_->Answered(fhir_request, fhir_response);
   if (count_only && fhir_response.status < 300 && !IsSearchset(fhir_response)) {
     WriteError(response, head, *format, fhir::ParseSummaryMode("count").error());
     return;

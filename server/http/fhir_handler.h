@@ -19,15 +19,17 @@
 #include "server/http/connection_socket.h"
 #include "server/http/http_server.h"
 #include "server/http/negotiation.h"
+#include "server/rest/registry_source.h"
 #include "server/rest/router.h"
 
 namespace server::http {
 
 class FhirHandler {
  public:
-  // `options`, `router` and `defs` must outlive the handler.
+  // `options`, `router`, `defs` and `registries` must outlive the handler. With `registries`,
+  // each request carries the registry it arrived with, and the source hears of its answer.
   FhirHandler(const HttpOptions& options, const rest::Router& router,
-              const fhir::model::Definitions& defs);
+              const fhir::model::Definitions& defs, rest::RegistrySource* registries = nullptr);
 
   // Answers `request`, whose bytes arrive through `socket`. Sets the answer's keep-alive to false
   // when the connection must not carry another request (the body was refused unread, or did not
@@ -52,6 +54,7 @@ class FhirHandler {
   const HttpOptions& options_;
   const rest::Router& router_;
   const fhir::model::Definitions& defs_;
+  rest::RegistrySource* registries_;
 };
 
 }  // namespace server::http

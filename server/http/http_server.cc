@@ -54,16 +54,16 @@ struct HttpServer::Running {
   std::unique_ptr<Poco::Net::TCPServer> server;
 
   Running(const HttpOptions& options, const rest::Router& router,
-          const fhir::model::Definitions& defs)
-      : handler(options, router, defs),
+          const fhir::model::Definitions& defs, rest::RegistrySource* registries)
+      : handler(options, router, defs, registries),
         closer(kLinger, static_cast<std::size_t>(options.max_connections)),
         gate(new ConnectionGate(options.max_connections, BusyAnswer(handler), closer)),
         pool(std::min(2, options.max_threads), options.max_threads) {}
 };
 
 HttpServer::HttpServer(HttpOptions options, const rest::Router& router,
-                       const fhir::model::Definitions& defs)
-    : options_(std::move(options)), router_(router), defs_(defs) {}
+                       const fhir::model::Definitions& defs, rest::RegistrySource* registries)
+    : options_(std::move(options)), router_(router), defs_(defs), registries_(registries) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -72,7 +72,7 @@ fhir::Result<void> HttpServer::Start() {
     ListeningSocket socket(Poco::Net::SocketAddress(options_.host, options_.port),
                            options_.listen_backlog);
     port_ = socket.address().port();
-    auto running = std::make_unique<Running>(options_, router_, defs_);
+    auto running = std::make_unique<Running>(options_, router_, defs_, registries_);
     auto* params = new Poco::Net::TCPServerParams;  // owned by the server (reference counted)
     params->setMaxThreads(options_.max_threads);
     // The gate admits at most max_connections, so Poco's queue never drops an admitted one.

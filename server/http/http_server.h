@@ -15,6 +15,7 @@
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
+#include "server/rest/registry_source.h"
 #include "server/rest/router.h"
 
 namespace server::http {
@@ -42,8 +43,10 @@ struct HttpOptions {
 
 class HttpServer {
  public:
-  // `router` and `defs` must outlive the server.
-  HttpServer(HttpOptions options, const rest::Router& router, const fhir::model::Definitions& defs);
+  // `router`, `defs` and `registries` must outlive the server. With `registries`, each request
+  // carries a snapshot of its registry (rest/registry_source.h).
+  HttpServer(HttpOptions options, const rest::Router& router, const fhir::model::Definitions& defs,
+             rest::RegistrySource* registries = nullptr);
   ~HttpServer();
 
   // Binds and starts serving; fails when the address cannot be bound.
@@ -59,6 +62,7 @@ class HttpServer {
   HttpOptions options_;
   const rest::Router& router_;
   const fhir::model::Definitions& defs_;
+  rest::RegistrySource* registries_;
   std::unique_ptr<Running> running_;
   uint16_t port_ = 0;
 };

@@ -179,14 +179,18 @@ fhir::Result<std::unique_ptr<terminology::Terminology>> LoadTerminology(
   return terminology::Terminology::Load(*value_sets, *code_systems);
 }
 
+fhir::Result<std::vector<std::string>> ReadPackageSearchParameters(
+    const std::optional<std::string>& location) {
+  auto path = PackagePath(location);
+  if (!path.ok()) return std::move(path).error();
+  return std::filesystem::is_regular_file(*path) ? ReadJsonFilesFromTgz(*path, "SearchParameter-")
+                                                 : search::ReadSearchParameterFiles(*path);
+}
+
 fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
     const std::optional<std::string>& location, const fhir::model::Definitions& defs,
     std::string* fingerprint) {
-  auto path = PackagePath(location);
-  if (!path.ok()) return std::move(path).error();
-  auto texts = std::filesystem::is_regular_file(*path)
-                   ? ReadJsonFilesFromTgz(*path, "SearchParameter-")
-                   : search::ReadSearchParameterFiles(*path);
+  auto texts = ReadPackageSearchParameters(location);
   if (!texts.ok()) return std::move(texts).error();
   if (fingerprint != nullptr) *fingerprint = search::DefinitionsFingerprint(*texts);
   return search::Registry::Load(*texts, defs);

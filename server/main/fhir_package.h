@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
@@ -20,6 +21,10 @@ namespace server::main {
 // `location` is the package folder (holding StructureDefinition-*.json, or holding "package/"
 // that does), or a .tgz file. Without a location, the folder scripts/bootstrap prepared is used.
 fhir::Result<std::unique_ptr<fhir::model::Definitions>> LoadDefinitions(
+    const std::optional<std::string>& location);
+
+// The texts of the package's SearchParameter-*.json files, in file name order.
+fhir::Result<std::vector<std::string>> ReadPackageSearchParameters(
     const std::optional<std::string>& location);
 
 // The search parameters of the same package (its SearchParameter-*.json files) over `defs`.

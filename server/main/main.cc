@@ -17,6 +17,7 @@ commands:
               --host H            address to listen on (default 127.0.0.1)
               --port N            port (default 8080; 0 picks a free one)
               --fhir-package P    R4 definitions: package folder or .tgz
+              --profiles DIR      SearchParameter JSON files to search by besides the package's
               --database-url URL  external PostgreSQL (default: the embedded cluster)
               --data-dir DIR      embedded cluster directory (default var/postgres)
               --max-body-bytes N  largest request body accepted (default 16777216)
@@ -31,7 +32,7 @@ commands:
   reindex   rebuild the search index and exit (a server also does so by itself at start when
             the search parameter definitions changed)
               --full              rebuild everything, not only what is out of date
-              --database-url URL, --data-dir DIR, --fhir-package P  as for serve
+              --database-url URL, --data-dir DIR, --fhir-package P, --profiles DIR  as for serve
               --data-dir DIR      embedded cluster directory (default var/postgres)
   convert   convert one resource between JSON and XML
               --to json|xml       output format (required)

@@ -10,6 +10,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -20,6 +24,8 @@
 #include "server/main/database.h"
 #include "server/main/fhir_package.h"
 #include "server/main/http_options.h"
+#include "server/main/live_registry.h"
+#include "server/main/search_definitions.h"
 #include "server/rest/bundle_handler.h"
 #include "server/rest/capabilities_handler.h"
 #include "server/rest/create_handler.h"
@@ -83,16 +89,9 @@ std::vector<conformance::SearchParamCapability> SystemSearchParams(
   return out;
 }
 
-// Wires the store, the handlers and the router, and serves until one of `signals` arrives. The
-// store (and its connections) is gone when this returns, before the database is stopped.
-int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
-          const search::Registry& registry, const search::Compartments& compartments,
-          const terminology::Terminology& terminology, const std::string& fingerprint,
-          const std::string& conninfo, const sigset_t& signals) {
-  const store::SystemClock clock{};
-  store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
-  rest::RandomIdGenerator ids;
-
+// The CapabilityStatement's description of the server with the search parameters of `registry`.
+conformance::ServerDescription Describe(const fhir::model::Definitions& defs,
+                                        const search::Registry& registry) {
   conformance::ServerDescription description;
   description.software_version = FHIRHUB_VERSION;
   description.date = NowUtc();
@@ -113,7 +112,128 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
   }
   description.system_interactions = {"transaction", "batch", "search-system", "history-system"};
   description.system_search_params = SystemSearchParams(registry);
-  const rest::CapabilitiesHandler capabilities(description, defs);
+  return description;
+}
+
+// The capabilities handler of the registry a request carries, built once per registry.
+class LiveCapabilities {
+ public:
+  LiveCapabilities(const fhir::model::Definitions& defs, const search::Registry& fixed)
+      : defs_(defs), fixed_(fixed) {}
+
+  fhir::Result<rest::FhirResponse> Handle(const rest::FhirRequest& request,
+                                          const rest::PathParams& params) const {
+    std::shared_ptr<const rest::CapabilitiesHandler> handler;
+    {
+      std::lock_guard lock(mutex_);
+      if (handler_ == nullptr || built_for_.lock() != request.registry) {
+        handler_ = std::make_shared<const rest::CapabilitiesHandler>(
+            Describe(defs_, rest::RegistryFor(request, fixed_)), defs_);
+        built_for_ = request.registry;
+      }
+      handler = handler_;
+    }
+    return handler->Handle(request, params);
+  }
+
+ private:
+  const fhir::model::Definitions& defs_;
+  const search::Registry& fixed_;
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const rest::CapabilitiesHandler> handler_;
+  mutable std::weak_ptr<const search::Registry> built_for_;
+};
+
+// Rebuilds the search index whenever the registry's fingerprint differs from the one that built
+// the rows: at start-up, and after each swap of the registry (custom search parameters), from
+// the start of a rebuild again when a swap interrupts one.
+void KeepIndexCurrent(store::Store& store, LiveRegistry& live) {
+  std::uint64_t done_generation = 0;
+  while (true) {
+    live.ClearInterrupt();
+    if (live.stopped()) return;
+    if (live.Latest().generation == done_generation) {
+      live.WaitForChange(done_generation);
+      continue;
+    }
+    // A request that started with an older registry could otherwise write rows the old way
+    // behind the rebuild.
+    if (!live.WaitForOlderRequests()) return;
+    const LiveRegistry::Snapshot snapshot = live.Latest();
+    const search::Reindexer reindexer(store, *snapshot.registry, snapshot.fingerprint);
+    auto done = reindexer.Run(live.interrupt(), /*full=*/false, [](std::int64_t count) {
+      std::fprintf(stderr, "fhirhub: search index: %lld resources reindexed\n",
+                   static_cast<long long>(count));
+    });
+    // Only the message id: a database's text may quote values.
+    if (!done.ok()) {
+      std::fprintf(stderr,
+                   "fhirhub: search index: reindexing stopped (%s); it resumes at the next "
+                   "start or change of the search parameters\n",
+                   done.error().message_id().c_str());
+      done_generation = snapshot.generation;
+      continue;
+    }
+    if (live.interrupt()) continue;  // a newer registry, or the server is stopping
+    done_generation = snapshot.generation;
+    snapshot.registry->MarkRowsBuilt();
+    if (*done > 0) std::fprintf(stderr, "fhirhub: search index: up to date\n");
+  }
+}
+
+// Whether the index rows were completed with the definitions of `fingerprint`.
+fhir::Result<bool> IndexCompletedWith(store::Store& store, const std::string& fingerprint) {
+  auto tx = store.Begin();
+  if (!tx.ok()) return std::move(tx).error();
+  auto state = (*tx)->ReadIndexState();
+  if (!state.ok()) return std::move(state).error();
+  return state->complete && state->fingerprint == fingerprint;
+}
+
+// Wires the store, the handlers and the router, and serves until one of `signals` arrives. The
+// store (and its connections) is gone when this returns, before the database is stopped.
+int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
+          const SearchDefinitions& definitions, const search::Compartments& compartments,
+          const std::string& conninfo, const sigset_t& signals) {
+  const store::SystemClock clock{};
+  store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
+  rest::RandomIdGenerator ids;
+
+  // The package's and the profiles' search parameters with the active stored ones.
+  auto stored = SearchDefinitions::ReadStored(pg_store);
+  if (!stored.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", stored.error().text().c_str());
+    return 1;
+  }
+  // The handlers' own registry is an empty one: every request carries the live registry's
+  // snapshot instead, and nothing may keep an old registry alive (the reindexer waits for them).
+  auto none = search::Registry::Load({}, defs);
+  if (!none.ok()) return 1;
+  const search::Registry& registry = **none;
+  auto built = definitions.Build(*stored);
+  if (!built.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", built.error().text().c_str());
+    return 1;
+  }
+  auto current = IndexCompletedWith(pg_store, built->fingerprint);
+  if (!current.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", current.error().text().c_str());
+    return 1;
+  }
+  // Rows still to be built (a rebuild was stopped, or the definitions changed while the server
+  // was down): searches by the custom parameters are flagged until the rebuild completes.
+  if (!*current && !built->registry->CustomDefinitions().empty()) {
+    built = definitions.Build(std::move(stored).value(), &registry);
+    if (!built.ok()) {
+      std::fprintf(stderr, "fhirhub serve: %s\n", built.error().text().c_str());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "fhirhub: %zu custom search parameters\n",
+               built->registry->CustomDefinitions().size());
+  LiveRegistry live(definitions, pg_store, std::move(built).value());
+
+  const LiveCapabilities capabilities(defs, registry);
   const rest::ReadHandler read(pg_store, defs);
   const rest::CreateHandler create(pg_store, defs, registry, ids);
   const rest::UpdateHandler update(pg_store, defs, registry, ids);
@@ -198,7 +318,7 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
                return read.VRead(request, params);
              });
 
-  http::HttpServer server(options, router, defs);
+  http::HttpServer server(options, router, defs, &live);
   if (auto result = server.Start(); !result.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", result.error().text().c_str());
     return 1;
@@ -210,26 +330,12 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
 
   // Index rows built with other definitions (or none, for data written before) are rebuilt in
   // the background while the server answers.
-  std::atomic<bool> stop_reindexing{false};
-  std::thread reindexing([&] {
-    const search::Reindexer reindexer(pg_store, registry, fingerprint);
-    auto done = reindexer.Run(stop_reindexing, /*full=*/false, [](std::int64_t count) {
-      std::fprintf(stderr, "fhirhub: search index: %lld resources reindexed\n",
-                   static_cast<long long>(count));
-    });
-    // Only the message id: a database's text may quote values.
-    if (!done.ok()) {
-      std::fprintf(stderr,
-                   "fhirhub: search index: reindexing stopped (%s); it resumes at the next "
-                   "start\n",
-                   done.error().message_id().c_str());
-    }
-  });
+  std::thread reindexing([&] { KeepIndexCurrent(pg_store, live); });
 
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "fhirhub: stopping (signal %d)\n", signal);
-  stop_reindexing = true;
+  live.Stop();
   server.Stop();
   reindexing.join();
   return 0;
@@ -238,7 +344,8 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
-  std::set<std::string, std::less<>> valued = {"fhir-package", "database-url", "data-dir"};
+  std::set<std::string, std::less<>> valued = {"fhir-package", "database-url", "data-dir",
+                                               "profiles"};
   valued.insert(HttpOptionNames().begin(), HttpOptionNames().end());
   auto cl = CommandLine::Parse(args, {}, valued);
   if (!cl.ok()) {
@@ -265,10 +372,11 @@ int RunServe(const std::vector<std::string>& args) {
     std::fprintf(stderr, "fhirhub serve: %s\n", defs.error().text().c_str());
     return 1;
   }
-  std::string fingerprint;
-  auto registry = LoadSearchParameters(cl->GetOrEnv("fhir-package"), **defs, &fingerprint);
-  if (!registry.ok()) {
-    std::fprintf(stderr, "fhirhub serve: %s\n", registry.error().text().c_str());
+  std::optional<std::filesystem::path> profiles;
+  if (auto dir = cl->GetOrEnv("profiles")) profiles = *dir;
+  auto definitions = SearchDefinitions::Load(cl->GetOrEnv("fhir-package"), profiles, **defs);
+  if (!definitions.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", definitions.error().text().c_str());
     return 1;
   }
   auto compartments = LoadCompartments(cl->GetOrEnv("fhir-package"));
@@ -285,9 +393,9 @@ int RunServe(const std::vector<std::string>& args) {
                              std::chrono::steady_clock::now() - started)
                              .count();
   std::fprintf(stderr,
-               "fhirhub: FHIR R4 definitions loaded (%zu types, %zu search parameters, %zu value "
-               "sets, %zu code systems) in %lld ms\n",
-               (*defs)->types().size(), (*registry)->definition_count(),
+               "fhirhub: FHIR R4 definitions loaded (%zu types, %zu profile search parameters, %zu "
+               "value sets, %zu code systems) in %lld ms\n",
+               (*defs)->types().size(), (*definitions)->profile_count(),
                (*terminology)->value_set_count(), (*terminology)->code_system_count(),
                static_cast<long long>(loaded_ms));
 
@@ -300,8 +408,8 @@ int RunServe(const std::vector<std::string>& args) {
                db->cluster != nullptr ? "embedded cluster" : "external server",
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
-  int status = Serve(options, **defs, **registry, **compartments, **terminology, fingerprint,
-                     db->conninfo, signals);
+  int status = Serve(options, **defs, **definitions, **compartments, **terminology, db->conninfo,
+                     signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());

@@ -311,6 +311,7 @@ fhir::Result<std::vector<BundleHandler::Entry>> BundleHandler::ReadEntries(
       entry.request.content_type = "application/fhir+json";
     }
     entry.request.base_url = request.base_url;
+    entry.request.registry = request.registry;
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -373,6 +374,7 @@ fhir::Result<FhirResponse> BundleHandler::Transaction(const FhirRequest& request
           copy.request.headers = entry.request.headers;
           copy.request.content_type = entry.request.content_type;
           copy.request.base_url = entry.request.base_url;
+          copy.request.registry = entry.request.registry;
           if (entry.request.body) copy.request.body = entry.request.body->Clone();
           done.push_back(std::move(copy));
         }
@@ -385,6 +387,9 @@ fhir::Result<FhirResponse> BundleHandler::Transaction(const FhirRequest& request
 
 fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
                                                  std::vector<Entry>& entries) const {
+  // Every entry carries the Bundle's registry.
+  const search::Registry& registry =
+      entries.empty() ? registry_ : RegistryFor(entries.front().request, registry_);
   // 1. Settle the identity of every created or conditionally updated resource.
   std::map<std::string, std::string> moved;  // fullUrl -> "Type/id"
   for (Entry& entry : entries) {
@@ -395,7 +400,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
       auto criteria = IfNoneExistCriteria(request);
       if (!criteria.ok()) return Located(entry.index, type, criteria.error());
       if (*criteria) {
-        auto matches = FindMatches(tx, registry_, type, **criteria, "If-None-Exist");
+        auto matches = FindMatches(tx, registry, type, **criteria, "If-None-Exist");
         if (!matches.ok()) return Located(entry.index, type, matches.error());
         if (matches->size() > 1) return Located(entry.index, type, MultipleMatches("ifNoneExist"));
         if (matches->size() == 1) entry.matched = std::move(matches->front());
@@ -411,7 +416,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
     } else if (request.method == Method::kPut && request.path == type) {
       // A conditional update becomes an update of the resource its criteria settle on now,
       // before any entry has written.
-      auto matches = FindMatches(tx, registry_, type, ConditionalCriteria(request), "request.url");
+      auto matches = FindMatches(tx, registry, type, ConditionalCriteria(request), "request.url");
       if (!matches.ok()) return Located(entry.index, type, matches.error());
       if (matches->size() > 1) return Located(entry.index, type, MultipleMatches("request.url"));
       if (!request.body || request.body->resource_type() != type) {
@@ -451,7 +456,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
   }
 
   // 2. Point references at the settled identities.
-  ReferenceRewriter rewriter(tx, registry_, moved);
+  ReferenceRewriter rewriter(tx, registry, moved);
   for (Entry& entry : entries) {
     if (!entry.request.body) continue;
     if (auto done = rewriter.Rewrite(*entry.request.body, entry.index); !done.ok()) return done;

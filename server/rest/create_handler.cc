@@ -21,7 +21,8 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
       store_, request,
       [&](store::Transaction& tx) -> fhir::Result<void> {
         if (*criteria) {
-          auto matches = FindMatches(tx, registry_, type, **criteria, "If-None-Exist");
+          auto matches =
+              FindMatches(tx, RegistryFor(request, registry_), type, **criteria, "If-None-Exist");
           if (!matches.ok()) return std::move(matches).error();
           if (matches->size() > 1) return MultipleMatches("If-None-Exist");
           if (matches->size() == 1) {
@@ -36,8 +37,8 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
                                  .new_id = true,
                                  .method = "POST",
                                  .render = [&](const store::VersionStamp& stamp) {
-                                   auto rendered =
-                                       RenderForStore(**body, stored.id, stamp, registry_);
+                                   auto rendered = RenderForStore(**body, stored.id, stamp,
+                                                                  RegistryFor(request, registry_));
                                    if (rendered.ok()) stored.json = rendered->json;
                                    return rendered;
                                  }});

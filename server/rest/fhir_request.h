@@ -3,6 +3,7 @@
 #ifndef SERVER_REST_FHIR_REQUEST_H_
 #define SERVER_REST_FHIR_REQUEST_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,10 @@
 
 #include "fhir/element.h"
 #include "server/store/store.h"
+
+namespace server::search {
+class Registry;
+}  // namespace server::search
 
 namespace server::rest {
 
@@ -42,6 +47,10 @@ struct FhirRequest {
   // For a create in a transaction Bundle: the id chosen for it before references to it were
   // rewritten. Empty otherwise, and the server picks a new id.
   std::string assigned_id;
+  // The search parameters this request uses: the server's registry as it was when the request
+  // arrived, held until it is answered, so that one request never sees two registries. Entries
+  // of a Bundle carry the Bundle's. Null when the handlers' own fixed registry applies.
+  std::shared_ptr<const search::Registry> registry;
 
   // The first value of a header (name in lower case) or of a query parameter, or nullopt.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

@@ -7,6 +7,7 @@
 
 #include "fhir/json/json.h"
 #include "fhir/outcome.h"
+#include "server/search/custom_params.h"
 #include "server/search/extract.h"
 
 namespace server::rest {
@@ -165,7 +166,14 @@ fhir::Result<store::Rendered> RenderForStore(const fhir::Resource& resource, std
   SetPrimitive(copy, meta, "lastUpdated", FormatInstant(stamp.last_updated));
   auto index = search::ExtractIndex(registry, copy);
   if (!index.ok()) return std::move(index).error();
-  return store::Rendered{fhir::json::Write(copy), std::move(index).value()};
+  std::string json = fhir::json::Write(copy);
+  if (copy.resource_type() == "SearchParameter" &&
+      search::SearchParameterStatus(json) == "active") {
+    if (auto valid = search::ValidateCustomSearchParameter(json, registry); !valid.ok()) {
+      return std::move(valid).error();
+    }
+  }
+  return store::Rendered{std::move(json), std::move(index).value()};
 }
 
 void AddVersionHeaders(const store::VersionStamp& stamp, FhirResponse* response) {

@@ -64,7 +64,9 @@ ReturnPreference ParseReturnPreference(const FhirRequest& request);
 fhir::Result<const fhir::Resource*> RequireBody(const FhirRequest& request, std::string_view type);
 
 // A copy of `resource` with its id set to `id` and meta.versionId/meta.lastUpdated replaced by
-// the stamp's, rendered as the JSON text the store keeps, with its search index rows.
+// the stamp's, rendered as the JSON text the store keeps, with its search index rows. An active
+// SearchParameter must be a valid custom search parameter for `registry`
+// (search/custom_params.h): else 422 with the faults, and nothing is stored.
 fhir::Result<store::Rendered> RenderForStore(const fhir::Resource& resource, std::string_view id,
                                              const store::VersionStamp& stamp,
                                              const search::Registry& registry);
@@ -97,6 +99,12 @@ auto InTransaction(store::Store& store, const FhirRequest& request, Work&& work,
       return std::move(committed).error();
     }
   }
+}
+
+// The registry `request` carries (FhirRequest::registry), else `fixed`, the handler's own.
+inline const search::Registry& RegistryFor(const FhirRequest& request,
+                                           const search::Registry& fixed) {
+  return request.registry != nullptr ? *request.registry : fixed;
 }
 
 // Adds ETag and Last-Modified for `stamp` to `response`.

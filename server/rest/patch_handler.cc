@@ -135,7 +135,8 @@ fhir::Result<FhirResponse> PatchHandler::Handle(const FhirRequest& request,
                                .expected_version = version,
                                .method = "PATCH",
                                .render = [&](const store::VersionStamp& stamp) {
-                                 auto rendered = RenderForStore(*patched, id, stamp, registry_);
+                                 auto rendered = RenderForStore(*patched, id, stamp,
+                                                                RegistryFor(request, registry_));
                                  if (rendered.ok()) stored.json = rendered->json;
                                  return rendered;
                                }});

@@ -125,6 +125,14 @@ fhir::Result<FhirResponse> SearchHandler::Compartment(const FhirRequest& request
 fhir::Result<FhirResponse> SearchHandler::Run(
     const FhirRequest& request, const std::string& type, const QueryParams& query,
     const std::string& path, std::optional<store::CompartmentFilter> compartment) const {
+  const search::Registry& registry = RegistryFor(request, registry_);
+  // Parameters installed so recently that older resources may not have their rows yet.
+  std::vector<std::string> incomplete;
+  for (const auto& [name, value] : query) {
+    const search::SearchParam* param =
+        type.empty() ? nullptr : registry.Find(type, name.substr(0, name.find_first_of(":.")));
+    if (param != nullptr && registry.RowsPending(*param)) incomplete.push_back(name);
+  }
   std::optional<ParsedSearch> parsed;
   store::SearchPage page;
   std::vector<store::ResourceVersion> included;
@@ -132,9 +140,9 @@ fhir::Result<FhirResponse> SearchHandler::Run(
   auto done = InTransaction(store_, request, [&](store::Transaction& tx) -> fhir::Result<void> {
     // Parsed in the transaction: :in and :not-in may name value sets stored on this server.
     StoredTerminology terminology(terminology_, tx);
-    auto parsing = type.empty() ? ParseSystemSearch(registry_, query, LenientHandling(request),
+    auto parsing = type.empty() ? ParseSystemSearch(registry, query, LenientHandling(request),
                                                     clock_.Now(), &terminology)
-                                : ParseSearch(registry_, type, query, LenientHandling(request),
+                                : ParseSearch(registry, type, query, LenientHandling(request),
                                               clock_.Now(), &terminology);
     if (!parsing.ok()) return std::move(parsing).error();
     parsed = std::move(parsing).value();
@@ -183,10 +191,18 @@ fhir::Result<FhirResponse> SearchHandler::Run(
   };
   for (const store::ResourceVersion& match : page.entries) add_entry(match, "match");
   for (const store::ResourceVersion& include : included) add_entry(include, "include");
-  if (!parsed->ignored.empty()) {
+  if (!parsed->ignored.empty() || !incomplete.empty()) {
     json += first ? R"(,"entry":[)" : ",";
     first = false;
     std::string issues;
+    for (const std::string& name : incomplete) {
+      if (!issues.empty()) issues += ",";
+      issues += R"({"severity":"warning","code":"incomplete","diagnostics":)" +
+                JsonString("The search parameter " + name +
+                           " is new and its index is still being built: resources written "
+                           "before it was installed may be missing") +
+                R"(,"expression":[)" + JsonString(name) + "]}";
+    }
     for (const std::string& name : parsed->ignored) {
       if (!issues.empty()) issues += ",";
       issues += R"({"severity":"warning","code":"not-supported","diagnostics":)" +

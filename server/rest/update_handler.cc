@@ -22,6 +22,7 @@ fhir::Error IdMismatch(const std::string& type, const char* text) {
 }  // namespace
 
 fhir::Result<store::WriteResult> UpdateHandler::Write(store::Transaction& tx,
+                                                      const search::Registry& registry,
                                                       const fhir::Resource& body,
                                                       const std::string& id,
                                                       std::optional<std::int64_t> expected,
@@ -32,7 +33,7 @@ fhir::Result<store::WriteResult> UpdateHandler::Write(store::Transaction& tx,
                            .expected_version = expected,
                            .method = "PUT",
                            .render = [&](const store::VersionStamp& stamp) {
-                             auto rendered = RenderForStore(body, id, stamp, registry_);
+                             auto rendered = RenderForStore(body, id, stamp, registry);
                              if (rendered.ok()) stored->json = rendered->json;
                              return rendered;
                            }});
@@ -59,7 +60,7 @@ fhir::Result<FhirResponse> UpdateHandler::Handle(const FhirRequest& request,
 
   store::ResourceVersion stored{.type = type};
   auto written = InTransaction(store_, request, [&](store::Transaction& tx) {
-    return Write(tx, **body, id, *expected, &stored);
+    return Write(tx, RegistryFor(request, registry_), **body, id, *expected, &stored);
   });
   if (!written.ok()) return std::move(written).error();
   return WriteAnswer(request, written->created ? 201 : 200, stored, defs_);
@@ -79,7 +80,7 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
   auto written = InTransaction(
       store_, request,
       [&](store::Transaction& tx) -> fhir::Result<store::WriteResult> {
-        auto matches = FindMatches(tx, registry_, type, criteria, type + "?");
+        auto matches = FindMatches(tx, RegistryFor(request, registry_), type, criteria, type + "?");
         if (!matches.ok()) return std::move(matches).error();
         if (matches->size() > 1) return MultipleMatches(type + "?");
         if (matches->size() == 1) {
@@ -92,11 +93,12 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
                 "store.version-conflict",
                 type + "/" + match.id + " is at version " + std::to_string(match.stamp.version));
           }
-          return Write(tx, **body, match.id, match.stamp.version, &stored);
+          return Write(tx, RegistryFor(request, registry_), **body, match.id, match.stamp.version,
+                       &stored);
         }
         if (body_id == nullptr) {
           const std::string id = request.assigned_id.empty() ? ids_.NewId() : request.assigned_id;
-          return Write(tx, **body, id, std::nullopt, &stored);
+          return Write(tx, RegistryFor(request, registry_), **body, id, std::nullopt, &stored);
         }
         const std::string id(body_id->value);
         auto existing = tx.Read(type, id);
@@ -107,7 +109,7 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
         if (!existing.ok() && existing.error().http_status() != 404) {
           return std::move(existing).error();
         }
-        return Write(tx, **body, id, std::nullopt, &stored);
+        return Write(tx, RegistryFor(request, registry_), **body, id, std::nullopt, &stored);
       },
       store::Isolation::kSerializable);
   if (!written.ok()) return std::move(written).error();

@@ -36,9 +36,10 @@ class UpdateHandler {
                                          const PathParams& params) const;
 
  private:
-  // Writes `body` as `id`, expecting `expected` as the current version; fills `stored`.
-  fhir::Result<store::WriteResult> Write(store::Transaction& tx, const fhir::Resource& body,
-                                         const std::string& id,
+  // Writes `body` as `id`, expecting `expected` as the current version, indexed by `registry`;
+  // fills `stored`.
+  fhir::Result<store::WriteResult> Write(store::Transaction& tx, const search::Registry& registry,
+                                         const fhir::Resource& body, const std::string& id,
                                          std::optional<std::int64_t> expected,
                                          store::ResourceVersion* stored) const;
 

@@ -71,8 +71,35 @@ const TypeDef* BranchType(std::string_view branch, const Definitions& defs) {
   return type != nullptr && type->is_resource() ? type : nullptr;
 }
 
-// The concrete resource types a base names: itself, or every type deriving from an abstract one.
-std::vector<const TypeDef*> ExpandBase(std::string_view base, const Definitions& defs) {
+using Branches = std::vector<std::pair<std::string, const TypeDef*>>;
+
+// The branches of a union of typed paths, each with its head type (nullptr when untyped), and
+// whether every branch is typed.
+Branches SplitBranches(std::string_view expression, const Definitions& defs, bool* all_typed) {
+  Branches branches;
+  *all_typed = !expression.empty();
+  for (std::string_view branch : SplitTopLevelUnion(expression)) {
+    const TypeDef* head = BranchType(branch, defs);
+    if (head == nullptr) *all_typed = false;
+    branches.emplace_back(AsToOfType(branch), head);
+  }
+  return branches;
+}
+
+// Typed branches are kept per type; untyped expressions apply as a whole.
+std::string JoinBranches(const Branches& branches, bool all_typed, const TypeDef& type) {
+  std::string text;
+  for (const auto& [branch, head] : branches) {
+    if (all_typed && !type.IsA(*head)) continue;
+    if (!text.empty()) text += " | ";
+    text += branch;
+  }
+  return text;
+}
+
+}  // namespace
+
+std::vector<const TypeDef*> ConcreteTypes(std::string_view base, const Definitions& defs) {
   std::vector<const TypeDef*> out;
   const TypeDef* type = defs.FindType(base);
   if (type == nullptr || !type->is_resource()) return out;
@@ -89,12 +116,17 @@ std::vector<const TypeDef*> ExpandBase(std::string_view base, const Definitions&
 // "(Observation.component.value as Quantity)" -> "Observation.component.value.ofType(Quantity)".
 // The standard expressions use `as` on paths that may yield several items, which FHIRPath
 // rejects at run time ("as" takes a single item); ofType() is what they mean.
-std::string AsToOfType(std::string_view branch) {
+std::string AsToOfType(std::string_view expression) {
   static const std::regex kAs(R"(\(([A-Za-z][A-Za-z0-9_.]*) as ([A-Za-z][A-Za-z0-9_]*)\))");
-  return std::regex_replace(std::string(branch), kAs, "$1.ofType($2)");
+  return std::regex_replace(std::string(expression), kAs, "$1.ofType($2)");
 }
 
-}  // namespace
+std::string ExpressionForType(std::string_view expression, const TypeDef& type,
+                              const Definitions& defs) {
+  bool all_typed = false;
+  Branches branches = SplitBranches(Trim(expression), defs, &all_typed);
+  return JoinBranches(branches, all_typed, type);
+}
 
 std::optional<ParamType> ParseParamType(std::string_view text) {
   static constexpr std::pair<std::string_view, ParamType> kTypes[] = {
@@ -135,9 +167,14 @@ std::vector<std::string_view> SplitTopLevelUnion(std::string_view expression) {
 }
 
 fhir::Result<std::unique_ptr<Registry>> Registry::Load(
-    const std::vector<std::string>& search_parameter_jsons, const Definitions& defs) {
+    const std::vector<std::string>& search_parameter_jsons, const Definitions& defs,
+    const std::vector<std::string>& custom_jsons) {
   std::unique_ptr<Registry> registry(new Registry(defs));
-  for (const std::string& text : search_parameter_jsons) {
+  const size_t total = search_parameter_jsons.size() + custom_jsons.size();
+  for (size_t i = 0; i < total; ++i) {
+    const bool custom = i >= search_parameter_jsons.size();
+    const std::string& text =
+        custom ? custom_jsons[i - search_parameter_jsons.size()] : search_parameter_jsons[i];
     rapidjson::Document doc;
     doc.Parse(text.data(), text.size());
     if (doc.HasParseError() || !doc.IsObject()) {
@@ -170,6 +207,8 @@ fhir::Result<std::unique_ptr<Registry>> Registry::Load(
             {StringMember(component, "definition"), StringMember(component, "expression")});
       }
     }
+    definition->custom = custom;
+    if (custom) definition->resource_id = StringMember(doc, "id");
     if (definition->base.empty()) {
       registry->warnings_.push_back(definition->url + ": no base");
       continue;
@@ -272,18 +311,12 @@ void Registry::ResolveUnions() {
 
 void Registry::Add(std::unique_ptr<SearchParamDefinition> definition) {
   const SearchParamDefinition* def = definition.get();
-  // The branches of a union of typed paths, kept per type; untyped expressions apply as a whole.
-  std::vector<std::pair<std::string, const TypeDef*>> branches;
-  bool all_typed = !def->expression.empty();
-  for (std::string_view branch : SplitTopLevelUnion(def->expression)) {
-    const TypeDef* head = BranchType(branch, *defs_);
-    if (head == nullptr) all_typed = false;
-    branches.emplace_back(AsToOfType(branch), head);
-  }
+  bool all_typed = false;
+  const Branches branches = SplitBranches(def->expression, *defs_, &all_typed);
 
   std::set<const TypeDef*> types;
   for (const std::string& base : def->base) {
-    std::vector<const TypeDef*> expanded = ExpandBase(base, *defs_);
+    std::vector<const TypeDef*> expanded = ConcreteTypes(base, *defs_);
     if (expanded.empty()) warnings_.push_back(def->url + ": unknown base " + base);
     types.insert(expanded.begin(), expanded.end());
   }
@@ -302,18 +335,7 @@ void Registry::Add(std::unique_ptr<SearchParamDefinition> definition) {
     auto param = std::make_unique<SearchParam>();
     param->definition = def;
     param->resource_type = type->name;
-    if (all_typed) {
-      for (const auto& [branch, head] : branches) {
-        if (!type->IsA(*head)) continue;
-        if (!param->expression_text.empty()) param->expression_text += " | ";
-        param->expression_text += branch;
-      }
-    } else {
-      for (const auto& [branch, head] : branches) {
-        if (!param->expression_text.empty()) param->expression_text += " | ";
-        param->expression_text += branch;
-      }
-    }
+    param->expression_text = JoinBranches(branches, all_typed, *type);
     if (!param->expression_text.empty()) {
       auto [it, inserted] = compiled.try_emplace(param->expression_text);
       if (inserted) {
@@ -349,6 +371,27 @@ const SearchParam* Registry::Find(std::string_view resource_type, std::string_vi
       std::lower_bound(params.begin(), params.end(), code,
                        [](const SearchParam* p, std::string_view c) { return p->code() < c; });
   return it != params.end() && (*it)->code() == code ? *it : nullptr;
+}
+
+const SearchParamDefinition* Registry::FindDefinition(std::string_view url) const {
+  for (const auto& definition : definitions_) {
+    if (definition->url == url) return definition.get();
+  }
+  return nullptr;
+}
+
+void Registry::MarkRowsPending(const SearchParamDefinition* definition) {
+  for (auto& owned : definitions_) {
+    if (owned.get() == definition) owned->rows_pending = true;
+  }
+}
+
+std::vector<const SearchParamDefinition*> Registry::CustomDefinitions() const {
+  std::vector<const SearchParamDefinition*> out;
+  for (const auto& definition : definitions_) {
+    if (definition->custom) out.push_back(definition.get());
+  }
+  return out;
 }
 
 std::span<const SearchParam* const> Registry::ForType(std::string_view resource_type) const {
