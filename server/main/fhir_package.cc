@@ -8,7 +8,6 @@
 #include <map>
 #include <string_view>
 
-#include "server/search/reindex.h"
 
 namespace server::main {
 
@@ -185,15 +184,6 @@ fhir::Result<std::vector<std::string>> ReadPackageSearchParameters(
   if (!path.ok()) return std::move(path).error();
   return std::filesystem::is_regular_file(*path) ? ReadJsonFilesFromTgz(*path, "SearchParameter-")
                                                  : search::ReadSearchParameterFiles(*path);
-}
-
-fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
-    const std::optional<std::string>& location, const fhir::model::Definitions& defs,
-    std::string* fingerprint) {
-  auto texts = ReadPackageSearchParameters(location);
-  if (!texts.ok()) return std::move(texts).error();
-  if (fingerprint != nullptr) *fingerprint = search::DefinitionsFingerprint(*texts);
-  return search::Registry::Load(*texts, defs);
 }
 
 }  // namespace server::main

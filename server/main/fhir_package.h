@@ -27,12 +27,6 @@ fhir::Result<std::unique_ptr<fhir::model::Definitions>> LoadDefinitions(
 fhir::Result<std::vector<std::string>> ReadPackageSearchParameters(
     const std::optional<std::string>& location);
 
-// The search parameters of the same package (its SearchParameter-*.json files) over `defs`.
-// `fingerprint`, when given, receives the definitions' fingerprint (search/reindex.h).
-fhir::Result<std::unique_ptr<search::Registry>> LoadSearchParameters(
-    const std::optional<std::string>& location, const fhir::model::Definitions& defs,
-    std::string* fingerprint = nullptr);
-
 // The compartments of the same package (its CompartmentDefinition-*.json files).
 fhir::Result<std::unique_ptr<search::Compartments>> LoadCompartments(
     const std::optional<std::string>& location);

@@ -194,7 +194,8 @@ fhir::Result<bool> IndexCompletedWith(store::Store& store, const std::string& fi
 // store (and its connections) is gone when this returns, before the database is stopped.
 int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
           const SearchDefinitions& definitions, const search::Compartments& compartments,
-          const std::string& conninfo, const sigset_t& signals) {
+          const terminology::Terminology& terminology, const std::string& conninfo,
+          const sigset_t& signals) {
   const store::SystemClock clock{};
   store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
   rest::RandomIdGenerator ids;
