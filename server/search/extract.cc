@@ -10,6 +10,7 @@
 
 #include "fhir/fhirpath/quantity.h"
 #include "fhir/fhirpath/temporal.h"
+#include "server/search/full_text.h"
 
 namespace server::search {
 
@@ -488,6 +489,10 @@ fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Re
   Extractor extractor(registry.definitions(), &entries);
   int groups = 0;
   for (const SearchParam* param : registry.ForType(resource.resource_type())) {
+    if (IsFullText(*param)) {
+      ExtractFullText(*param, *resource.root(), &entries);
+      continue;
+    }
     if (!param->expression || param->type() == ParamType::kSpecial ||
         IsResourceColumn(param->code())) {
       continue;

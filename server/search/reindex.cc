@@ -14,7 +14,7 @@ constexpr int kBatch = 200;
 
 // Changes whenever extract.cc turns values into rows differently, so that a new server rebuilds
 // rows an older one wrote.
-constexpr std::string_view kExtractionRules = "fhirhub-index-1";
+constexpr std::string_view kExtractionRules = "fhirhub-index-2";
 
 }  // namespace
 
