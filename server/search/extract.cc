@@ -488,9 +488,10 @@ fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Re
   context.hooks = &resolver;
   Extractor extractor(registry.definitions(), &entries);
   int groups = 0;
+  std::vector<const SearchParam*> full_text;
   for (const SearchParam* param : registry.ForType(resource.resource_type())) {
     if (IsFullText(*param)) {
-      ExtractFullText(*param, *resource.root(), &entries);
+      full_text.push_back(param);
       continue;
     }
     if (!param->expression || param->type() == ParamType::kSpecial ||
@@ -551,6 +552,7 @@ fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Re
       }
     }
   }
+  ExtractFullText(full_text, *resource.root(), &entries);
   Deduplicate(&entries);
   return entries;
 }

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <map>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include "server/search/criteria.h"
@@ -64,13 +64,15 @@ CharClass Classify(char32_t c) {
       (c >= 0x20000 && c <= 0x3134F)) {
     return CharClass::kCjk;
   }
-  // Punctuation and symbols: Latin-1's (but the micro sign), × and ÷, general punctuation to dingbats and arrows,
-  // supplemental punctuation, CJK symbols and punctuation, the vertical, compatibility and small
-  // forms, full-width and half-width punctuation and signs, variation selectors, emoji.
-  if ((c >= 0x80 && c <= 0xBF && c != 0xB5) || c == 0xD7 || c == 0xF7 || (c >= 0x2000 && c <= 0x2BFF) ||
-      (c >= 0x2E00 && c <= 0x2E7F) || (c >= 0x3000 && c <= 0x303F) ||
-      (c >= 0xFE00 && c <= 0xFE6F) || (c >= 0xFF00 && c <= 0xFF65) ||
-      (c >= 0xFFE0 && c <= 0xFFFF) || (c >= 0x1F000 && c <= 0x1FAFF)) {
+  // Punctuation and symbols: Latin-1's (but the micro sign), × and ÷, general punctuation to
+  // dingbats and arrows, supplemental punctuation, CJK symbols and punctuation, the vertical,
+  // compatibility and small forms, full-width and half-width punctuation and signs, variation
+  // selectors, emoji.
+  if ((c >= 0x80 && c <= 0xBF && c != 0xB5) || c == 0xD7 || c == 0xF7 ||
+      (c >= 0x2000 && c <= 0x2BFF) || (c >= 0x2E00 && c <= 0x2E7F) ||
+      (c >= 0x3000 && c <= 0x303F) || (c >= 0xFE00 && c <= 0xFE6F) ||
+      (c >= 0xFF00 && c <= 0xFF65) || (c >= 0xFFE0 && c <= 0xFFFF) ||
+      (c >= 0x1F000 && c <= 0x1FAFF)) {
     return CharClass::kSeparator;
   }
   return CharClass::kWord;
@@ -86,35 +88,39 @@ std::string Cut(std::string_view text) {
 
 // Tokens of already normalised text.
 void TokenizeNormalized(std::string_view text, std::vector<TextToken>* out) {
+  // Each character's byte offset and class, decoded once; the text's end after the last.
+  struct Char {
+    size_t offset;
+    CharClass kind;
+  };
+  std::vector<Char> chars;
+  chars.reserve(text.size() + 1);
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t at = pos;
+    chars.push_back({at, Classify(Decode(text, &pos))});
+  }
+  const size_t count = chars.size();
+  chars.push_back({text.size(), CharClass::kSeparator});
+  out->reserve(out->size() + count);
+  auto span = [&](size_t from, size_t to) {
+    return text.substr(chars[from].offset, chars[to].offset - chars[from].offset);
+  };
   int position = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    const size_t start = pos;
-    const CharClass kind = Classify(Decode(text, &pos));
-    if (kind == CharClass::kSeparator) continue;
-    // The run of characters of this class, each as its byte offset.
-    std::vector<size_t> starts = {start};
-    size_t end = pos;
-    while (end < text.size()) {
-      size_t next = end;
-      if (Classify(Decode(text, &next)) != kind) break;
-      starts.push_back(end);
-      end = next;
-    }
-    pos = end;
+  size_t i = 0;
+  while (i < count) {
+    const CharClass kind = chars[i].kind;
+    size_t end = i + 1;
+    while (end < count && chars[end].kind == kind) ++end;
     if (kind == CharClass::kWord) {
-      out->push_back({Cut(text.substr(start, end - start)), position++});
-      continue;
+      out->push_back({Cut(span(i, end)), position++});
+    } else if (kind == CharClass::kCjk) {
+      for (size_t c = i; c + 1 < end; ++c) {
+        out->push_back({std::string(span(c, c + 2)), position++, TextToken::Kind::kPair});
+      }
+      out->push_back({std::string(span(end - 1, end)), position++,
+                      end - i > 1 ? TextToken::Kind::kRunEnd : TextToken::Kind::kCharacter});
     }
-    starts.push_back(end);
-    const size_t characters = starts.size() - 1;
-    for (size_t i = 0; i + 1 < characters; ++i) {
-      out->push_back({std::string(text.substr(starts[i], starts[i + 2] - starts[i])), position++,
-                      TextToken::Kind::kPair});
-    }
-    out->push_back({std::string(text.substr(starts[characters - 1], end - starts[characters - 1])),
-                    position++,
-                    characters > 1 ? TextToken::Kind::kRunEnd : TextToken::Kind::kCharacter});
+    i = end;
   }
 }
 
@@ -156,13 +162,15 @@ std::optional<char32_t> Entity(std::string_view name) {
 class DocumentBuilder {
  public:
   // False once the document is full.
-  bool Add(std::string_view text) {
+  bool Add(const std::vector<TextToken>& tokens) {
     if (next_ >= kMaxTextPositions) return false;
-    std::vector<TextToken> tokens = TokenizeText(text);
     if (tokens.empty()) return true;
     for (const TextToken& token : tokens) {
       const int position = next_ + token.position;
-      if (position >= kMaxTextPositions) return false;
+      if (position >= kMaxTextPositions) {
+        next_ = kMaxTextPositions;
+        return false;
+      }
       std::vector<int>& positions = lexemes_[token.lexeme];
       // PostgreSQL positions start at 1.
       if (positions.size() < kMaxLexemePositions) positions.push_back(position + 1);
@@ -179,12 +187,15 @@ class DocumentBuilder {
     for (auto& [lexeme, positions] : lexemes_) {
       text.lexemes.push_back({lexeme, std::move(positions)});
     }
+    std::sort(text.lexemes.begin(), text.lexemes.end(),
+              [](const auto& a, const auto& b) { return a.text < b.text; });
     out->texts.push_back(std::move(text));
   }
 
  private:
   int next_ = 0;
-  std::map<std::string, std::vector<int>> lexemes_;
+  // Each lexeme's positions, ascending since values are added in order.
+  std::unordered_map<std::string, std::vector<int>> lexemes_;
 };
 
 bool IsContentKind(PrimitiveKind kind) {
@@ -192,20 +203,45 @@ bool IsContentKind(PrimitiveKind kind) {
          kind == PrimitiveKind::kCode || kind == PrimitiveKind::kXhtml;
 }
 
+// The resource's own narrative, tokenized once for both parameters.
+class Narrative {
+ public:
+  explicit Narrative(const Node& root) {
+    const Node* text = root.Child("text");
+    div_ = text != nullptr ? text->Child("div") : nullptr;
+  }
+
+  bool Is(const Node& node) const { return &node == div_; }
+
+  const std::vector<TextToken>& Tokens() {
+    if (!tokenized_ && div_ != nullptr && div_->has_value) {
+      tokens_ = TokenizeText(NarrativeText(div_->value));
+    }
+    tokenized_ = true;
+    return tokens_;
+  }
+
+ private:
+  const Node* div_ = nullptr;
+  bool tokenized_ = false;
+  std::vector<TextToken> tokens_;
+};
+
 // Adds the text values under `node` in document order; false once the document is full.
-bool AddContent(const Node& node, DocumentBuilder* document) {
+bool AddContent(const Node& node, Narrative& narrative, DocumentBuilder* document) {
   if (node.is_primitive() && node.has_value && IsContentKind(node.type->primitive)) {
     const bool pointer =
         node.def != nullptr && (node.def->name == "id" || node.def->path == "Reference.reference");
-    if (!pointer) {
-      const bool xhtml = node.type->primitive == PrimitiveKind::kXhtml;
-      if (!document->Add(xhtml ? NarrativeText(node.value) : std::string(node.value))) {
-        return false;
-      }
+    if (narrative.Is(node)) {
+      if (!document->Add(narrative.Tokens())) return false;
+    } else if (node.type->primitive == PrimitiveKind::kXhtml) {
+      if (!document->Add(TokenizeText(NarrativeText(node.value)))) return false;
+    } else if (!pointer) {
+      if (!document->Add(TokenizeText(node.value))) return false;
     }
   }
   for (const Node* child : node.children) {
-    if (!AddContent(*child, document)) return false;
+    if (!AddContent(*child, narrative, document)) return false;
   }
   return true;
 }
@@ -330,16 +366,18 @@ bool IsFullText(const SearchParam& param) {
   return !param.expression && (param.code() == "_text" || param.code() == "_content");
 }
 
-void ExtractFullText(const SearchParam& param, const fhir::Node& root, IndexEntries* out) {
-  DocumentBuilder document;
-  if (param.code() == "_text") {
-    const Node* narrative = root.Child("text");
-    const Node* div = narrative != nullptr ? narrative->Child("div") : nullptr;
-    if (div != nullptr && div->has_value) document.Add(NarrativeText(div->value));
-  } else {
-    AddContent(root, &document);
+void ExtractFullText(std::span<const SearchParam* const> params, const fhir::Node& root,
+                     IndexEntries* out) {
+  Narrative narrative(root);
+  for (const SearchParam* param : params) {
+    DocumentBuilder document;
+    if (param->code() == "_text") {
+      document.Add(narrative.Tokens());
+    } else {
+      AddContent(root, narrative, &document);
+    }
+    document.Take(param->code(), out);
   }
-  document.Take(param.code(), out);
 }
 
 fhir::Result<store::IndexCondition> ParseFullTextCriterion(const SearchParam& param,

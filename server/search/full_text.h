@@ -19,6 +19,7 @@
 #define SERVER_SEARCH_FULL_TEXT_H_
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,11 +63,11 @@ std::string NarrativeText(std::string_view xhtml);
 // `_text` and `_content`, which have no FHIRPath expression and are indexed by this file.
 bool IsFullText(const SearchParam& param);
 
-// The document of a full-text parameter for the resource `root`: `_text` its narrative,
-// `_content` every string, markdown, code and narrative value of the resource (contained
-// resources included; ids and Reference.reference left out), with a position's gap between
-// values so that no phrase spans two. Nothing when there is no text.
-void ExtractFullText(const SearchParam& param, const fhir::Node& root,
+// The documents of the full-text parameters `params` (IsFullText) for the resource `root`:
+// `_text` its narrative, `_content` every string, markdown, code and narrative value of the
+// resource (contained resources included; ids and Reference.reference left out), with a
+// position's gap between values so that no phrase spans two. None for a parameter without text.
+void ExtractFullText(std::span<const SearchParam* const> params, const fhir::Node& root,
                      server::store::IndexEntries* out);
 
 // The condition for a full-text parameter: the value's alternatives (commas), each a TextTest;
