@@ -133,7 +133,8 @@ bool IsInline(std::string_view tag) {
   return std::find(std::begin(kInline), std::end(kInline), tag) != std::end(kInline);
 }
 
-// Decodes the reference at `text` (after '&', up to ';'); nullopt when it is not one.
+// The character a reference names ("amp", "#160", "#x4E2D": what stands between '&' and ';');
+// nullopt for any other name.
 std::optional<char32_t> Entity(std::string_view name) {
   if (name == "amp") return U'&';
   if (name == "lt") return U'<';
