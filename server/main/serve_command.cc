@@ -40,6 +40,7 @@
 #include "server/rest/update_handler.h"
 #include "server/search/criteria.h"
 #include "server/search/extract.h"
+#include "server/search/full_text.h"
 #include "server/search/reindex.h"
 #include "server/store/pg/pg_store.h"
 
@@ -57,12 +58,13 @@ std::string NowUtc() {
 }
 
 // The search parameters a type can be searched by: every one of its SearchParameter definitions
-// with an index (composite and special parameters are not searchable yet).
+// with an index, and the full-text _text and _content (composites without known components and
+// other special parameters are not searchable).
 std::vector<conformance::SearchParamCapability> SearchParams(const search::Registry& registry,
                                                              const std::string& type) {
   std::vector<conformance::SearchParamCapability> out;
   for (const search::SearchParam* param : registry.ForType(type)) {
-    if (!search::IsResourceColumn(param->code()) &&
+    if (!search::IsResourceColumn(param->code()) && !search::IsFullText(*param) &&
         (!search::IndexKindOf(param->type()) || !param->expression ||
          (param->type() == search::ParamType::kComposite && param->components.empty()))) {
       continue;

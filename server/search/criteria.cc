@@ -9,6 +9,7 @@
 #include "fhir/fhirpath/decimal.h"
 #include "fhir/model/primitive.h"
 #include "server/search/extract.h"
+#include "server/search/full_text.h"
 #include "server/search/normalize.h"
 #include "server/terminology/expansion.h"
 
@@ -698,9 +699,10 @@ fhir::Result<store::IndexCondition> ParseCriterion(const fhir::model::Definition
                                                    std::string_view modifier,
                                                    std::string_view value, store::Timestamp now,
                                                    terminology::Source* terminology) {
+  if (IsFullText(param)) return ParseFullTextCriterion(param, modifier, value);
   const std::string& name = param.code();
   const auto kind = IndexKindOf(param.type());
-  // Parameters without an expression (_text, _content, _list, ...) have no index rows, nor do
+  // Other parameters without an expression (_list, _query, ...) have no index rows, nor do
   // composites whose components are not known.
   if (!kind || !param.expression ||
       (param.type() == ParamType::kComposite && param.components.empty())) {

@@ -11,6 +11,7 @@
 //   uri       equality; :below, :above
 //   composite the components' values separated by '$', each read by its own type, all holding
 //             for one item (code-value-quantity=http://loinc.org|8480-6$gt140)
+//   _text, _content  full text, read by full_text.h; :not
 // and :missing for every type. Commas separate alternatives (any may match); "\," "\|" "\$" and
 // "\\" escape. Pure functions, thread-safe.
 //

@@ -359,7 +359,7 @@ TEST(CriteriaTest, CompositesTestTheirComponentsOnOneItem) {
 }
 
 TEST(CriteriaTest, ParametersWithoutAnIndexAreRefused) {
-  for (const char* name : {"_text", "_content"}) {
+  for (const char* name : {"_query"}) {
     auto refused = Parse("Patient", name, "x");
     ASSERT_FALSE(refused.ok()) << name;
     EXPECT_EQ(refused.error().message_id(), "search.unsupported-parameter") << name;

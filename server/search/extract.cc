@@ -10,6 +10,7 @@
 
 #include "fhir/fhirpath/quantity.h"
 #include "fhir/fhirpath/temporal.h"
+#include "server/search/full_text.h"
 
 namespace server::search {
 
@@ -487,7 +488,12 @@ fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Re
   context.hooks = &resolver;
   Extractor extractor(registry.definitions(), &entries);
   int groups = 0;
+  std::vector<const SearchParam*> full_text;
   for (const SearchParam* param : registry.ForType(resource.resource_type())) {
+    if (IsFullText(*param)) {
+      full_text.push_back(param);
+      continue;
+    }
     // A union of other parameters is searched on their rows.
     if (!param->expression || param->type() == ParamType::kSpecial ||
         IsResourceColumn(param->code()) || !param->union_of.empty()) {
@@ -547,6 +553,7 @@ fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Re
       }
     }
   }
+  ExtractFullText(full_text, *resource.root(), &entries);
   Deduplicate(&entries);
   return entries;
 }

@@ -19,7 +19,8 @@ namespace server::search {
 // Rows are deduplicated. Values that do not convert (a string where a date is expected, a
 // malformed date) and parameters whose evaluation fails on this resource are skipped: odd data
 // never fails a write. Special parameters give no rows; a composite gives its components' rows, one
-// group per item (see index_entries.h). Fails only for an empty resource.
+// group per item (see index_entries.h); `_text` and `_content` give a full-text document each
+// (full_text.h). Fails only for an empty resource.
 //
 // `_id` and `_lastUpdated` (IsResourceColumn) give no rows either: the store keeps them with the
 // resource itself.

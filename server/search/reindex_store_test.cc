@@ -81,6 +81,20 @@ TEST_F(ReindexTest, BuildsMissingRowsOnceAndAgainForOtherDefinitions) {
   EXPECT_EQ(WithIdentifier(3), std::vector<std::string>{"p3"});
 }
 
+TEST_F(ReindexTest, BuildsFullTextDocumentsToo) {
+  Put(7);
+  EXPECT_EQ(Run("defs-1"), 1);
+  auto tx = store_->Begin();
+  ASSERT_TRUE(tx.ok());
+  auto page = (*tx)->Search({.type = "Patient",
+                             .conditions = {{.kind = store::IndexKind::kText,
+                                             .param = "_content",
+                                             .any = {store::TextTest{.terms = {{{"v7"}}}}}}}});
+  ASSERT_TRUE(page.ok()) << page.error().text();
+  ASSERT_EQ(page->entries.size(), 1u);
+  EXPECT_EQ(page->entries[0].id, "p7");
+}
+
 TEST_F(ReindexTest, ResumesWhereItStopped) {
   // More than one batch of 200.
   for (int n = 0; n < 250; ++n) Put(n);

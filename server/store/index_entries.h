@@ -90,6 +90,19 @@ struct IndexEntries {
     std::string value;
     int group = 0;
   };
+  // A document for full-text search (_text, _content): its distinct lexemes, each with the
+  // positions it occurs at, ascending. Positions run from 1 to 16383, with at most 256 per lexeme;
+  // a lexeme is at most 2046 bytes and the whole document under 1 MB (PostgreSQL's tsvector
+  // limits). The layer above chooses the lexemes; the store keeps them as they are. One row per
+  // parameter and resource at most.
+  struct Text {
+    struct Lexeme {
+      std::string text;
+      std::vector<int> positions;
+    };
+    std::string param;
+    std::vector<Lexeme> lexemes;
+  };
 
   std::vector<String> strings;
   std::vector<Token> tokens;
@@ -98,16 +111,17 @@ struct IndexEntries {
   std::vector<Quantity> quantities;
   std::vector<Reference> references;
   std::vector<Uri> uris;
+  std::vector<Text> texts;
 
   // Rows of every kind.
   size_t size() const {
     return strings.size() + tokens.size() + dates.size() + numbers.size() + quantities.size() +
-           references.size() + uris.size();
+           references.size() + uris.size() + texts.size();
   }
 
   bool empty() const {
     return strings.empty() && tokens.empty() && dates.empty() && numbers.empty() &&
-           quantities.empty() && references.empty() && uris.empty();
+           quantities.empty() && references.empty() && uris.empty() && texts.empty();
   }
 };
 

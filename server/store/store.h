@@ -221,13 +221,37 @@ struct UriTest {
   std::string value;
 };
 
+// Full-text rows (IndexEntries::Text): every term occurs in the document. A term is one lexeme
+// or a phrase: lexemes at the given positions relative to each other (positions ascending, the
+// first usually 0), so "a at 0, b at 1" needs b right after a and "a at 0, b at 2" one position
+// between them. A lexeme with `prefix` matches every lexeme that starts with its text. Lexemes
+// are compared exactly; any text is safe (the store quotes it).
+struct TextTest {
+  struct Lexeme {
+    std::string text;
+    int position = 0;
+    bool prefix = false;
+  };
+  std::vector<std::vector<Lexeme>> terms;
+};
+
 struct CompositeTest;
 
 using RowTest = std::variant<StringTest, TokenTest, DateTest, NumberTest, QuantityTest,
-                             ReferenceTest, UriTest, CompositeTest>;
+                             ReferenceTest, UriTest, CompositeTest, TextTest>;
 
 // Which index table a condition reads; kComposite: the tables of its components.
-enum class IndexKind { kString, kToken, kDate, kNumber, kQuantity, kReference, kUri, kComposite };
+enum class IndexKind {
+  kString,
+  kToken,
+  kDate,
+  kNumber,
+  kQuantity,
+  kReference,
+  kUri,
+  kComposite,
+  kText
+};
 
 // A condition on a resource's rows of one search parameter: it holds when some row of `param`
 // passes any of `any` (every test is of the kind's type). With no tests, any row at all passes

@@ -716,6 +716,90 @@ TEST_F(StoreIndexTest, ValuesNeedNoEscaping) {
             List{});
 }
 
+IndexEntries::Text Document(std::string param,
+                            std::vector<std::pair<std::string, std::vector<int>>> lexemes) {
+  IndexEntries::Text text{.param = std::move(param)};
+  for (auto& [lexeme, positions] : lexemes) {
+    text.lexemes.push_back({std::move(lexeme), std::move(positions)});
+  }
+  return text;
+}
+
+TEST_F(StoreIndexTest, FullTextDocumentsAnswerTermsPhrasesAndPrefixes) {
+  using List = std::vector<std::string>;
+  using L = TextTest::Lexeme;
+  // o1's narrative: "blood pressure, high 高血压"; its content also "fever". o2's narrative:
+  // "pressure blood" and two lexemes full of tsquery syntax.
+  IndexEntries first;
+  first.texts = {Document("_text", {{"blood", {1}},
+                                    {"pressure", {2}},
+                                    {"high", {4}},
+                                    {"高血", {6}},
+                                    {"血压", {7}},
+                                    {"压", {8}}}),
+                 Document("_content", {{"fever", {1}}, {"blood", {3}}})};
+  Index("o1", first, /*fresh=*/true);
+  IndexEntries second;
+  second.texts = {Document(
+      "_text", {{"pressure", {1}}, {"blood", {2, 9}}, {"o'neil\\x", {3}}, {"a:b & !c", {4}}})};
+  Index("o2", second);
+  Index("o3", {});
+  auto text = [](std::vector<std::vector<L>> terms, std::string param = "_text",
+                 bool negate = false) {
+    return IndexCondition{.kind = IndexKind::kText,
+                          .param = std::move(param),
+                          .any = {TextTest{.terms = std::move(terms)}},
+                          .negate = negate};
+  };
+  EXPECT_EQ(Matching({text({{{"blood"}}})}), (List{"o1", "o2"}));
+  // A phrase needs its lexemes at their distances.
+  EXPECT_EQ(Matching({text({{{"blood", 0}, {"pressure", 1}}})}), List{"o1"});
+  EXPECT_EQ(Matching({text({{{"pressure", 0}, {"blood", 1}}})}), List{"o2"});
+  EXPECT_EQ(Matching({text({{{"blood", 0}, {"high", 3}}})}), List{"o1"});
+  EXPECT_EQ(Matching({text({{{"blood", 0}, {"high", 2}}})}), List{});
+  EXPECT_EQ(Matching({text({{{"高血", 0}, {"血压", 1}}})}), List{"o1"});
+  // Every term must occur.
+  EXPECT_EQ(Matching({text({{{"blood"}}, {{"高血", 0}, {"血压", 1}}})}), List{"o1"});
+  EXPECT_EQ(Matching({text({{{"blood"}}, {{"fever"}}})}), List{});
+  // Prefixes.
+  EXPECT_EQ(Matching({text({{{"pres", 0, true}}})}), (List{"o1", "o2"}));
+  EXPECT_EQ(Matching({text({{{"高", 0, true}}})}), List{"o1"});
+  EXPECT_EQ(Matching({text({{{"pres"}}})}), List{});
+  // Each parameter has its own document.
+  EXPECT_EQ(Matching({text({{{"fever"}}})}), List{});
+  EXPECT_EQ(Matching({text({{{"fever"}}}, "_content")}), List{"o1"});
+  // Lexemes are taken as they are, whatever they contain.
+  EXPECT_EQ(Matching({text({{{"o'neil\\x"}}})}), List{"o2"});
+  EXPECT_EQ(Matching({text({{{"a:b & !c"}}})}), List{"o2"});
+  EXPECT_EQ(Matching({text({{{"a"}}})}), List{});
+  EXPECT_EQ(Matching({text({{{"a:b", 0, true}}})}), List{"o2"});
+  // Alternatives, :not and :missing.
+  EXPECT_EQ(
+      Matching({{.kind = IndexKind::kText,
+                 .param = "_text",
+                 .any = {TextTest{.terms = {{{"nothing"}}}}, TextTest{.terms = {{{"high"}}}}}}}),
+      List{"o1"});
+  EXPECT_EQ(Matching({text({{{"high"}}}, "_text", /*negate=*/true)}), (List{"o2", "o3"}));
+  EXPECT_EQ(Matching({{.kind = IndexKind::kText, .param = "_content"}}), List{"o1"});
+  EXPECT_EQ(Matching({{.kind = IndexKind::kText, .param = "_content", .negate = true}}),
+            (List{"o2", "o3"}));
+  // An update replaces the documents, a delete removes them.
+  IndexEntries changed;
+  changed.texts = {Document("_text", {{"high", {1}}})};
+  Index("o1", changed);
+  EXPECT_EQ(Matching({text({{{"blood"}}})}), List{"o2"});
+  EXPECT_EQ(Matching({text({{{"fever"}}}, "_content")}), List{});
+  EXPECT_EQ(Matching({text({{{"high"}}})}), List{"o1"});
+  auto tx = Begin();
+  ASSERT_TRUE(tx->Write({.type = "Observation", .id = "o2", .is_delete = true}).ok());
+  ASSERT_TRUE(tx->Commit().ok());
+  EXPECT_EQ(Matching({text({{{"blood"}}})}), List{});
+  auto count = Begin()->Count(
+      {.type = "Observation", .conditions = {text({{{"high"}}}, "_text", /*negate=*/true)}});
+  ASSERT_TRUE(count.ok()) << count.error().text();
+  EXPECT_EQ(*count, 1);
+}
+
 // Sorting, paging a sort, counting, chains, _has and includes over a patient with three
 // observations (dated 2, 1 and none) and one with one (dated 3).
 class StoreQueryTest : public StoreIndexTest {

@@ -170,10 +170,29 @@ CREATE TABLE search_index_state (
 );
 )sql";
 
+// Full-text search (_text, _content): one document per parameter and resource, its lexemes and
+// their positions chosen by the layer above (server/search/full_text.h: words folded like string
+// values, Chinese as overlapping character pairs), so PostgreSQL's text parser and dictionaries
+// are never involved and the 'simple' configuration is irrelevant. One GIN index over the
+// documents answers @@ for every type and parameter; the type and parameter are checked on the
+// matching rows.
+constexpr std::string_view kSearchText = R"sql(
+CREATE TABLE search_text (
+  tenant text     NOT NULL,
+  type   text     NOT NULL,
+  id     text     NOT NULL,
+  param  text     NOT NULL,
+  doc    tsvector NOT NULL
+);
+CREATE INDEX search_text_doc ON search_text USING gin (doc);
+CREATE INDEX search_text_resource ON search_text (tenant, type, id);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "resources", kResources},
     Migration{2, "version_method", kVersionMethod},
     Migration{3, "search_index", kSearchIndex},
+    Migration{4, "search_text", kSearchText},
 };
 
 // An arbitrary constant shared by every fhirhub server ("fhir" in ASCII).

@@ -71,6 +71,7 @@ const std::vector<IndexTableColumns>& IndexTables() {
         {"identifier_value", "text"},
         {"grp", "int"}}},
       {"search_uri", {{"param", "text"}, {"value", "text"}, {"grp", "int"}}},
+      {"search_text", {{"param", "text"}, {"doc", "tsvector"}}},
   };
   return tables;
 }
@@ -192,6 +193,26 @@ std::optional<std::string> MicrosOrNull(const std::optional<Timestamp>& t) {
   return Micros(*t);
 }
 
+// A full-text document as tsvector input: each lexeme quoted (quotes and backslashes doubled)
+// with its positions, "'a':1,4 'b':2".
+std::string TsVector(const IndexEntries::Text& text) {
+  std::string out;
+  for (const IndexEntries::Text::Lexeme& lexeme : text.lexemes) {
+    if (!out.empty()) out += ' ';
+    out += '\'';
+    for (char c : lexeme.text) {
+      if (c == '\'' || c == '\\') out += c;
+      out += c;
+    }
+    out += '\'';
+    for (size_t i = 0; i < lexeme.positions.size(); ++i) {
+      out += i == 0 ? ':' : ',';
+      out += std::to_string(lexeme.positions[i]);
+    }
+  }
+  return out;
+}
+
 // The array parameters of IndexInserts, in the order of IndexTables, appended to `params`.
 void AppendIndexParams(const IndexEntries& index, std::vector<Param>& params) {
   // One array per column; `rows` are the entries of one table, `columns` the getters.
@@ -245,6 +266,9 @@ void AppendIndexParams(const IndexEntries& index, std::vector<Param>& params) {
   columns(
       index.uris, [](const E::Uri& r) { return r.param; }, [](const E::Uri& r) { return r.value; },
       [](const E::Uri& r) { return std::to_string(r.group); });
+  columns(
+      index.texts, [](const E::Text& r) { return r.param; },
+      [](const E::Text& r) { return TsVector(r); });
 }
 
 fhir::Error Closed() {

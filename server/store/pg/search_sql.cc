@@ -29,6 +29,8 @@ const char* IndexTable(IndexKind kind) {
     case IndexKind::kUri:
     case IndexKind::kComposite:  // not a table of its own; its components name theirs
       return "search_uri";
+    case IndexKind::kText:
+      return "search_text";
   }
   return "search_token";
 }
@@ -162,6 +164,9 @@ class Builder {
       case IndexKind::kUri:
       case IndexKind::kComposite:  // not sortable; search_params.cc refuses it
         value = x + ".value";
+        break;
+      case IndexKind::kText:  // not sortable either: full-text parameters have no expression
+        value = "NULL::text";
         break;
     }
     return {"(SELECT " + std::string(aggregate) + "(" + value + ") FROM " + IndexTable(key.kind) +
@@ -365,6 +370,37 @@ class Builder {
         return "starts_with(" + Bind(test.value, "::text") + ", " + x + ".value)";
     }
     return "false";
+  }
+
+  // The tsquery is built here from quoted lexemes, so no text can add an operator to it.
+  std::string Test(const TextTest& test, const std::string& x) {
+    std::string query;
+    for (const std::vector<TextTest::Lexeme>& term : test.terms) {
+      if (term.empty()) continue;
+      std::string phrase;
+      for (size_t i = 0; i < term.size(); ++i) {
+        if (i > 0) {
+          const int distance = std::max(term[i].position - term[i - 1].position, 0);
+          phrase += distance == 1 ? " <-> " : " <" + std::to_string(distance) + "> ";
+        }
+        phrase += TsQueryLexeme(term[i]);
+      }
+      query += (query.empty() ? "(" : " & (") + phrase + ")";
+    }
+    if (query.empty()) return "false";
+    return x + ".doc @@ " + Bind(query, "::tsquery");
+  }
+
+  // 'text' with quotes and backslashes doubled, as tsquery input reads a quoted lexeme.
+  static std::string TsQueryLexeme(const TextTest::Lexeme& lexeme) {
+    std::string out = "'";
+    for (char c : lexeme.text) {
+      if (c == '\'' || c == '\\') out += c;
+      out += c;
+    }
+    out += '\'';
+    if (lexeme.prefix) out += ":*";
+    return out;
   }
 
   std::string Number(const std::string& column, const NumberTest& test) {
