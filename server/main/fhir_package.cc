@@ -8,7 +8,6 @@
 #include <map>
 #include <string_view>
 
-
 namespace server::main {
 
 namespace {

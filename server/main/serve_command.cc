@@ -411,8 +411,8 @@ int RunServe(const std::vector<std::string>& args) {
                db->cluster != nullptr ? "embedded cluster" : "external server",
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
-  int status = Serve(options, **defs, **definitions, **compartments, **terminology, db->conninfo,
-                     signals);
+  int status =
+      Serve(options, **defs, **definitions, **compartments, **terminology, db->conninfo, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());

@@ -9,9 +9,9 @@ namespace server::terminology {
 namespace {
 
 using ::testing::ElementsAre;
-using testing_support::PackageTerminology;
 using ::testing::IsSupersetOf;
 using ::testing::UnorderedElementsAre;
+using testing_support::PackageTerminology;
 
 constexpr std::string_view kActCode = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 
