@@ -251,6 +251,7 @@ create_script() {
     column search_reference "$c"
   done
   column search_uri param; column search_uri value
+  column search_text param; column search_text doc
   local json
   json="$(sql -c "SELECT quote_literal(json) FROM resource_version WHERE tenant = 'default'
     AND type = 'Observation' AND id = '$observation' ORDER BY version DESC LIMIT 1")"
@@ -284,7 +285,9 @@ WITH cur AS (
   SELECT k.tenant, k.type, k.id, u.* FROM cur k, unnest(${a[21]}::text[], ${a[22]}::text[],
   ${a[23]}::text[], ${a[24]}::text[], ${a[25]}::text[], ${a[26]}::text[], ${a[27]}::text[]) AS u),
  i_uri AS (INSERT INTO search_uri (tenant, type, id, param, value)
-  SELECT k.tenant, k.type, k.id, u.* FROM cur k, unnest(${a[28]}::text[], ${a[29]}::text[]) AS u)
+  SELECT k.tenant, k.type, k.id, u.* FROM cur k, unnest(${a[28]}::text[], ${a[29]}::text[]) AS u),
+ i_text AS (INSERT INTO search_text (tenant, type, id, param, doc)
+  SELECT k.tenant, k.type, k.id, u.* FROM cur k, unnest(${a[30]}::text[], ${a[31]}::tsvector[]) AS u)
 SELECT seq FROM ver;
 SQL
 }
@@ -292,7 +295,7 @@ create_script "$work/create_indexed.sql" indexed
 create_script "$work/create_empty.sql" empty
 index_rows=0
 for table in search_string search_token search_date search_number search_quantity search_reference \
-  search_uri; do
+  search_uri search_text; do
   index_rows=$((index_rows + $(sql -c "SELECT count(*) FROM $table
     WHERE tenant = 'default' AND type = 'Observation' AND id = '$observation'")))
 done
@@ -310,7 +313,7 @@ for run in $(seq "$runs"); do
   echo "create statement, run $run, tps with and without index rows: ${create_rows[-1]}"
 done
 for table in search_string search_token search_date search_number search_quantity search_reference \
-  search_uri resource_version resource_current; do
+  search_uri search_text resource_version resource_current; do
   sql -c "DELETE FROM $table WHERE tenant = 'pgbench'"
 done
 

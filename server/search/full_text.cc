@@ -19,35 +19,6 @@ using server::store::IndexEntries;
 
 enum class CharClass { kSeparator, kWord, kCjk };
 
-// Decodes the code point at *pos of valid UTF-8 (NormalizeString's output) and advances.
-char32_t Decode(std::string_view s, size_t* pos) {
-  const auto b0 = static_cast<uint8_t>(s[*pos]);
-  size_t length = b0 < 0x80 ? 1 : (b0 & 0xE0) == 0xC0 ? 2 : (b0 & 0xF0) == 0xE0 ? 3 : 4;
-  length = std::min(length, s.size() - *pos);
-  char32_t c = length == 1 ? b0 : length == 2 ? (b0 & 0x1F) : length == 3 ? (b0 & 0x0F) : (b0 & 7);
-  for (size_t i = 1; i < length; ++i) c = (c << 6) | (static_cast<uint8_t>(s[*pos + i]) & 0x3F);
-  *pos += length;
-  return c;
-}
-
-void AppendUtf8(char32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c <= 0x10FFFF) {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
 CharClass Classify(char32_t c) {
   if (c < 0x80) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
@@ -97,7 +68,7 @@ void TokenizeNormalized(std::string_view text, std::vector<TextToken>* out) {
   chars.reserve(text.size() + 1);
   for (size_t pos = 0; pos < text.size();) {
     const size_t at = pos;
-    chars.push_back({at, Classify(Decode(text, &pos))});
+    chars.push_back({at, Classify(DecodeUtf8(text, &pos))});
   }
   const size_t count = chars.size();
   chars.push_back({text.size(), CharClass::kSeparator});
@@ -281,7 +252,7 @@ std::vector<std::vector<store::TextTest::Lexeme>> Terms(std::string_view value) 
   };
   while (pos < text.size()) {
     const size_t at = pos;
-    const char32_t c = Decode(text, &pos);
+    const char32_t c = DecodeUtf8(text, &pos);
     if (IsQuote(c)) {
       close_chunk(at);
       quoted = !quoted;

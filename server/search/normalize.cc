@@ -129,67 +129,6 @@ bool IsSpace(char32_t c) {
          c == 0x3000;
 }
 
-void AppendUtf8(char32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
-// Decodes the code point at *pos and advances past it; nullopt-like 0xFFFFFFFF for a byte that
-// does not start a valid sequence (the caller drops it and goes on at the next byte).
-constexpr char32_t kInvalid = 0xFFFFFFFF;
-char32_t DecodeUtf8(std::string_view s, size_t* pos) {
-  auto byte = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
-  uint8_t b0 = byte(*pos);
-  if (b0 < 0x80) {
-    ++*pos;
-    return b0;
-  }
-  size_t length;
-  char32_t c;
-  char32_t min;
-  if ((b0 & 0xE0) == 0xC0) {
-    length = 2, c = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    length = 3, c = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    length = 4, c = b0 & 0x07, min = 0x10000;
-  } else {
-    ++*pos;
-    return kInvalid;
-  }
-  if (*pos + length > s.size()) {
-    ++*pos;
-    return kInvalid;
-  }
-  for (size_t i = 1; i < length; ++i) {
-    uint8_t b = byte(*pos + i);
-    if ((b & 0xC0) != 0x80) {
-      ++*pos;
-      return kInvalid;
-    }
-    c = (c << 6) | (b & 0x3F);
-  }
-  if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
-    ++*pos;
-    return kInvalid;
-  }
-  *pos += length;
-  return c;
-}
-
 // Appends the folded form of one non-space code point.
 void AppendFolded(char32_t c, std::string* out) {
   if (c >= 0xFF01 && c <= 0xFF5E) c -= 0xFEE0;  // full-width ASCII
@@ -231,6 +170,64 @@ void AppendFolded(char32_t c, std::string* out) {
 
 }  // namespace
 
+void AppendUtf8(char32_t c, std::string* out) {
+  if (c < 0x80) {
+    out->push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else if (c < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else if (c <= 0x10FFFF) {
+    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  }
+}
+
+char32_t DecodeUtf8(std::string_view s, size_t* pos) {
+  auto byte = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
+  uint8_t b0 = byte(*pos);
+  if (b0 < 0x80) {
+    ++*pos;
+    return b0;
+  }
+  size_t length;
+  char32_t c;
+  char32_t min;
+  if ((b0 & 0xE0) == 0xC0) {
+    length = 2, c = b0 & 0x1F, min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    length = 3, c = b0 & 0x0F, min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    length = 4, c = b0 & 0x07, min = 0x10000;
+  } else {
+    ++*pos;
+    return kInvalidCodePoint;
+  }
+  if (*pos + length > s.size()) {
+    ++*pos;
+    return kInvalidCodePoint;
+  }
+  for (size_t i = 1; i < length; ++i) {
+    uint8_t b = byte(*pos + i);
+    if ((b & 0xC0) != 0x80) {
+      ++*pos;
+      return kInvalidCodePoint;
+    }
+    c = (c << 6) | (b & 0x3F);
+  }
+  if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+    ++*pos;
+    return kInvalidCodePoint;
+  }
+  *pos += length;
+  return c;
+}
+
 std::string NormalizeString(std::string_view utf8) {
   std::string out;
   out.reserve(utf8.size());
@@ -238,7 +235,7 @@ std::string NormalizeString(std::string_view utf8) {
   size_t pos = 0;
   while (pos < utf8.size()) {
     char32_t c = DecodeUtf8(utf8, &pos);
-    if (c == kInvalid) continue;
+    if (c == kInvalidCodePoint) continue;
     if (IsSpace(c)) {
       pending_space = !out.empty();
       continue;

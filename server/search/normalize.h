@@ -15,6 +15,14 @@ namespace server::search {
 // of white space into one space and trims. Invalid UTF-8 bytes are dropped.
 std::string NormalizeString(std::string_view utf8);
 
+// Decodes the code point of `s` at *pos and advances past it. A byte that does not start a valid
+// sequence gives kInvalidCodePoint and is skipped alone.
+inline constexpr char32_t kInvalidCodePoint = 0xFFFFFFFF;
+char32_t DecodeUtf8(std::string_view s, size_t* pos);
+
+// Appends `c` in UTF-8; nothing for a value beyond U+10FFFF.
+void AppendUtf8(char32_t c, std::string* out);
+
 }  // namespace server::search
 
 #endif  // SERVER_SEARCH_NORMALIZE_H_

@@ -4,7 +4,6 @@
 // retiring or deleting it makes the code unknown again. A --profiles directory's files are
 // searchable from the start and listed in the CapabilityStatement.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -138,18 +137,6 @@ TEST_F(CustomSearchTest, InvalidDefinitionIsRefusedAndNotStored) {
   EXPECT_EQ(Call(Port(), "GET", "/fhir/SearchParameter/bad-ethnicity").status, 404);
 }
 
-// Runs `command` through the shell; returns its exit status and sets `output` to what it printed.
-int RunCommand(const std::string& command, std::string& output) {
-  output.clear();
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[512];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // Searches until the answer counts `total` matches without an incomplete-index warning, or two
 // minutes have passed; returns the last answer.
 Answer SearchUntilComplete(int port, const std::string& query, int total) {
@@ -224,10 +211,11 @@ TEST(CustomSearchRestartTest, RebuildFollowsChangesAndRestartsKeepThem) {
     EXPECT_EQ(server->Stop(), 0);
   }
   std::string output;
-  EXPECT_EQ(RunCommand(std::string(FHIRHUB_BINARY) + " reindex --data-dir " + dir +
-                           " --fhir-package " + testing_support::PackageDir().string(),
-                       output),
-            0)
+  EXPECT_EQ(
+      testing_support::RunCommand(std::string(FHIRHUB_BINARY) + " reindex --data-dir " + dir +
+                                      " --fhir-package " + testing_support::PackageDir().string(),
+                                  output),
+      0)
       << output;
   EXPECT_NE(output.find("reindexed 0 resources"), std::string::npos) << output;
   std::filesystem::remove_all(dir);
@@ -241,10 +229,11 @@ TEST(ProfilesStartTest, AnInvalidProfileFileStopsTheStartNamingIt) {
   bad.replace(bad.find(".value.coding.code"), 18, ".value.coding.(");
   std::ofstream(dir / "SearchParameter-broken.json") << bad;
   std::string output;
-  EXPECT_EQ(RunCommand(std::string(FHIRHUB_BINARY) + " serve --port 0 --data-dir " +
-                           (dir / "pg").string() + " --fhir-package " +
-                           testing_support::PackageDir().string() + " --profiles " + dir.string(),
-                       output),
+  EXPECT_EQ(testing_support::RunCommand(
+                std::string(FHIRHUB_BINARY) + " serve --port 0 --data-dir " +
+                    (dir / "pg").string() + " --fhir-package " +
+                    testing_support::PackageDir().string() + " --profiles " + dir.string(),
+                output),
             1)
       << output;
   EXPECT_NE(output.find("SearchParameter-broken.json: SearchParameter.expression"),

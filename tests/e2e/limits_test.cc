@@ -7,11 +7,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -364,18 +362,6 @@ TEST(ConnectionLimitTest, ConnectionBeyondTheLimitIs503) {
   EXPECT_EQ(ParseAnswer(held[0]->ReadUntilClosed(closed)).status, 200);
 }
 
-// Runs `command` through the shell; returns its exit status and sets `output` to what it printed.
-int RunCommand(const std::string& command, std::string& output) {
-  output.clear();
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return -1;
-  char buffer[512];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TEST(LimitOptionsTest, InvalidValuesAreRefusedNamingTheOption) {
   struct Case {
     std::string args;
@@ -393,8 +379,8 @@ TEST(LimitOptionsTest, InvalidValuesAreRefusedNamingTheOption) {
            {"", "FHIRHUB_MAX_CONNECTIONS=none", "--max-connections"},
        }) {
     std::string output;
-    const int status =
-        RunCommand(c.env + " " + std::string(FHIRHUB_BINARY) + " serve " + c.args, output);
+    const int status = testing_support::RunCommand(
+        c.env + " " + std::string(FHIRHUB_BINARY) + " serve " + c.args, output);
     EXPECT_EQ(status, 2) << c.args << c.env << ": " << output;
     EXPECT_NE(output.find(c.option + " must be a number from"), std::string::npos)
         << c.args << c.env << ": " << output;

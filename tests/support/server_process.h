@@ -57,6 +57,10 @@ class ServerProcess {
   std::string base_url_;
 };
 
+// Runs `command` through the shell (stderr joined to stdout); returns its exit status (-1 when it
+// did not exit normally) and sets `output` to what it printed.
+int RunCommand(const std::string& command, std::string& output);
+
 }  // namespace testing_support
 
 #endif  // TESTS_SUPPORT_SERVER_PROCESS_H_
