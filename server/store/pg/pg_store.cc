@@ -381,13 +381,13 @@ class PgTransaction final : public Transaction {
     return page;
   }
 
-  // Which reverse chains of a page in id order to test resource by resource (SearchStatement):
-  // those that may start from many referring resources.
+  // Which reverse chains of a page of one type in id order to test resource by resource
+  // (SearchStatement): those that may start from many referring resources.
   fhir::Result<std::vector<bool>> WalkReverseChains(const SearchQuery& query) {
     std::vector<bool> walk(query.has.size(), false);
     const bool by_id = std::all_of(query.sort.begin(), query.sort.end(),
                                    [](const SortKey& key) { return key.param == "_id"; });
-    if (!by_id) return walk;
+    if (!by_id || query.type.empty()) return walk;
     for (size_t i = 0; i < query.has.size(); ++i) {
       const ReverseChain& has = query.has[i];
       if (has.source->ids) continue;
