@@ -238,16 +238,16 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
 
   const LiveCapabilities capabilities(defs, registry);
   const rest::ReadHandler read(pg_store, defs);
-  const rest::CreateHandler create(pg_store, defs, registry, ids);
-  const rest::UpdateHandler update(pg_store, defs, registry, ids);
-  const rest::DeleteHandler remove(pg_store, registry);
+  const rest::CreateHandler create(pg_store, defs, registry, ids, &terminology);
+  const rest::UpdateHandler update(pg_store, defs, registry, ids, &terminology);
+  const rest::DeleteHandler remove(pg_store, registry, &terminology);
   const rest::HistoryHandler history(pg_store, defs);
   const rest::SearchHandler search(pg_store, defs, registry, compartments, terminology, clock);
   const rest::PatchHandler patch(pg_store, defs, registry);
 
   rest::Router router(defs);
   // Bundle entries are routed by the same router, so they behave as requests of their own.
-  const rest::BundleHandler bundle(pg_store, router, defs, registry, ids);
+  const rest::BundleHandler bundle(pg_store, router, defs, registry, ids, &terminology);
   router.Add(rest::Method::kPost, "",
              [&bundle](const rest::FhirRequest& request, const rest::PathParams& params) {
                return bundle.Handle(request, params);

@@ -157,8 +157,9 @@ void SetValue(fhir::Resource& resource, fhir::Node* node, std::string_view value
 class ReferenceRewriter {
  public:
   ReferenceRewriter(store::Transaction& tx, const search::Registry& registry,
+                    const terminology::Terminology* terminology,
                     const std::map<std::string, std::string>& moved)
-      : tx_(tx), registry_(registry), moved_(moved) {}
+      : tx_(tx), registry_(registry), terminology_(terminology), moved_(moved) {}
 
   fhir::Result<void> Rewrite(fhir::Resource& resource, size_t index) {
     resource_ = &resource;
@@ -204,7 +205,7 @@ class ReferenceRewriter {
     const std::string type = value.substr(0, question);
     auto criteria = ParseQueryString(std::string_view(value).substr(question + 1));
     if (!criteria.ok()) return Located(index_, "", criteria.error());
-    auto matches = FindMatches(tx_, registry_, type, *criteria, value);
+    auto matches = FindMatches(tx_, registry_, type, *criteria, value, terminology_);
     if (!matches.ok()) return Located(index_, "", matches.error());
     if (matches->size() != 1) {
       const bool none = matches->empty();
@@ -237,6 +238,7 @@ class ReferenceRewriter {
 
   store::Transaction& tx_;
   const search::Registry& registry_;
+  const terminology::Terminology* terminology_;
   const std::map<std::string, std::string>& moved_;
   fhir::Resource* resource_ = nullptr;
   size_t index_ = 0;
@@ -400,7 +402,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
       auto criteria = IfNoneExistCriteria(request);
       if (!criteria.ok()) return Located(entry.index, type, criteria.error());
       if (*criteria) {
-        auto matches = FindMatches(tx, registry, type, **criteria, "If-None-Exist");
+        auto matches = FindMatches(tx, registry, type, **criteria, "If-None-Exist", terminology_);
         if (!matches.ok()) return Located(entry.index, type, matches.error());
         if (matches->size() > 1) return Located(entry.index, type, MultipleMatches("ifNoneExist"));
         if (matches->size() == 1) entry.matched = std::move(matches->front());
@@ -416,7 +418,8 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
     } else if (request.method == Method::kPut && request.path == type) {
       // A conditional update becomes an update of the resource its criteria settle on now,
       // before any entry has written.
-      auto matches = FindMatches(tx, registry, type, ConditionalCriteria(request), "request.url");
+      auto matches = FindMatches(tx, registry, type, ConditionalCriteria(request), "request.url",
+                                 terminology_);
       if (!matches.ok()) return Located(entry.index, type, matches.error());
       if (matches->size() > 1) return Located(entry.index, type, MultipleMatches("request.url"));
       if (!request.body || request.body->resource_type() != type) {
@@ -456,7 +459,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
   }
 
   // 2. Point references at the settled identities.
-  ReferenceRewriter rewriter(tx, registry, moved);
+  ReferenceRewriter rewriter(tx, registry, terminology_, moved);
   for (Entry& entry : entries) {
     if (!entry.request.body) continue;
     if (auto done = rewriter.Rewrite(*entry.request.body, entry.index); !done.ok()) return done;

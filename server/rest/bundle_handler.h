@@ -32,6 +32,7 @@
 #include "server/rest/router.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::rest {
 
@@ -39,9 +40,17 @@ class BundleHandler {
  public:
   // All must outlive the handler. `router` routes the entries; it may be the router that routes
   // to this handler (an entry that is itself a Bundle POST is refused).
+  // Without `terminology`, conditional entries and references refuse the terminology modifiers
+  // (conditional.h).
   BundleHandler(store::Store& store, const Router& router, const fhir::model::Definitions& defs,
-                const search::Registry& registry, IdGenerator& ids)
-      : store_(store), router_(router), defs_(defs), registry_(registry), ids_(ids) {}
+                const search::Registry& registry, IdGenerator& ids,
+                const terminology::Terminology* terminology = nullptr)
+      : store_(store),
+        router_(router),
+        defs_(defs),
+        registry_(registry),
+        ids_(ids),
+        terminology_(terminology) {}
 
   // No path parameters.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
@@ -62,6 +71,7 @@ class BundleHandler {
   const fhir::model::Definitions& defs_;
   const search::Registry& registry_;
   IdGenerator& ids_;
+  const terminology::Terminology* terminology_;
 };
 
 }  // namespace server::rest

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "server/rest/search_params.h"
+#include "server/rest/stored_terminology.h"
 
 namespace server::rest {
 
@@ -53,11 +54,10 @@ bool IsResultParameter(std::string_view name) {
 
 }  // namespace
 
-fhir::Result<std::vector<store::ResourceVersion>> FindMatches(store::Transaction& tx,
-                                                              const search::Registry& registry,
-                                                              std::string_view type,
-                                                              const QueryParams& criteria,
-                                                              std::string_view where) {
+fhir::Result<std::vector<store::ResourceVersion>> FindMatches(
+    store::Transaction& tx, const search::Registry& registry, std::string_view type,
+    const QueryParams& criteria, std::string_view where,
+    const terminology::Terminology* terminology) {
   if (criteria.empty()) return MissingCriteria(where);
   for (const auto& [name, value] : criteria) {
     // Paging or shaping parameters would make "no match" depend on the page asked for.
@@ -66,8 +66,10 @@ fhir::Result<std::vector<store::ResourceVersion>> FindMatches(store::Transaction
                                   std::string(where));
     }
   }
-  auto parsed =
-      ParseSearch(registry, type, criteria, /*lenient=*/false, store::SystemClock().Now());
+  std::optional<StoredTerminology> stored;
+  if (terminology != nullptr) stored.emplace(*terminology, tx);
+  auto parsed = ParseSearch(registry, type, criteria, /*lenient=*/false, store::SystemClock().Now(),
+                            stored ? &*stored : nullptr);
   if (!parsed.ok()) return std::move(parsed).error();
   parsed->query.count = 2;
   auto page = tx.Search(parsed->query);

@@ -13,6 +13,7 @@
 #include "server/rest/fhir_request.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::rest {
 
@@ -26,12 +27,13 @@ QueryParams ConditionalCriteria(const FhirRequest& request);
 
 // Up to two current resources of `type` matching `criteria`: enough to tell none, one and
 // several apart. 400 rest.missing-criteria for empty criteria, and the search errors of
-// ParseSearch; `where` names the header or URL the criteria came from.
-fhir::Result<std::vector<store::ResourceVersion>> FindMatches(store::Transaction& tx,
-                                                              const search::Registry& registry,
-                                                              std::string_view type,
-                                                              const QueryParams& criteria,
-                                                              std::string_view where);
+// ParseSearch; `where` names the header or URL the criteria came from. With `terminology` (the
+// package's), the token modifiers :in, :not-in, :below and :above resolve value sets and code
+// systems as a search does (StoredTerminology, in `tx`); without, they are refused.
+fhir::Result<std::vector<store::ResourceVersion>> FindMatches(
+    store::Transaction& tx, const search::Registry& registry, std::string_view type,
+    const QueryParams& criteria, std::string_view where,
+    const terminology::Terminology* terminology = nullptr);
 
 // 412 rest.multiple-matches: the criteria in `where` select more than one resource.
 fhir::Error MultipleMatches(std::string_view where);

@@ -21,8 +21,8 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
       store_, request,
       [&](store::Transaction& tx) -> fhir::Result<void> {
         if (*criteria) {
-          auto matches =
-              FindMatches(tx, RegistryFor(request, registry_), type, **criteria, "If-None-Exist");
+          auto matches = FindMatches(tx, RegistryFor(request, registry_), type, **criteria,
+                                     "If-None-Exist", terminology_);
           if (!matches.ok()) return std::move(matches).error();
           if (matches->size() > 1) return MultipleMatches("If-None-Exist");
           if (matches->size() == 1) {

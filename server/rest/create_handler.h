@@ -17,15 +17,18 @@
 #include "server/rest/router.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::rest {
 
 class CreateHandler {
  public:
-  // `store`, `defs`, `registry` and `ids` must outlive the handler.
+  // `store`, `defs`, `registry`, `ids` and `terminology` must outlive the handler. Without
+  // `terminology`, If-None-Exist refuses the terminology modifiers (conditional.h).
   CreateHandler(store::Store& store, const fhir::model::Definitions& defs,
-                const search::Registry& registry, IdGenerator& ids)
-      : store_(store), defs_(defs), registry_(registry), ids_(ids) {}
+                const search::Registry& registry, IdGenerator& ids,
+                const terminology::Terminology* terminology = nullptr)
+      : store_(store), defs_(defs), registry_(registry), ids_(ids), terminology_(terminology) {}
 
   // Path parameter: type.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
@@ -35,6 +38,7 @@ class CreateHandler {
   const fhir::model::Definitions& defs_;
   const search::Registry& registry_;
   IdGenerator& ids_;
+  const terminology::Terminology* terminology_;
 };
 
 }  // namespace server::rest

@@ -38,7 +38,8 @@ fhir::Result<FhirResponse> DeleteHandler::Conditional(const FhirRequest& request
   auto written = InTransaction(
       store_, request,
       [&](store::Transaction& tx) -> fhir::Result<std::optional<store::WriteResult>> {
-        auto matches = FindMatches(tx, RegistryFor(request, registry_), type, criteria, type + "?");
+        auto matches = FindMatches(tx, RegistryFor(request, registry_), type, criteria, type + "?",
+                                   terminology_);
         if (!matches.ok()) return std::move(matches).error();
         if (matches->size() > 1) return MultipleMatches(type + "?");
         if (matches->empty()) return std::optional<store::WriteResult>();

@@ -13,14 +13,17 @@
 #include "server/rest/router.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::rest {
 
 class DeleteHandler {
  public:
-  // `store` must outlive the handler.
-  DeleteHandler(store::Store& store, const search::Registry& registry)
-      : store_(store), registry_(registry) {}
+  // `store` and `terminology` must outlive the handler. Without `terminology`, conditional
+  // deletes refuse the terminology modifiers (conditional.h).
+  DeleteHandler(store::Store& store, const search::Registry& registry,
+                const terminology::Terminology* terminology = nullptr)
+      : store_(store), registry_(registry), terminology_(terminology) {}
 
   // Path parameters: type, id.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
@@ -31,6 +34,7 @@ class DeleteHandler {
  private:
   store::Store& store_;
   const search::Registry& registry_;
+  const terminology::Terminology* terminology_;
 };
 
 }  // namespace server::rest

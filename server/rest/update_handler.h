@@ -19,15 +19,18 @@
 #include "server/rest/router.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::rest {
 
 class UpdateHandler {
  public:
-  // `store`, `defs` and `ids` must outlive the handler.
+  // `store`, `defs`, `ids` and `terminology` must outlive the handler. Without `terminology`,
+  // conditional updates refuse the terminology modifiers (conditional.h).
   UpdateHandler(store::Store& store, const fhir::model::Definitions& defs,
-                const search::Registry& registry, IdGenerator& ids)
-      : store_(store), defs_(defs), registry_(registry), ids_(ids) {}
+                const search::Registry& registry, IdGenerator& ids,
+                const terminology::Terminology* terminology = nullptr)
+      : store_(store), defs_(defs), registry_(registry), ids_(ids), terminology_(terminology) {}
 
   // Path parameters: type, id.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
@@ -47,6 +50,7 @@ class UpdateHandler {
   const fhir::model::Definitions& defs_;
   const search::Registry& registry_;
   IdGenerator& ids_;
+  const terminology::Terminology* terminology_;
 };
 
 }  // namespace server::rest
