@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "bench/rest_load_resources.h"
+#include "bench/server_address.h"
 
 namespace bench {
 namespace {
@@ -192,45 +193,13 @@ std::string IdOf(const Answer& answer) {
 struct Shared {
   Shared(const Options& options, int threads) : sync(threads + 1), remaining(options.requests) {}
   std::barrier<> sync;
-  sockaddr_storage address{};  // of the server, as resolved and tried once by Resolve
-  socklen_t address_size = 0;
+  bench::ServerAddress server;
   Clock::time_point deadline;
   std::atomic<long long> remaining;  // requests left when bounded by a count
   bool abort = false;                // set-up failed: the timed phase sends nothing
   std::vector<std::string> ids;      // Patients created for read and create modes
   std::mutex ids_mu;
 };
-
-// The first address of the server that accepts a connection, into `shared`; false (and why, on
-// stderr) when none does.
-bool Resolve(const Options& options, Shared& shared) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(options.port);
-  if (int rc = getaddrinfo(options.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    std::fprintf(stderr, "rest_load: %s: %s\n", options.host.c_str(), gai_strerror(rc));
-    return false;
-  }
-  std::string error = "no address";
-  for (addrinfo* a = found; a != nullptr && shared.address_size == 0; a = a->ai_next) {
-    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0 || connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-      error = std::strerror(errno);
-    } else {
-      std::memcpy(&shared.address, a->ai_addr, a->ai_addrlen);
-      shared.address_size = a->ai_addrlen;
-    }
-    if (fd >= 0) close(fd);
-  }
-  freeaddrinfo(found);
-  if (shared.address_size == 0) {
-    std::fprintf(stderr, "rest_load: cannot connect to %s:%s: %s\n", options.host.c_str(),
-                 port.c_str(), error.c_str());
-  }
-  return shared.address_size > 0;
-}
 
 // What a thread's connections share: its epoll instance, and how many of them still have
 // requests to send in the current phase.
@@ -441,10 +410,10 @@ class Connection {
   }
 
   void Connect() {
-    const auto* address = reinterpret_cast<const sockaddr*>(&shared_.address);
+    const auto* address = reinterpret_cast<const sockaddr*>(&shared_.server.address);
     fd_ = socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return Fail(std::string("socket: ") + std::strerror(errno));
-    if (connect(fd_, address, shared_.address_size) != 0 && errno != EINPROGRESS) {
+    if (connect(fd_, address, shared_.server.size) != 0 && errno != EINPROGRESS) {
       return Fail(std::string("connect: ") + std::strerror(errno));
     }
     // Requests and answers are small and strictly alternate: Nagle would only add delay.
@@ -799,7 +768,9 @@ int Main(int argc, char** argv) {
 
   const int thread_count = std::min(options.threads, options.concurrency);
   Shared shared(options, thread_count);
-  if (!Resolve(options, shared)) return 1;
+  auto server = bench::ResolveServer("rest_load", options.host, options.port);
+  if (!server) return 1;
+  shared.server = *server;
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < thread_count; ++i) workers.push_back(std::make_unique<Worker>());
   for (int i = 0; i < options.concurrency; ++i) workers[i % thread_count]->Add(options, i, shared);

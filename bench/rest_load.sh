@@ -48,35 +48,15 @@ fi
 work="$(mktemp -d "${TMPDIR:-/tmp}/fhirhub-rest-load.XXXXXX")"
 # Run as root, the cluster runs as the postgres user, which must be able to reach its directory.
 chmod 755 "$work"
-server_pid=""
+# shellcheck source=bench/fhirhub_server.sh
+source "$(dirname "$0")/fhirhub_server.sh"
 cleanup() {
-  if [[ -n "$server_pid" ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$build/fhirhub" serve --port 0 --data-dir "$work/db" >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-url=""
-for _ in $(seq 600); do
-  url="$(grep -o 'http://[^ ]*' "$work/serve.out" || true)"
-  [[ -n "$url" ]] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.2
-done
-if [[ -z "$url" ]]; then
-  echo "rest_load.sh: fhirhub serve did not start:" >&2
-  cat "$work/serve.err" >&2
-  exit 1
-fi
-hostport="${url#http://}"
-hostport="${hostport%%/*}"
-host="${hostport%:*}"
-port="${hostport##*:}"
-base="/${url#http://*/}"
+start_server "$work/db"
 
 if $smoke; then
   "$build/rest_load" --host "$host" --port "$port" --base "$base" --mode read --concurrency 2 \

@@ -60,6 +60,8 @@
 #include <thread>
 #include <vector>
 
+#include "bench/server_address.h"
+
 namespace bench {
 namespace {
 
@@ -441,29 +443,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
-// The server's address, resolved once.
+// The server: its address, resolved once, and the Host header of every request.
 struct Server {
-  sockaddr_storage address{};
-  socklen_t size = 0;
+  bench::ServerAddress address;
   std::string host_header;
 };
-
-bool Resolve(const Options& options, Server& server) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(options.port);
-  if (int rc = getaddrinfo(options.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    std::fprintf(stderr, "search_load: %s: %s\n", options.host.c_str(), gai_strerror(rc));
-    return false;
-  }
-  std::memcpy(&server.address, found->ai_addr, found->ai_addrlen);
-  server.size = found->ai_addrlen;
-  server.host_header = options.host + ":" + port;
-  freeaddrinfo(found);
-  return true;
-}
 
 // One keep-alive connection with one request at a time, on a blocking socket.
 class Client {
@@ -499,9 +483,9 @@ class Client {
 
  private:
   bool Connect(std::string& error) {
-    const auto* address = reinterpret_cast<const sockaddr*>(&server_.address);
+    const auto* address = reinterpret_cast<const sockaddr*>(&server_.address.address);
     fd_ = socket(address->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0 || connect(fd_, address, server_.size) != 0) {
+    if (fd_ < 0 || connect(fd_, address, server_.address.size) != 0) {
       error = std::string("connect: ") + std::strerror(errno);
       Close();
       return false;
@@ -866,8 +850,9 @@ bool QueryKind(const Options& options, const Server& server, std::string_view ki
 
 int Main(int argc, char** argv) {
   const Options options = ParseOptions(argc, argv);
-  Server server;
-  if (!Resolve(options, server)) return 1;
+  auto address = bench::ResolveServer("search_load", options.host, options.port);
+  if (!address) return 1;
+  const Server server{*address, options.host + ":" + std::to_string(options.port)};
   if (options.mode == "load") return Load(options, server);
   bool ok = true;
   for (const std::string& kind : options.kinds) ok = QueryKind(options, server, kind) && ok;

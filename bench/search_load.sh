@@ -67,45 +67,15 @@ if [[ -n "${SEARCH_LOAD_DATA:-}" ]] && ! $smoke; then
   chmod 755 "$SEARCH_LOAD_DATA"
   data="$(cd "$SEARCH_LOAD_DATA" && pwd)"
 fi
-server_pid=""
-stop_server() {
-  if [[ -n "$server_pid" ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
-  fi
-}
+# shellcheck source=bench/fhirhub_server.sh
+source "$(dirname "$0")/fhirhub_server.sh"
 cleanup() {
   stop_server
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Sets server_pid, url, host, port and base.
-start_server() {
-  : >"$work/serve.out"
-  "$build/fhirhub" serve --port 0 --data-dir "$data/db" >"$work/serve.out" 2>"$work/serve.err" &
-  server_pid=$!
-  url=""
-  for _ in $(seq 600); do
-    url="$(grep -o 'http://[^ ]*' "$work/serve.out" || true)"
-    [[ -n "$url" ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  if [[ -z "$url" ]]; then
-    echo "search_load.sh: fhirhub serve did not start:" >&2
-    cat "$work/serve.err" >&2
-    exit 1
-  fi
-  local hostport="${url#http://}"
-  hostport="${hostport%%/*}"
-  host="${hostport%:*}"
-  port="${hostport##*:}"
-  base="/${url#http://*/}"
-}
-
-start_server
+start_server "$data/db"
 load_args=(--host "$host" --port "$port" --base "$base" --patients "$patients")
 marker="$data/loaded"
 if [[ "$(head -1 "$marker" 2>/dev/null)" != "patients=$patients" ]]; then
@@ -137,7 +107,7 @@ sql -c "LOAD 'auto_explain'" \
   -c "ALTER SYSTEM SET auto_explain.log_buffers = on" >/dev/null
 sql -c 'VACUUM ANALYZE'
 stop_server
-start_server
+start_server "$data/db"
 query_args=(--host "$host" --port "$port" --base "$base" --patients "$patients")
 
 echo "fhirhub at $url; PostgreSQL $(sql -c 'SHOW server_version');" \

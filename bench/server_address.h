@@ -1,0 +1,25 @@
+// The address of the fhirhub server a load generator drives, resolved once before the load.
+#ifndef BENCH_SERVER_ADDRESS_H_
+#define BENCH_SERVER_ADDRESS_H_
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace bench {
+
+struct ServerAddress {
+  sockaddr_storage address{};
+  socklen_t size = 0;
+};
+
+// The first address of host:port that accepts a TCP connection (tried once and closed); nullopt,
+// with why on stderr after "`program`: ", when none does.
+std::optional<ServerAddress> ResolveServer(const char* program, const std::string& host,
+                                           uint16_t port);
+
+}  // namespace bench
+
+#endif  // BENCH_SERVER_ADDRESS_H_
