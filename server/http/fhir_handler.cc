@@ -89,7 +89,7 @@ std::string Serialize(const fhir::Resource& resource, Format format, bool pretty
 
 }  // namespace
 
-FhirHandler::FhirHandler(const HttpOptions& options, const rest::Router& router,
+FhirHandler::FhirHandler(const HttpOptions& options, const rest::Dispatcher& router,
                          const fhir::model::Definitions& defs, rest::RegistrySource* registries)
     : options_(options), router_(router), defs_(defs), registries_(registries) {}
 
@@ -167,6 +167,7 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   const std::string host =
       request.has("Host") ? request.getHost() : request.serverAddress().toString();
   fhir_request.base_url = "http://" + host + base;
+  fhir_request.peer_address = request.clientAddress().host().toString();
 
   auto body = ReadBody(request, response, socket);
   if (!body.ok()) {

@@ -20,7 +20,7 @@
 #include "server/http/http_server.h"
 #include "server/http/negotiation.h"
 #include "server/rest/registry_source.h"
-#include "server/rest/router.h"
+#include "server/rest/dispatcher.h"
 
 namespace server::http {
 
@@ -28,7 +28,7 @@ class FhirHandler {
  public:
   // `options`, `router`, `defs` and `registries` must outlive the handler. With `registries`,
   // each request carries the registry it arrived with, and the source hears of its answer.
-  FhirHandler(const HttpOptions& options, const rest::Router& router,
+  FhirHandler(const HttpOptions& options, const rest::Dispatcher& router,
               const fhir::model::Definitions& defs, rest::RegistrySource* registries = nullptr);
 
   // Answers `request`, whose bytes arrive through `socket`. Sets the answer's keep-alive to false
@@ -52,7 +52,7 @@ class FhirHandler {
                   const fhir::Error& error) const;
 
   const HttpOptions& options_;
-  const rest::Router& router_;
+  const rest::Dispatcher& router_;
   const fhir::model::Definitions& defs_;
   rest::RegistrySource* registries_;
 };

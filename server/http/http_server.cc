@@ -53,7 +53,7 @@ struct HttpServer::Running {
   Poco::ThreadPool pool;
   std::unique_ptr<Poco::Net::TCPServer> server;
 
-  Running(const HttpOptions& options, const rest::Router& router,
+  Running(const HttpOptions& options, const rest::Dispatcher& router,
           const fhir::model::Definitions& defs, rest::RegistrySource* registries)
       : handler(options, router, defs, registries),
         closer(kLinger, static_cast<std::size_t>(options.max_connections)),
@@ -61,7 +61,7 @@ struct HttpServer::Running {
         pool(std::min(2, options.max_threads), options.max_threads) {}
 };
 
-HttpServer::HttpServer(HttpOptions options, const rest::Router& router,
+HttpServer::HttpServer(HttpOptions options, const rest::Dispatcher& router,
                        const fhir::model::Definitions& defs, rest::RegistrySource* registries)
     : options_(std::move(options)), router_(router), defs_(defs), registries_(registries) {}
 

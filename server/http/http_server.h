@@ -16,7 +16,7 @@
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
 #include "server/rest/registry_source.h"
-#include "server/rest/router.h"
+#include "server/rest/dispatcher.h"
 
 namespace server::http {
 
@@ -45,7 +45,7 @@ class HttpServer {
  public:
   // `router`, `defs` and `registries` must outlive the server. With `registries`, each request
   // carries a snapshot of its registry (rest/registry_source.h).
-  HttpServer(HttpOptions options, const rest::Router& router, const fhir::model::Definitions& defs,
+  HttpServer(HttpOptions options, const rest::Dispatcher& router, const fhir::model::Definitions& defs,
              rest::RegistrySource* registries = nullptr);
   ~HttpServer();
 
@@ -60,7 +60,7 @@ class HttpServer {
   struct Running;
 
   HttpOptions options_;
-  const rest::Router& router_;
+  const rest::Dispatcher& router_;
   const fhir::model::Definitions& defs_;
   rest::RegistrySource* registries_;
   std::unique_ptr<Running> running_;

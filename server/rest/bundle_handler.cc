@@ -314,6 +314,8 @@ fhir::Result<std::vector<BundleHandler::Entry>> BundleHandler::ReadEntries(
     }
     entry.request.base_url = request.base_url;
     entry.request.registry = request.registry;
+    entry.request.principal = request.principal;
+    entry.request.peer_address = request.peer_address;
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -377,6 +379,8 @@ fhir::Result<FhirResponse> BundleHandler::Transaction(const FhirRequest& request
           copy.request.content_type = entry.request.content_type;
           copy.request.base_url = entry.request.base_url;
           copy.request.registry = entry.request.registry;
+          copy.request.principal = entry.request.principal;
+          copy.request.peer_address = entry.request.peer_address;
           if (entry.request.body) copy.request.body = entry.request.body->Clone();
           done.push_back(std::move(copy));
         }

@@ -29,6 +29,7 @@
 #include "fhir/result.h"
 #include "server/rest/fhir_request.h"
 #include "server/rest/interaction_support.h"
+#include "server/rest/dispatcher.h"
 #include "server/rest/router.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
@@ -38,11 +39,11 @@ namespace server::rest {
 
 class BundleHandler {
  public:
-  // All must outlive the handler. `router` routes the entries; it may be the router that routes
+  // All must outlive the handler. `router` routes the entries (the pipeline, or a Router); it may be the one that routes
   // to this handler (an entry that is itself a Bundle POST is refused).
   // Without `terminology`, conditional entries and references refuse the terminology modifiers
   // (conditional.h).
-  BundleHandler(store::Store& store, const Router& router, const fhir::model::Definitions& defs,
+  BundleHandler(store::Store& store, const Dispatcher& router, const fhir::model::Definitions& defs,
                 const search::Registry& registry, IdGenerator& ids,
                 const terminology::Terminology* terminology = nullptr)
       : store_(store),
@@ -67,7 +68,7 @@ class BundleHandler {
                                     const std::vector<Entry>& entries) const;
 
   store::Store& store_;
-  const Router& router_;
+  const Dispatcher& router_;
   const fhir::model::Definitions& defs_;
   const search::Registry& registry_;
   IdGenerator& ids_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fhir/element.h"
+#include "server/rest/principal.h"
 #include "server/store/store.h"
 
 namespace server::search {
@@ -18,6 +19,8 @@ class Registry;
 }  // namespace server::search
 
 namespace server::rest {
+
+class ResourceGate;
 
 enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
 
@@ -51,6 +54,15 @@ struct FhirRequest {
   // arrived, held until it is answered, so that one request never sees two registries. Entries
   // of a Bundle carry the Bundle's. Null when the handlers' own fixed registry applies.
   std::shared_ptr<const search::Registry> registry;
+  // Who is asking, as authenticated by the pipeline; null when no pipeline runs (handler tests),
+  // which means no restriction. A patient context (Principal::patient) bounds every search to
+  // that patient's compartment (patient_context.h).
+  std::shared_ptr<const Principal> principal;
+  // The client's network address ("127.0.0.1"), for the audit record.
+  std::string peer_address;
+  // Screens every resource a handler is about to send (consent, scopes, patient context); null:
+  // everything is sent. Set by the pipeline for the request, and for each entry of a Bundle.
+  ResourceGate* gate = nullptr;
 
   // The first value of a header (name in lower case) or of a query parameter, or nullopt.
   std::optional<std::string_view> Header(std::string_view lower_name) const;

@@ -7,6 +7,7 @@
 
 #include "fhir/json/json.h"
 #include "server/rest/interaction_support.h"
+#include "server/rest/resource_gate.h"
 #include "server/rest/search_params.h"
 #include "server/search/criteria.h"
 
@@ -31,6 +32,25 @@ fhir::Result<std::optional<std::int64_t>> IntegerParam(const FhirRequest& reques
                                 std::string(name));
   }
   return std::optional<std::int64_t>(value);
+}
+
+// Drops the entries the gate withholds; delete entries, which carry no content, are screened by
+// type and id.
+fhir::Result<void> Screen(ResourceGate& gate, store::Transaction& tx, store::HistoryPage* page) {
+  std::vector<Outgoing> outgoing;
+  outgoing.reserve(page->entries.size());
+  for (store::ResourceVersion& version : page->entries) {
+    outgoing.push_back({&version.type, &version.id, &version.json});
+  }
+  if (auto screened = gate.Screen(tx, outgoing); !screened.ok()) return screened;
+  size_t kept = 0;
+  for (size_t i = 0; i < outgoing.size(); ++i) {
+    if (outgoing[i].withheld) continue;
+    if (kept != i) page->entries[kept] = std::move(page->entries[i]);
+    ++kept;
+  }
+  page->entries.resize(kept);
+  return {};
 }
 
 }  // namespace
@@ -89,6 +109,11 @@ fhir::Result<FhirResponse> HistoryHandler::Answer(const FhirRequest& request,
       if (!current.ok() && current.error().http_status() == 404) {
         return fhir::Result<store::HistoryPage>(fhir::Error::NotFound(
             "rest.unknown-resource", *query.type + "/" + *query.id + " does not exist"));
+      }
+    }
+    if (found.ok() && request.gate != nullptr) {
+      if (auto screened = Screen(*request.gate, tx, &*found); !screened.ok()) {
+        return fhir::Result<store::HistoryPage>(std::move(screened).error());
       }
     }
     return found;

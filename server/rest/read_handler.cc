@@ -6,14 +6,21 @@
 #include <string>
 
 #include "server/rest/interaction_support.h"
+#include "server/rest/resource_gate.h"
 
 namespace server::rest {
 
 fhir::Result<FhirResponse> ReadHandler::Read(const FhirRequest& request,
                                              const PathParams& params) const {
-  auto version = InTransaction(store_, request, [&](store::Transaction& tx) {
-    return tx.Read(params.at("type"), params.at("id"));
-  });
+  auto version = InTransaction(
+      store_, request, [&](store::Transaction& tx) -> fhir::Result<store::ResourceVersion> {
+        auto read = tx.Read(params.at("type"), params.at("id"));
+        if (!read.ok()) return read;
+        if (auto screened = ScreenOne(request.gate, tx, *read); !screened.ok()) {
+          return std::move(screened).error();
+        }
+        return read;
+      });
   if (!version.ok()) return std::move(version).error();
   return Answer(request, *version);
 }
@@ -27,9 +34,15 @@ fhir::Result<FhirResponse> ReadHandler::VRead(const FhirRequest& request,
     return fhir::Error::NotFound("rest.unknown-version",
                                  "Versions are numbered from 1; there is no version " + vid);
   }
-  auto version = InTransaction(store_, request, [&](store::Transaction& tx) {
-    return tx.ReadVersion(params.at("type"), params.at("id"), number);
-  });
+  auto version = InTransaction(
+      store_, request, [&](store::Transaction& tx) -> fhir::Result<store::ResourceVersion> {
+        auto read = tx.ReadVersion(params.at("type"), params.at("id"), number);
+        if (!read.ok()) return read;
+        if (auto screened = ScreenOne(request.gate, tx, *read); !screened.ok()) {
+          return std::move(screened).error();
+        }
+        return read;
+      });
   if (!version.ok()) return std::move(version).error();
   return Answer(FhirRequest{}, *version);
 }

@@ -15,6 +15,7 @@
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
+#include "server/rest/dispatcher.h"
 #include "server/rest/fhir_request.h"
 
 namespace server::rest {
@@ -24,7 +25,7 @@ using PathParams = std::map<std::string, std::string, std::less<>>;
 
 using Handler = std::function<fhir::Result<FhirResponse>(const FhirRequest&, const PathParams&)>;
 
-class Router {
+class Router : public Dispatcher {
  public:
   explicit Router(const fhir::model::Definitions& defs) : defs_(defs) {}
 
@@ -32,9 +33,15 @@ class Router {
 
   // Routes one request. Never throws; handler errors become OperationOutcome responses.
   FhirResponse Dispatch(const FhirRequest& request) const;
+  FhirResponse Dispatch(FhirRequest& request) const override {
+    return Dispatch(static_cast<const FhirRequest&>(request));
+  }
   // Routes one request and returns the handler's error as a value (404 rest.unknown-path and 405
   // rest.method-not-allowed as well): for the entries of batch and transaction Bundles.
   fhir::Result<FhirResponse> Route(const FhirRequest& request) const;
+  fhir::Result<FhirResponse> Route(FhirRequest& request) const override {
+    return Route(static_cast<const FhirRequest&>(request));
+  }
 
   // The response for an error: status from the error, body an OperationOutcome.
   FhirResponse ErrorResponse(const fhir::Error& error) const;

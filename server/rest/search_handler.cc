@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "server/rest/interaction_support.h"
+#include "server/rest/patient_context.h"
+#include "server/rest/resource_gate.h"
 #include "server/rest/search_params.h"
 #include "server/rest/stored_terminology.h"
 
@@ -59,6 +61,36 @@ fhir::Result<std::vector<store::ResourceVersion>> Included(
     frontier = std::move(added);
   }
   return included;
+}
+
+// Screens a page's matches and includes together and drops what the gate withholds; true when
+// it withheld anything.
+fhir::Result<bool> Screen(ResourceGate& gate, store::Transaction& tx,
+                          std::vector<store::ResourceVersion>* matches,
+                          std::vector<store::ResourceVersion>* included) {
+  std::vector<Outgoing> outgoing;
+  outgoing.reserve(matches->size() + included->size());
+  for (auto* list : {matches, included}) {
+    for (store::ResourceVersion& version : *list) {
+      outgoing.push_back({&version.type, &version.id, &version.json});
+    }
+  }
+  if (auto screened = gate.Screen(tx, outgoing); !screened.ok()) return screened.error();
+  bool withheld = false;
+  size_t at = 0;
+  for (auto* list : {matches, included}) {
+    size_t kept = 0;
+    for (size_t i = 0; i < list->size(); ++i, ++at) {
+      if (outgoing[at].withheld) {
+        withheld = true;
+        continue;
+      }
+      if (kept != i) (*list)[kept] = std::move((*list)[i]);
+      ++kept;
+    }
+    list->resize(kept);
+  }
+  return withheld;
 }
 
 }  // namespace
@@ -137,6 +169,7 @@ fhir::Result<FhirResponse> SearchHandler::Run(
   store::SearchPage page;
   std::vector<store::ResourceVersion> included;
   std::optional<std::int64_t> total;
+  bool withheld = false;
   auto done = InTransaction(store_, request, [&](store::Transaction& tx) -> fhir::Result<void> {
     // Parsed in the transaction: :in and :not-in may name value sets stored on this server.
     StoredTerminology terminology(terminology_, tx);
@@ -147,8 +180,20 @@ fhir::Result<FhirResponse> SearchHandler::Run(
     if (!parsing.ok()) return std::move(parsing).error();
     parsed = std::move(parsing).value();
     parsed->query.compartment = compartment;
-    if (parsed->count_only || parsed->total == TotalMode::kAccurate ||
-        parsed->total == TotalMode::kEstimate) {
+    if (auto restricted = RestrictToPatient(request, compartments_, &parsed->query);
+        !restricted.ok()) {
+      return restricted;
+    }
+    bool counting = parsed->count_only || parsed->total == TotalMode::kAccurate ||
+                    parsed->total == TotalMode::kEstimate;
+    if (counting && request.gate != nullptr) {
+      // An estimate is left out rather than refused.
+      if (auto may = request.gate->MayCount(tx, type); !may.ok()) {
+        if (parsed->count_only || parsed->total != TotalMode::kEstimate) return may;
+        counting = false;
+      }
+    }
+    if (counting) {
       auto counted = tx.Count(parsed->query);
       if (!counted.ok()) return std::move(counted).error();
       total = *counted;
@@ -160,12 +205,18 @@ fhir::Result<FhirResponse> SearchHandler::Run(
     auto added = Included(tx, parsed->includes, page.entries);
     if (!added.ok()) return std::move(added).error();
     included = std::move(added).value();
+    if (request.gate == nullptr) return {};
+    auto screened = Screen(*request.gate, tx, &page.entries, &included);
+    if (!screened.ok()) return std::move(screened).error();
+    withheld = *screened;
     return {};
   });
   if (!done.ok()) return std::move(done).error();
+  // A total would tell how many were withheld.
+  if (withheld) total.reset();
   // Without a count, a first page that is also the last tells the total for free.
-  if (!total && parsed->total != TotalMode::kNone && !parsed->query.after && !page.next &&
-      !parsed->count_only) {
+  if (!total && !withheld && parsed->total != TotalMode::kNone && !parsed->query.after &&
+      !page.next && !parsed->count_only) {
     total = static_cast<std::int64_t>(page.entries.size());
   }
 

@@ -559,3 +559,43 @@ fhir::Result<IndexEntries> ExtractIndex(const Registry& registry, const fhir::Re
 }
 
 }  // namespace server::search
+
+namespace server::search {
+
+std::vector<std::string> CompartmentOwners(const Registry& registry,
+                                           const Compartments& compartments,
+                                           std::string_view compartment_type,
+                                           const fhir::Resource& resource) {
+  std::vector<std::string> owners;
+  if (resource.empty()) return owners;
+  const std::string_view type = resource.resource_type();
+  if (type == compartment_type) {
+    if (const fhir::Node* id = resource.root()->Child("id"); id != nullptr && id->has_value) {
+      owners.emplace_back(id->value);
+    }
+  }
+  const std::vector<std::string>* links = compartments.Params(compartment_type, type);
+  if (links == nullptr) return owners;
+  IndexEntries entries;
+  TypeOnlyResolver resolver(registry.definitions());
+  fhir::fhirpath::EvaluationContext context;
+  context.resource = resource.root();
+  context.hooks = &resolver;
+  Extractor extractor(registry.definitions(), &entries);
+  for (const std::string& code : *links) {
+    const SearchParam* param = registry.Find(type, code);
+    if (param == nullptr || !param->expression || param->type() != ParamType::kReference) continue;
+    auto items = param->expression->Evaluate(context);
+    if (!items.ok()) continue;
+    for (const Value& item : *items) extractor.Convert(*param, item);
+  }
+  for (const IndexEntries::Reference& row : entries.references) {
+    if (row.target_type == compartment_type &&
+        std::find(owners.begin(), owners.end(), row.target_id) == owners.end()) {
+      owners.push_back(row.target_id);
+    }
+  }
+  return owners;
+}
+
+}  // namespace server::search

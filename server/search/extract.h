@@ -7,9 +7,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "fhir/element.h"
 #include "fhir/result.h"
+#include "server/search/compartments.h"
 #include "server/search/normalize.h"
 #include "server/search/registry.h"
 #include "server/store/index_entries.h"
@@ -40,6 +42,15 @@ bool IsResourceColumn(std::string_view code);
 
 std::optional<std::pair<std::string, std::string>> CanonicalQuantity(std::string_view value,
                                                                      std::string_view code);
+
+// The ids of the resources of `compartment_type` ("Patient") whose compartment holds `resource`:
+// its own id when it is of that type, and the targets of that type of its compartment links
+// (relative references; an Observation's subject and performer). Empty for a resource outside
+// such compartments.
+std::vector<std::string> CompartmentOwners(const Registry& registry,
+                                           const Compartments& compartments,
+                                           std::string_view compartment_type,
+                                           const fhir::Resource& resource);
 
 }  // namespace server::search
 

@@ -1,0 +1,53 @@
+// Authentication: who sent a request. A bearer token (a JWT verified against the configured keys,
+// server/security/jwt.h) becomes a Principal: its subject, client, user, organization, roles
+// (mapped by auth::RoleMapping), scopes, patient context and purposes of use. Without
+// authentication (`--auth off`, for local development only) every request is an administrator's
+// with every scope.
+#ifndef SERVER_PIPELINE_AUTHENTICATOR_H_
+#define SERVER_PIPELINE_AUTHENTICATOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "fhir/result.h"
+#include "server/pipeline/auth/roles.h"
+#include "server/rest/fhir_request.h"
+#include "server/rest/principal.h"
+#include "server/security/jwt.h"
+
+namespace server::pipeline {
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // The principal of `request`; 401 (auth.missing-token, or the token's fault) when it has none.
+  // Thread-safe.
+  virtual fhir::Result<rest::Principal> Authenticate(const rest::FhirRequest& request) const = 0;
+};
+
+// Accepts bearer tokens signed by a key of the set that `keys` returns (it may change while the
+// server runs: a JWKS URL refreshed). `now` gives the time in seconds since the epoch.
+class TokenAuthenticator : public Authenticator {
+ public:
+  using Keys = std::function<std::shared_ptr<const security::KeySet>()>;
+  TokenAuthenticator(Keys keys, security::JwtOptions options, auth::RoleMapping roles,
+                     std::function<std::int64_t()> now);
+  fhir::Result<rest::Principal> Authenticate(const rest::FhirRequest& request) const override;
+
+ private:
+  Keys keys_;
+  security::JwtOptions options_;
+  auth::RoleMapping roles_;
+  std::function<std::int64_t()> now_;
+};
+
+// No authentication: every request is an administrator's with `system/*.cruds user/*.cruds`.
+class OpenAuthenticator : public Authenticator {
+ public:
+  fhir::Result<rest::Principal> Authenticate(const rest::FhirRequest& request) const override;
+};
+
+}  // namespace server::pipeline
+
+#endif  // SERVER_PIPELINE_AUTHENTICATOR_H_

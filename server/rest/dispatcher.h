@@ -1,0 +1,26 @@
+// Dispatcher: how requests reach their interactions. The router routes a request as it is; the
+// pipeline, which the server wires in front of it, authenticates the request, checks its access,
+// screens what it answers and audits it. The HTTP adapter hands each request to a Dispatcher, and
+// BundleHandler each entry of a batch or transaction, so neither depends on the pipeline.
+#ifndef SERVER_REST_DISPATCHER_H_
+#define SERVER_REST_DISPATCHER_H_
+
+#include "fhir/result.h"
+#include "server/rest/fhir_request.h"
+
+namespace server::rest {
+
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  // Answers a request of its own; errors become OperationOutcome answers. Never throws.
+  // Thread-safe. The request may be completed on the way (its principal, its gate).
+  virtual FhirResponse Dispatch(FhirRequest& request) const = 0;
+  // Answers an entry of a Bundle, which carries the Bundle's principal, with the error as a value
+  // (the Bundle places it in its entry). Thread-safe.
+  virtual fhir::Result<FhirResponse> Route(FhirRequest& request) const = 0;
+};
+
+}  // namespace server::rest
+
+#endif  // SERVER_REST_DISPATCHER_H_
