@@ -17,6 +17,8 @@ constexpr std::string_view kActionSystem = "http://terminology.hl7.org/CodeSyste
 constexpr std::string_view kActReasonSystem = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 constexpr std::string_view kObligationSystem =
     "http://terminology.hl7.org/CodeSystem/v3-ObligationPolicy";
+constexpr std::string_view kConfidentialitySystem =
+    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 constexpr std::string_view kResourceTypesSystem = "http://hl7.org/fhir/resource-types";
 constexpr std::string_view kLoincSystem = "http://loinc.org";
 constexpr std::string_view kActCodeSystem = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
@@ -292,14 +294,26 @@ bool CodeMatches(const Node* codeable, const Request& request) {
   return false;
 }
 
+// The rank of a v3-Confidentiality code (U < L < M < N < R < V), or -1.
+int ConfidentialityRank(std::string_view code) {
+  constexpr std::array<std::string_view, 6> kOrder = {"U", "L", "M", "N", "R", "V"};
+  const auto it = std::find(kOrder.begin(), kOrder.end(), code);
+  return it == kOrder.end() ? -1 : static_cast<int>(it - kOrder.begin());
+}
+
 bool SecurityLabelMatches(const Node* label, const Request& request) {
   const Node* meta = request.resource.root()->Child("meta");
   if (meta == nullptr) return false;
   const std::string_view system = ChildValue(label, "system");
   const std::string_view code = ChildValue(label, "code");
+  const int ceiling = system == kConfidentialitySystem ? ConfidentialityRank(code) : -1;
   for (const Node* security : meta->Children("security")) {
-    if (ChildValue(security, "system") == system && ChildValue(security, "code") == code) {
-      return true;
+    if (ChildValue(security, "system") != system) continue;
+    const std::string_view have = ChildValue(security, "code");
+    if (have == code) return true;
+    if (ceiling >= 0) {
+      const int rank = ConfidentialityRank(have);
+      if (rank >= 0 && rank <= ceiling) return true;
     }
   }
   return false;

@@ -19,7 +19,9 @@
 //   system), or, without a system, equals one of the resource's meta.profile canonicals.
 // - code: a coding equals a coding of the resource's `code` element (the system is compared when
 //   the provision's coding has one).
-// - securityLabel: the resource's meta.security carries the label (system and code). Codings of
+// - securityLabel: the resource's meta.security carries the label (system and code); a
+//   http://terminology.hl7.org/CodeSystem/v3-Confidentiality label is a high-water mark, as R4
+//   defines it: "R" covers resources labelled U, L, M, N or R. Codings of
 //   http://terminology.hl7.org/CodeSystem/v3-ObligationPolicy are obligations, not criteria.
 // - dataPeriod: the resource's clinically relevant date lies in the period. The date is the first
 //   present of effective[x], issued, authoredOn, recordedDate, onset[x], period.start and
@@ -33,10 +35,11 @@
 //   covers the operation: a read is access, use or disclose; a write is correct or collect.
 // - period: the period contains now.
 // A provision's type (permit or deny) applies to what it matches; a provision without a type
-// takes its parent's. Nested provisions are exceptions: they are considered only where their
-// parent matches, and the deepest matching provision with a type decides (among siblings that
-// match at the same depth, deny wins over permit). A Consent without a provision, or whose
-// matching provisions have no type, decides nothing.
+// takes its parent's. R4 defines no type for the root provision, yet its examples give one: a
+// root type is read like any other. Nested provisions are exceptions: they are considered only
+// where their parent matches, and the deepest matching provision with a type decides (among
+// siblings that match at the same depth, deny wins over permit). A Consent without a provision, or
+// whose matching provisions have no type, decides nothing.
 //
 // Several Consents. Among the counting Consents that decide the request, the one with the latest
 // `dateTime` decides (a Consent without a dateTime is older than any with one; dates compare by

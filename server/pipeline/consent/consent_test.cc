@@ -196,6 +196,20 @@ TEST(ConsentPolicyTest, DeniesASecurityLabel) {
       {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}]})"));
   EXPECT_EQ(Read(policy, Doctor()).verdict, Verdict::kDeny);
   EXPECT_EQ(Read(policy, Doctor(), Condition()).verdict, Verdict::kPermit);
+
+  // Confidentiality is a high-water mark: N covers L and N, not R.
+  const ConsentPolicy normal = PolicyOf(MakeConsent("c2", R"({"type": "deny", "securityLabel": [
+      {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "N"}]})"));
+  EXPECT_EQ(Read(normal, Doctor()).verdict, Verdict::kPermit);
+  const fhir::Resource low = Parse(R"({"resourceType": "Basic", "id": "b1",
+      "meta": {"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                             "code": "L"}]}, "code": {"text": "x"}})");
+  EXPECT_EQ(Read(normal, Doctor(), low).verdict, Verdict::kDeny);
+
+  // Another system's label with the same code does not match.
+  const ConsentPolicy other = PolicyOf(MakeConsent("c3", R"({"type": "deny", "securityLabel": [
+      {"system": "http://example.org/labels", "code": "R"}]})"));
+  EXPECT_EQ(Read(other, Doctor()).verdict, Verdict::kPermit);
 }
 
 TEST(ConsentPolicyTest, DeniesDataOfAPeriod) {
@@ -382,6 +396,18 @@ TEST(ConsentPolicyTest, SiblingsAtTheSameDepthPreferDeny) {
       {"type": "deny", "purpose": [{"code": "TREAT"}]}]})"));
   EXPECT_EQ(Read(policy, Doctor({"TREAT"})).verdict, Verdict::kDeny);
   EXPECT_EQ(Read(policy, Doctor({"HPAYMT"})).verdict, Verdict::kPermit);
+}
+
+TEST(ConsentPolicyTest, TheDeepestMatchingProvisionDecides) {
+  // Depth 2 (permit under the Observation deny) beats the depth-1 deny for TREAT.
+  const ConsentPolicy policy = PolicyOf(MakeConsent("c1", R"({"type": "permit", "provision": [
+      {"type": "deny", "class": [{"code": "Observation"}],
+       "provision": [{"type": "permit", "purpose": [{"code": "TREAT"}]}]},
+      {"type": "deny", "purpose": [{"code": "TREAT"}]}]})"));
+  const Decision decision = Read(policy, Doctor({"TREAT"}));
+  EXPECT_EQ(decision.verdict, Verdict::kPermit);
+  EXPECT_EQ(decision.reason, "permitted by Consent/c1 Consent.provision.provision[0].provision[0]");
+  EXPECT_EQ(Read(policy, Doctor({"TREAT"}), Condition()).verdict, Verdict::kDeny);
 }
 
 TEST(ConsentPolicyTest, TheMostRecentConsentDecides) {
