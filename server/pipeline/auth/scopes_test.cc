@@ -31,6 +31,7 @@ TEST(ScopesTest, V1PermissionsExpandToV2Letters) {
   EXPECT_EQ(Letters(*ParseResourceScope("patient/Observation.read")), "rs");
   EXPECT_EQ(Letters(*ParseResourceScope("user/Observation.write")), "cud");
   EXPECT_EQ(Letters(*ParseResourceScope("system/Observation.*")), "cruds");
+  EXPECT_EQ(Letters(*ParseResourceScope("user/*.*")), "cruds");
   EXPECT_FALSE(ParseResourceScope("patient/Observation.read")->v2);
 }
 
@@ -96,6 +97,7 @@ TEST(ScopesTest, ParseSortsScopesIntoResourceOtherAndIgnored) {
               ElementsAre("openid", "fhirUser", "launch", "launch/patient", "offline_access",
                           "online_access", "something-else"));
   EXPECT_THAT(scopes.ignored_scopes(), ElementsAre("patient/Observation.sr"));
+  EXPECT_EQ(ScopeSet::Parse("user/*.rs user/*.rs").resource_scopes().size(), 1u);
   EXPECT_TRUE(scopes.HasOther("launch/patient"));
   EXPECT_FALSE(scopes.HasOther("patient/Observation.rs"));
 }
