@@ -7,9 +7,6 @@
 
 namespace server::main {
 
-namespace {
-
-// The value of option `name` when given, within [min, max]; `fallback` when absent.
 fhir::Result<long long> ParseNumber(const CommandLine& cl, std::string_view name, long long min,
                                     long long max, long long fallback) {
   auto text = cl.GetOrEnv(name);
@@ -26,8 +23,6 @@ fhir::Result<long long> ParseNumber(const CommandLine& cl, std::string_view name
   }
   return value;
 }
-
-}  // namespace
 
 const std::set<std::string, std::less<>>& HttpOptionNames() {
   static const std::set<std::string, std::less<>> names = {

@@ -13,6 +13,11 @@
 
 namespace server::main {
 
+// The value of option `name` (flag or environment) when given, a whole number within [min, max]
+// (400 cli.invalid-option naming the option otherwise); `fallback` when absent.
+fhir::Result<long long> ParseNumber(const CommandLine& cl, std::string_view name, long long min,
+                                    long long max, long long fallback);
+
 // The valued options ParseHttpOptions reads.
 const std::set<std::string, std::less<>>& HttpOptionNames();
 

@@ -8,8 +8,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -25,7 +28,15 @@
 #include "server/main/fhir_package.h"
 #include "server/main/http_options.h"
 #include "server/main/live_registry.h"
+#include "server/main/security_options.h"
+#include "server/main/dev_keys.h"
 #include "server/main/search_definitions.h"
+#include "server/audit/audit_checkpoint.h"
+#include "server/audit/audit_writer.h"
+#include "server/pipeline/auth/smart_configuration.h"
+#include "server/pipeline/authenticator.h"
+#include "server/pipeline/pipeline.h"
+#include "server/rest/audit_handler.h"
 #include "server/rest/bundle_handler.h"
 #include "server/rest/capabilities_handler.h"
 #include "server/rest/create_handler.h"
@@ -42,6 +53,7 @@
 #include "server/search/extract.h"
 #include "server/search/full_text.h"
 #include "server/search/reindex.h"
+#include "server/store/pg/pg_audit_log.h"
 #include "server/store/pg/pg_store.h"
 
 namespace server::main {
@@ -192,9 +204,100 @@ fhir::Result<bool> IndexCompletedWith(store::Store& store, const std::string& fi
   return state->complete && state->fingerprint == fingerprint;
 }
 
-// Wires the store, the handlers and the router, and serves until one of `signals` arrives. The
-// store (and its connections) is gone when this returns, before the database is stopped.
-int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs,
+// The text of a file; 400 cli.unreadable-file naming it when it cannot be read.
+fhir::Result<std::string> ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return fhir::Error::Invalid("cli.unreadable-file", "cannot read " + path.string());
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+fhir::Result<security::PrivateKey> LoadPrivateKey(const std::filesystem::path& path) {
+  auto pem = ReadFile(path);
+  if (!pem.ok()) return std::move(pem).error();
+  return security::PrivateKey::FromPem(*pem);
+}
+
+// The authenticator `security` asks for; it says loudly when it is not the production one.
+fhir::Result<std::unique_ptr<pipeline::Authenticator>> MakeAuthenticator(
+    const SecurityOptions& security, const std::filesystem::path& data_dir) {
+  auto seconds = [] {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  if (security.auth == AuthMode::kOff) {
+    std::fprintf(stderr,
+                 "fhirhub: WARNING: authentication is OFF (--auth off): every request is served "
+                 "as an administrator's. For development only.\n");
+    return std::unique_ptr<pipeline::Authenticator>(new pipeline::OpenAuthenticator());
+  }
+  std::shared_ptr<const security::KeySet> keys;
+  security::JwtOptions jwt = security.jwt;
+  if (security.auth == AuthMode::kDev) {
+    auto key = LoadOrCreateDevKey(data_dir);
+    if (!key.ok()) return std::move(key).error();
+    keys = std::make_shared<const security::KeySet>(DevKeySet(*key));
+    jwt.issuers = {std::string(kDevIssuer)};
+    jwt.audience = std::string(kDevAudience);
+    std::fprintf(stderr,
+                 "fhirhub: WARNING: development tokens (--auth dev): anyone who can read %s can "
+                 "mint any token. Never use this in production.\n",
+                 (data_dir / kDevKeyFile).c_str());
+  } else {
+    auto loaded = LoadKeySet(security.jwks);
+    if (!loaded.ok()) return std::move(loaded).error();
+    keys = std::move(loaded).value();
+  }
+  return std::unique_ptr<pipeline::Authenticator>(new pipeline::TokenAuthenticator(
+      [keys] { return keys; }, jwt, security.roles, seconds));
+}
+
+// Wakes the threads that wait for the server to stop.
+class StopSignal {
+ public:
+  void Stop() {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    changed_.notify_all();
+  }
+  // Waits up to `period`; true once stopped.
+  bool WaitFor(std::chrono::seconds period) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, period, [this] { return stopped_; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stopped_ = false;
+};
+
+// Signs the audit log's head every `period` until `stop`, when it moved on.
+void SignCheckpoints(store::AuditLog& log, const security::PrivateKey& key,
+                     std::chrono::seconds period, StopSignal& stop) {
+  std::int64_t signed_seq = -1;
+  while (!stop.WaitFor(period)) {
+    auto head = log.Head();
+    if (!head.ok() || head->seq == signed_seq || head->seq == 0) continue;
+    auto checkpoint = audit::WriteCheckpoint(log, key);
+    if (!checkpoint.ok()) {
+      std::fprintf(stderr, "fhirhub: audit checkpoint failed (%s)\n",
+                   checkpoint.error().message_id().c_str());
+      continue;
+    }
+    signed_seq = checkpoint->seq;
+  }
+}
+
+// Wires the store, the handlers, the router and the pipeline in front of it, and serves until one
+// of `signals` arrives. The store (and its connections) is gone when this returns, before the
+// database is stopped.
+int Serve(const http::HttpOptions& options, const SecurityOptions& security,
+          const std::filesystem::path& data_dir, const fhir::model::Definitions& defs,
           const SearchDefinitions& definitions, const search::Compartments& compartments,
           const terminology::Terminology& terminology, const std::string& conninfo,
           const sigset_t& signals) {
@@ -245,9 +348,58 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
   const rest::SearchHandler search(pg_store, defs, registry, compartments, terminology, clock);
   const rest::PatchHandler patch(pg_store, defs, registry);
 
+  auto authenticator = MakeAuthenticator(security, data_dir);
+  if (!authenticator.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", authenticator.error().text().c_str());
+    return 1;
+  }
+  store::pg::PgAuditLog audit_log(store::pg::PgAuditLogOptions{
+      .pool = store::pg::PoolOptions{.conninfo = conninfo}, .hash_algorithm = security.audit_hash});
+  std::optional<security::PrivateKey> checkpoint_key;
+  if (security.audit_signing_key) {
+    auto key = LoadPrivateKey(*security.audit_signing_key);
+    if (!key.ok()) {
+      std::fprintf(stderr, "fhirhub serve: %s\n", key.error().text().c_str());
+      return 1;
+    }
+    checkpoint_key = std::move(key).value();
+  }
+  audit::AuditWriter audit_writer(audit_log);
+  pipeline::WriterTrail trail(audit_writer);
+  const rest::AuditHandler audit_events(
+      audit_log, checkpoint_key ? audit::CheckpointSignatureCheck(checkpoint_key->Public())
+                                : audit::SignatureCheck());
+  auth::SmartConfigurationOptions smart;
+  smart.patient_context = true;
+  const std::string smart_json = auth::SmartConfigurationJson(smart);
+
   rest::Router router(defs);
-  // Bundle entries are routed by the same router, so they behave as requests of their own.
-  const rest::BundleHandler bundle(pg_store, router, defs, registry, ids, &terminology);
+  pipeline::PipelineOptions pipeline_options;
+  pipeline_options.gate = security.gate;
+  const pipeline::Pipeline pipeline(pipeline_options, router, pg_store, defs, registry,
+                                    compartments, **authenticator, trail, clock);
+  // Bundle entries pass through the pipeline and the same router, so they behave as requests
+  // of their own.
+  const rest::BundleHandler bundle(pg_store, pipeline, defs, registry, ids, &terminology);
+  // The audit log, before the routes of every type: AuditEvents are read from it alone.
+  router.Add(rest::Method::kGet, "AuditEvent",
+             [&audit_events](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return audit_events.Search(request, params);
+             });
+  router.Add(rest::Method::kGet, "AuditEvent/$verify",
+             [&audit_events](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return audit_events.Verify(request, params);
+             });
+  router.Add(rest::Method::kGet, "AuditEvent/{id}",
+             [&audit_events](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return audit_events.Read(request, params);
+             });
+  router.Add(rest::Method::kGet, ".well-known/smart-configuration",
+             [&smart_json](const rest::FhirRequest&, const rest::PathParams&) {
+               rest::FhirResponse response;
+               response.json = smart_json;
+               return fhir::Result<rest::FhirResponse>(std::move(response));
+             });
   router.Add(rest::Method::kPost, "",
              [&bundle](const rest::FhirRequest& request, const rest::PathParams& params) {
                return bundle.Handle(request, params);
@@ -321,7 +473,7 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
                return read.VRead(request, params);
              });
 
-  http::HttpServer server(options, router, defs, &live);
+  http::HttpServer server(options, pipeline, defs, &live);
   if (auto result = server.Start(); !result.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", result.error().text().c_str());
     return 1;
@@ -334,13 +486,24 @@ int Serve(const http::HttpOptions& options, const fhir::model::Definitions& defs
   // Index rows built with other definitions (or none, for data written before) are rebuilt in
   // the background while the server answers.
   std::thread reindexing([&] { KeepIndexCurrent(pg_store, live); });
+  StopSignal stopping;
+  std::thread checkpoints;
+  if (checkpoint_key) {
+    checkpoints = std::thread([&] {
+      SignCheckpoints(audit_log, *checkpoint_key,
+                      std::chrono::seconds(security.audit_checkpoint_seconds), stopping);
+    });
+  }
 
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "fhirhub: stopping (signal %d)\n", signal);
   live.Stop();
+  stopping.Stop();
   server.Stop();
+  audit_writer.Stop();
   reindexing.join();
+  if (checkpoints.joinable()) checkpoints.join();
   return 0;
 }
 
@@ -350,6 +513,7 @@ int RunServe(const std::vector<std::string>& args) {
   std::set<std::string, std::less<>> valued = {"fhir-package", "database-url", "data-dir",
                                                "profiles"};
   valued.insert(HttpOptionNames().begin(), HttpOptionNames().end());
+  valued.insert(SecurityOptionNames().begin(), SecurityOptionNames().end());
   auto cl = CommandLine::Parse(args, {}, valued);
   if (!cl.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", cl.error().text().c_str());
@@ -361,6 +525,11 @@ int RunServe(const std::vector<std::string>& args) {
     return 2;
   }
   const http::HttpOptions& options = *parsed;
+  auto security = ParseSecurityOptions(*cl);
+  if (!security.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", security.error().text().c_str());
+    return 2;
+  }
 
   // Block the termination signals before any thread starts, so that only sigwait sees them.
   sigset_t signals;
@@ -412,7 +581,8 @@ int RunServe(const std::vector<std::string>& args) {
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
   int status =
-      Serve(options, **defs, **definitions, **compartments, **terminology, db->conninfo, signals);
+      Serve(options, *security, cl->GetOrEnv("data-dir").value_or("var"), **defs, **definitions,
+            **compartments, **terminology, db->conninfo, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());

@@ -234,7 +234,8 @@ fhir::Result<void> Pipeline::Audit(const rest::FhirRequest& request, const Inter
                                    const RequestGate* gate, const rest::FhirResponse& response,
                                    const fhir::Error* error) const {
   audit::AuditRecord record;
-  record.recorded = rest::FormatInstant(clock_.Now());
+  const store::Timestamp now = clock_.Now();
+  record.recorded = rest::FormatInstant(now);
   record.interaction = what.code;
   record.action = what.action;
   record.outcome = Outcome(response.status);
@@ -278,7 +279,28 @@ fhir::Result<void> Pipeline::Audit(const rest::FhirRequest& request, const Inter
   }
   record.server_id = options_.server_id;
   record.request_id = RequestId();
-  return audit_.Record(record);
+  return audit_.Record(record, now);
+}
+
+fhir::Result<void> WriterTrail::Record(const audit::AuditRecord& record, store::Timestamp when) {
+  store::AuditEntry entry;
+  entry.recorded = when;
+  entry.action = record.action;
+  entry.outcome = record.outcome;
+  entry.patients = record.patients;
+  if (!record.subject.empty()) entry.agents.push_back("sub:" + record.subject);
+  if (!record.client_id.empty()) entry.agents.push_back("client:" + record.client_id);
+  if (!record.fhir_user.empty()) entry.agents.push_back(record.fhir_user);
+  if (!record.organization.empty()) entry.agents.push_back(record.organization);
+  entry.entities = record.entities;
+  entry.event = audit::AuditEventJson(record);
+  auto recorded = writer_.Record(std::move(entry));
+  if (!recorded.ok()) {
+    return fhir::Error::Unavailable("audit.unavailable",
+                                    "The access could not be recorded in the audit log, so it is "
+                                    "not answered");
+  }
+  return {};
 }
 
 }  // namespace server::pipeline

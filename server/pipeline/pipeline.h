@@ -15,6 +15,7 @@
 #include <string>
 
 #include "fhir/model/definitions.h"
+#include "server/audit/audit_writer.h"
 #include "server/pipeline/audit/audit_event.h"
 #include "server/pipeline/authenticator.h"
 #include "server/pipeline/gate.h"
@@ -31,7 +32,19 @@ namespace server::pipeline {
 class AuditTrail {
  public:
   virtual ~AuditTrail() = default;
-  virtual fhir::Result<void> Record(const audit::AuditRecord& record) = 0;
+  virtual fhir::Result<void> Record(const audit::AuditRecord& record, store::Timestamp when) = 0;
+};
+
+// The audit log behind its group-commit writer: each record becomes an AuditEvent (BALP) stored
+// with its search keys (patients; agents as "sub:...", "client:...", the user's and the
+// organization's references; entities).
+class WriterTrail : public AuditTrail {
+ public:
+  explicit WriterTrail(audit::AuditWriter& writer) : writer_(writer) {}
+  fhir::Result<void> Record(const audit::AuditRecord& record, store::Timestamp when) override;
+
+ private:
+  audit::AuditWriter& writer_;
 };
 
 struct PipelineOptions {
