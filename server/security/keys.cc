@@ -157,18 +157,6 @@ bool SetScheme(KeyAlgorithm algorithm, EVP_PKEY_CTX* ctx) {
   return EVP_PKEY_CTX_set1_id(ctx, kSm2Id.data(), static_cast<int>(kSm2Id.size())) == 1;
 }
 
-std::string_view JwsAlgorithm(KeyAlgorithm algorithm) {
-  switch (algorithm) {
-    case KeyAlgorithm::kRsa:
-      return "RS256";
-    case KeyAlgorithm::kEcP256:
-      return "ES256";
-    case KeyAlgorithm::kSm2:
-      return "SM2SM3";
-  }
-  return {};
-}
-
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void WriteString(JsonWriter& writer, std::string_view text) {
@@ -208,6 +196,25 @@ std::string_view KeyAlgorithmName(KeyAlgorithm algorithm) {
       return "SM2";
   }
   return {};
+}
+
+std::string_view JwsAlgorithmName(KeyAlgorithm algorithm) {
+  switch (algorithm) {
+    case KeyAlgorithm::kRsa:
+      return "RS256";
+    case KeyAlgorithm::kEcP256:
+      return "ES256";
+    case KeyAlgorithm::kSm2:
+      return "SM2SM3";
+  }
+  return {};
+}
+
+std::optional<KeyAlgorithm> ParseJwsAlgorithm(std::string_view alg) {
+  if (alg == "RS256") return KeyAlgorithm::kRsa;
+  if (alg == "ES256") return KeyAlgorithm::kEcP256;
+  if (alg == "SM2SM3") return KeyAlgorithm::kSm2;
+  return std::nullopt;
 }
 
 std::optional<std::string> DerToRaw(std::string_view der) {
@@ -357,7 +364,7 @@ std::string PublicKey::Jwk(std::string_view kid) const {
   writer.Key("use");
   writer.String("sig");
   writer.Key("alg");
-  WriteString(writer, JwsAlgorithm(algorithm_));
+  WriteString(writer, JwsAlgorithmName(algorithm_));
   if (!kid.empty()) {
     writer.Key("kid");
     WriteString(writer, kid);

@@ -33,6 +33,11 @@ enum class SignatureFormat { kDer, kRaw };
 
 // "RSA", "EC P-256" or "SM2", for messages.
 std::string_view KeyAlgorithmName(KeyAlgorithm algorithm);
+// The JWS "alg" of an algorithm's signature scheme: "RS256", "ES256" or "SM2SM3" (the name this
+// server gives SM2 with SM3, signatures raw r||s like ES256; no registered JWS name exists).
+std::string_view JwsAlgorithmName(KeyAlgorithm algorithm);
+// The key algorithm of one of those three JWS names; nullopt for any other ("none", "HS256", ...).
+std::optional<KeyAlgorithm> ParseJwsAlgorithm(std::string_view alg);
 
 // An ECDSA or SM2 signature's DER form as raw r||s (64 bytes), and back; nullopt when the input
 // is not a signature of that form whose r and s fit in 32 bytes.
