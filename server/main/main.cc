@@ -46,6 +46,19 @@ commands:
                                   -> one {"result":[...]} or {"error":"..."} line each
               --fhir-package P    as for serve
               EXPRESSION
+  token     print a development access token (JWT, ES256) signed with the development key
+              --role R            clinician, station-operator, connector, regulator or
+                                  administrator (required)
+              --patient ID        patient context; the default scope becomes patient/*.rs
+              --scope "S1 S2"     SMART scopes (default: the role's)
+              --subject SUB       sub (default dev-<role>)
+              --fhir-user REF     fhirUser, e.g. Practitioner/1
+              --organization REF  fhirhub_organization, e.g. Organization/1
+              --purpose CODE      purpose of use, e.g. TREAT (repeatable)
+              --lifetime SECONDS  validity (default 3600)
+              --data-dir DIR      where dev-token-key.pem is kept (default var; created with
+                                  mode 0600 on first use)
+              --print-jwks        print the key's JWKS instead of a token
   help      show this text
 
 serve's and migrate's options and --fhir-package may also be set in the environment as FHIRHUB_<OPTION>,
@@ -67,6 +80,7 @@ int main(int argc, char** argv) {
   if (command == "fhirpath") return server::main::RunFhirpath(args);
   if (command == "migrate") return server::main::RunMigrate(args);
   if (command == "reindex") return server::main::RunReindex(args);
+  if (command == "token") return server::main::RunToken(args);
   std::fprintf(stderr, "fhirhub: unknown command '%s' (see fhirhub --help)\n", command.c_str());
   return 2;
 }
