@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "server/audit/audit_chain.h"
+#include "server/audit/audit_checkpoint.h"
 #include "server/audit/audit_verify.h"
 #include "server/audit/audit_writer.h"
 #include "server/security/digest.h"
+#include "server/security/keys.h"
 #include "server/store/pg/connection.h"
 #include "server/store/pg/migrations.h"
 #include "server/store/pg/sql_values.h"
@@ -383,6 +385,56 @@ TEST_F(PgAuditLogTest, DetectsABadCheckpointSignature) {
   ASSERT_FALSE(report.intact());
   EXPECT_EQ(report.broken->seq, 2);
   EXPECT_EQ(report.broken->kind, BreakKind::kBadCheckpointSignature);
+}
+
+TEST_F(PgAuditLogTest, SignsCheckpointsWithP256AndSm2Keys) {
+  for (auto algorithm : {security::KeyAlgorithm::kEcP256, security::KeyAlgorithm::kSm2}) {
+    auto key = security::PrivateKey::Generate(algorithm);
+    ASSERT_TRUE(key.ok()) << key.error().text();
+    AppendN(2);
+    auto checkpoint = audit::WriteCheckpoint(*log_, *key, At(200));
+    ASSERT_TRUE(checkpoint.ok()) << checkpoint.error().text();
+    auto head = log_->Head();
+    ASSERT_TRUE(head.ok());
+    EXPECT_EQ(checkpoint->seq, head->seq);
+    EXPECT_EQ(checkpoint->hash, head->hash);
+    EXPECT_EQ(checkpoint->key_id, key->Public().Thumbprint());
+    EXPECT_EQ(checkpoint->algorithm,
+              algorithm == security::KeyAlgorithm::kSm2 ? "SM2SM3" : "ES256");
+
+    auto report = audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key->Public()));
+    ASSERT_TRUE(report.ok()) << report.error().text();
+    EXPECT_TRUE(report->intact()) << report->broken->text;
+    EXPECT_EQ(report->checkpoints, 1);
+
+    // Another key does not vouch for it.
+    auto other = security::PrivateKey::Generate(algorithm);
+    ASSERT_TRUE(other.ok());
+    report = audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(other->Public()));
+    ASSERT_TRUE(report.ok());
+    ASSERT_FALSE(report->intact());
+    EXPECT_EQ(report->broken->kind, BreakKind::kBadCheckpointSignature);
+    EXPECT_EQ(report->broken->seq, checkpoint->seq);
+
+    // A signature moved to another seq no longer verifies.
+    Tamper("UPDATE audit.audit_checkpoint SET seq = seq - 1");
+    report = audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key->Public()));
+    ASSERT_TRUE(report.ok());
+    ASSERT_FALSE(report->intact());
+    EXPECT_EQ(report->broken->kind, BreakKind::kBadCheckpointSignature);
+    Tamper("DELETE FROM audit.audit_checkpoint");
+  }
+}
+
+TEST_F(PgAuditLogTest, ChecksACheckpointOfTheEmptyLog) {
+  auto key = security::PrivateKey::Generate(security::KeyAlgorithm::kEcP256);
+  ASSERT_TRUE(key.ok());
+  auto checkpoint = audit::WriteCheckpoint(*log_, *key, At(0));
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.error().text();
+  EXPECT_EQ(checkpoint->seq, 0);
+  auto report = audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key->Public()));
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact()) << report->broken->text;
 }
 
 TEST_F(PgAuditLogTest, ConcurrentWritersFormOneChain) {
