@@ -45,6 +45,7 @@ int RunConvert(const std::vector<std::string>& args);
 int RunFhirpath(const std::vector<std::string>& args);
 int RunMigrate(const std::vector<std::string>& args);
 int RunReindex(const std::vector<std::string>& args);
+int RunAudit(const std::vector<std::string>& args);
 
 }  // namespace server::main
 
