@@ -46,6 +46,7 @@ int RunFhirpath(const std::vector<std::string>& args);
 int RunMigrate(const std::vector<std::string>& args);
 int RunReindex(const std::vector<std::string>& args);
 int RunToken(const std::vector<std::string>& args);
+int RunAudit(const std::vector<std::string>& args);
 
 }  // namespace server::main
 

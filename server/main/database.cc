@@ -2,16 +2,18 @@
 
 #include <utility>
 
+#include "server/store/pg/connection.h"
 #include "server/store/pg/migrations.h"
+#include "server/store/pg/pg_audit_log.h"
 
 namespace server::main {
 
 fhir::Result<Database> OpenDatabase(const CommandLine& cl) {
   Database db;
+  store::pg::EmbeddedClusterOptions options;
   if (auto url = cl.GetOrEnv("database-url")) {
     db.conninfo = *url;
   } else {
-    store::pg::EmbeddedClusterOptions options;
     if (auto dir = cl.GetOrEnv("data-dir")) options.data_dir = *dir;
     auto started = store::pg::EmbeddedCluster::Start(options);
     if (!started.ok()) return std::move(started).error();
@@ -21,6 +23,16 @@ fhir::Result<Database> OpenDatabase(const CommandLine& cl) {
   auto applied = store::pg::Migrate(db.conninfo);
   if (!applied.ok()) return std::move(applied).error();
   db.migrations_applied = *applied;
+  if (db.cluster != nullptr) {
+    // The audit tables belong to a role of their own; the server's role may only read and
+    // append (pg_audit_log.h). An external database's operator does the same (docs/storage.md).
+    auto superuser =
+        store::pg::PgConnection::Connect(db.cluster->SuperuserConnectionString(options.database));
+    if (!superuser.ok()) return std::move(superuser).error();
+    if (auto sealed = store::pg::SealAuditTables(**superuser, options.role); !sealed.ok()) {
+      return std::move(sealed).error();
+    }
+  }
   return db;
 }
 

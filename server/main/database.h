@@ -1,7 +1,8 @@
 // The PostgreSQL database a command works on: the server given by --database-url (or
 // FHIRHUB_DATABASE_URL), or else the embedded cluster under --data-dir (or FHIRHUB_DATA_DIR,
 // default var/postgres), started (and created on first use) here. The schema is brought up to
-// date before it is handed out.
+// date before it is handed out; in the embedded cluster the audit tables are then handed to
+// their own role (store::pg::SealAuditTables), leaving the server's role SELECT and INSERT.
 #ifndef SERVER_MAIN_DATABASE_H_
 #define SERVER_MAIN_DATABASE_H_
 

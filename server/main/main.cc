@@ -34,6 +34,12 @@ commands:
               --full              rebuild everything, not only what is out of date
               --database-url URL, --data-dir DIR, --fhir-package P, --profiles DIR  as for serve
               --data-dir DIR      embedded cluster directory (default var/postgres)
+  audit verify  check the audit log's hash chain and checkpoints; exit 0 intact, 1 broken
+              --public-key PEM    also verify the checkpoints' signatures with this key
+              --database-url URL, --data-dir DIR  as for serve
+  audit checkpoint  sign the audit log's newest entry and store the checkpoint
+              --private-key PEM   the signing key (P-256, SM2 or RSA; unencrypted)
+              --database-url URL, --data-dir DIR  as for serve
   convert   convert one resource between JSON and XML
               --to json|xml       output format (required)
               --pretty            indent the output
@@ -81,6 +87,7 @@ int main(int argc, char** argv) {
   if (command == "migrate") return server::main::RunMigrate(args);
   if (command == "reindex") return server::main::RunReindex(args);
   if (command == "token") return server::main::RunToken(args);
+  if (command == "audit") return server::main::RunAudit(args);
   std::fprintf(stderr, "fhirhub: unknown command '%s' (see fhirhub --help)\n", command.c_str());
   return 2;
 }

@@ -188,11 +188,67 @@ CREATE INDEX search_text_doc ON search_text USING gin (doc);
 CREATE INDEX search_text_resource ON search_text (tenant, type, id);
 )sql";
 
+// The tamper-evident audit log (pg_audit_log.h), in a schema of its own so that it can be given to
+// another role than the server's (SealAuditTables): the owner of a schema may drop any table in
+// it, so the server's role must own neither the tables nor their schema. seq is assigned by the
+// appenders under an advisory lock (no sequence object: a sequence would need USAGE and could
+// leave gaps). The trigger refuses UPDATE, DELETE and TRUNCATE to everyone, owners included;
+// only a superuser who switches triggers off (session_replication_role) gets past it.
+// patient=X with a date range combines the GIN index on patients with the btree on recorded.
+constexpr std::string_view kAuditLog = R"sql(
+CREATE SCHEMA audit;
+
+CREATE TABLE audit.audit_event (
+  seq            bigint      PRIMARY KEY CHECK (seq > 0),
+  tenant         text        NOT NULL,
+  recorded       timestamptz NOT NULL,
+  action         text        NOT NULL CHECK (action IN ('C', 'R', 'U', 'D', 'E')),
+  outcome        integer     NOT NULL CHECK (outcome IN (0, 4, 8, 12)),
+  patients       text[]      COLLATE "C" NOT NULL,
+  agents         text[]      COLLATE "C" NOT NULL,
+  entities       text[]      COLLATE "C" NOT NULL,
+  event          text        COMPRESSION lz4 NOT NULL,
+  hash_algorithm text        NOT NULL,
+  prev_hash      bytea       NOT NULL,
+  hash           bytea       NOT NULL
+);
+CREATE INDEX audit_event_patients ON audit.audit_event USING gin (patients);
+CREATE INDEX audit_event_agents ON audit.audit_event USING gin (agents);
+CREATE INDEX audit_event_entities ON audit.audit_event USING gin (entities);
+CREATE INDEX audit_event_recorded ON audit.audit_event (tenant, recorded);
+
+CREATE TABLE audit.audit_checkpoint (
+  seq       bigint      NOT NULL,
+  hash      bytea       NOT NULL,
+  signature bytea       NOT NULL,
+  key_id    text        NOT NULL,
+  algorithm text        NOT NULL,
+  signed_at timestamptz NOT NULL,
+  PRIMARY KEY (seq, key_id)
+);
+
+CREATE FUNCTION audit.reject_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit log is append-only: % on %.% is refused',
+    TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON audit.audit_event
+  FOR EACH ROW EXECUTE FUNCTION audit.reject_change();
+CREATE TRIGGER no_truncate BEFORE TRUNCATE ON audit.audit_event
+  FOR EACH STATEMENT EXECUTE FUNCTION audit.reject_change();
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON audit.audit_checkpoint
+  FOR EACH ROW EXECUTE FUNCTION audit.reject_change();
+CREATE TRIGGER no_truncate BEFORE TRUNCATE ON audit.audit_checkpoint
+  FOR EACH STATEMENT EXECUTE FUNCTION audit.reject_change();
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "resources", kResources},
     Migration{2, "version_method", kVersionMethod},
     Migration{3, "search_index", kSearchIndex},
     Migration{4, "search_text", kSearchText},
+    Migration{5, "audit_log", kAuditLog},
 };
 
 // An arbitrary constant shared by every fhirhub server ("fhir" in ASCII).
