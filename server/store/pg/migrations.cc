@@ -194,7 +194,7 @@ CREATE INDEX search_text_resource ON search_text (tenant, type, id);
 // appenders under an advisory lock (no sequence object: a sequence would need USAGE and could
 // leave gaps). The trigger refuses UPDATE, DELETE and TRUNCATE to everyone, owners included;
 // only a superuser who switches triggers off (session_replication_role) gets past it.
-// patient=X with a date range combines the GIN index on patients with the btree on recorded.
+// A search by patient, agent or entity uses its GIN index; a date range the btree on recorded.
 constexpr std::string_view kAuditLog = R"sql(
 CREATE SCHEMA audit;
 

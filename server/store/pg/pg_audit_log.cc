@@ -222,8 +222,15 @@ fhir::Result<std::vector<AuditEntry>> PgAuditLog::Search(const AuditQuery& query
     sql += std::string(" AND seq ") + (query.descending ? "<" : ">") + " " +
            next(std::to_string(*query.after_seq)) + "::bigint";
   }
-  sql += std::string(" ORDER BY seq") + (query.descending ? " DESC" : "") + " LIMIT " +
-         next(std::to_string(query.count)) + "::int";
+  // With a date range, `seq + 0` keeps PostgreSQL from walking the primary key in order and
+  // filtering (it cannot know that recorded grows with seq): it takes the most selective of the
+  // date and GIN indexes and sorts the matches. On 1,000,000 entries, an agent on every entry
+  // over one day took 14 ms so against 240 ms by the primary key. Without a range the key order
+  // is right for frequent values, and a rare patient still goes through its GIN index.
+  const bool by_date = query.recorded_from || query.recorded_to;
+  sql += std::string(" ORDER BY ") + (by_date ? "seq + 0" : "seq") +
+         (query.descending ? " DESC" : "") + " LIMIT " + next(std::to_string(query.count)) +
+         "::int";
   auto conn = pool_.Acquire();
   if (!conn.ok()) return std::move(conn).error();
   auto rows = (*conn)->ExecCached(sql, params);

@@ -5,8 +5,10 @@
 // Append takes a transaction-scoped advisory lock that every appender of the database shares,
 // reads the last (seq, hash) inside it, chains the batch to it in memory
 // (server/audit/audit_chain.h) and inserts the whole batch with one statement, then commits:
-// appenders in several processes form one chain, and the lock is held for three round trips and
-// the commit whatever the batch's size. Append returns after COMMIT (WAL flushed).
+// appenders in several processes form one chain, and the lock is held for three round trips (the
+// head, the insert, COMMIT) whatever the batch's size. Append returns after COMMIT (WAL flushed).
+// Should COMMIT itself fail because the connection broke, whether the batch was committed is
+// unknown; the chain is intact either way.
 //
 // Append-only for the server's role: SealAuditTables, run by a superuser, gives the schema, the
 // tables and the trigger function to the NOLOGIN role `fhirhub_audit` and leaves the server's
@@ -15,7 +17,9 @@
 // the same SQL to run.
 //
 // Searches use GIN indexes on the patients, agents and entities arrays and a btree index on
-// (tenant, recorded), which PostgreSQL combines (BitmapAnd) for patient=X with a date range.
+// (tenant, recorded); with a date range PostgreSQL picks the more selective of the two and sorts
+// the matches by seq, without one a rare value goes through its GIN index and a frequent one
+// follows the primary key in order.
 //
 // The schema must be current (Migrate) before use. Thread-safe.
 #ifndef SERVER_STORE_PG_PG_AUDIT_LOG_H_
