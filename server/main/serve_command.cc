@@ -221,6 +221,15 @@ fhir::Result<security::PrivateKey> LoadPrivateKey(const std::filesystem::path& p
   return security::PrivateKey::FromPem(*pem);
 }
 
+// The key set of a JWKS file.
+fhir::Result<std::shared_ptr<const security::KeySet>> LoadKeySet(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return std::move(text).error();
+  auto keys = security::KeySet::FromJwks(*text);
+  if (!keys.ok()) return std::move(keys).error();
+  return std::make_shared<const security::KeySet>(std::move(keys).value());
+}
+
 // The authenticator `security` asks for; it says loudly when it is not the production one.
 fhir::Result<std::unique_ptr<pipeline::Authenticator>> MakeAuthenticator(
     const SecurityOptions& security, const std::filesystem::path& data_dir) {
@@ -283,7 +292,7 @@ void SignCheckpoints(store::AuditLog& log, const security::PrivateKey& key,
   while (!stop.WaitFor(period)) {
     auto head = log.Head();
     if (!head.ok() || head->seq == signed_seq || head->seq == 0) continue;
-    auto checkpoint = audit::WriteCheckpoint(log, key);
+    auto checkpoint = audit::WriteCheckpoint(log, key, store::SystemClock().Now());
     if (!checkpoint.ok()) {
       std::fprintf(stderr, "fhirhub: audit checkpoint failed (%s)\n",
                    checkpoint.error().message_id().c_str());

@@ -138,7 +138,9 @@ fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request,
     if (!grant->unconstrained()) {
       if (*what.permission == auth::Permission::kSearch && types.size() == 1 &&
           types.front() != "*") {
-        if (auto constrained = Constrain(request, *grant); !constrained.ok()) return constrained;
+        if (auto constrained = Constrain(request, *grant); !constrained.ok()) {
+          return std::move(constrained).error();
+        }
       } else if (*what.permission != auth::Permission::kRead) {
         return fhir::Error::Forbidden(
             "auth.scope-constraint",
@@ -148,7 +150,9 @@ fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request,
       }
     }
     if (!what.id.empty() && (Writes(what) || !grant->unconstrained())) {
-      if (auto target = CheckTarget(request, what, *grant, gate); !target.ok()) return target;
+      if (auto target = CheckTarget(request, what, *grant, gate); !target.ok()) {
+        return std::move(target).error();
+      }
     }
     if (request.body && (what.code == "create" || what.code == "update")) {
       if (principal.patient) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -39,6 +40,10 @@ void ServerProcess::Launch(const std::string& binary, const std::vector<std::str
   int out[2];
   if (pipe(out) != 0) return;
   std::vector<std::string> args = {binary, "serve", "--port", "0", "--data-dir", data_dir_};
+  // Without an --auth of their own, tests run the server without authentication.
+  if (std::find(extra.begin(), extra.end(), "--auth") == extra.end()) {
+    args.insert(args.end(), {"--auth", "off"});
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = fork();
   if (pid_ == 0) {
