@@ -14,6 +14,7 @@
 #include <fstream>
 #include <istream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -38,15 +39,15 @@ std::optional<std::string> ReadLimited(std::istream& in, std::size_t max_bytes) 
   return out;
 }
 
-// The TLS client context of every https fetch: peers are checked against the system's CA store
-// and their host name.
-Poco::Net::Context::Ptr ClientContext() {
-  static const Poco::Net::Context::Ptr context = [] {
-    Poco::Net::initializeSSL();
-    return Poco::Net::Context::Ptr(new Poco::Net::Context(
-        Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_RELAXED, 9, true));
-  }();
-  return context;
+// The TLS client context of an https fetch: peers are checked against `ca_file`, or the system's
+// CA store when it is empty, and their host name. VERIFY_STRICT because Poco skips the host name
+// check for loopback addresses in its relaxed mode.
+Poco::Net::Context::Ptr ClientContext(const std::string& ca_file) {
+  static std::once_flag initialized;
+  std::call_once(initialized, [] { Poco::Net::initializeSSL(); });
+  return Poco::Net::Context::Ptr(new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, ca_file,
+                                                        Poco::Net::Context::VERIFY_STRICT, 9,
+                                                        ca_file.empty()));
 }
 
 fhir::Result<std::string> HttpGet(const std::string& location, const JwksSource::Options& options) {
@@ -55,7 +56,7 @@ fhir::Result<std::string> HttpGet(const std::string& location, const JwksSource:
     std::unique_ptr<Poco::Net::HTTPClientSession> session;
     if (uri.getScheme() == "https") {
       session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(),
-                                                                ClientContext());
+                                                                ClientContext(options.ca_file));
     } else {
       session = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
     }

@@ -29,6 +29,9 @@ struct JwksSourceOptions {
   std::chrono::seconds timeout{10};
   // The largest document accepted.
   std::size_t max_bytes = 1 << 20;
+  // For https: a PEM file of the CA certificates to trust instead of the system's (an issuer with
+  // a private CA). Empty: the system's CA store.
+  std::string ca_file;
   // The time source; steady_clock::now when empty (tests set their own).
   Clock clock;
 };
@@ -39,7 +42,8 @@ class JwksSource {
   using Clock = JwksSourceOptions::Clock;
 
   // Opens `location`: "http://..." or "https://..." (the server's certificate is checked against
-  // the system's CA store and the host name), "file://PATH", or a file path; and loads the set.
+  // the trusted CAs, see ca_file, and the host name), "file://PATH", or a file path; and loads the
+  // set.
   // 503 jwks.unavailable when the document cannot be fetched or read (the text says why, e.g. the
   // HTTP status); 400 security.invalid-jwks when it is not a valid JWKS.
   static fhir::Result<std::unique_ptr<JwksSource>> Open(std::string location, Options options = {});

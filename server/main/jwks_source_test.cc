@@ -1,10 +1,13 @@
 #include "server/main/jwks_source.h"
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -68,16 +71,58 @@ class JwksSourceTest : public ::testing::Test {
   FakeClock clock_;
 };
 
-// Serves one document at /jwks (404 elsewhere) on a free port and counts the requests.
+// A self-signed certificate for localhost and 127.0.0.1, valid until 2126, and its key:
+//   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 36500 -nodes
+//     -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1"
+constexpr char kTlsKey[] = R"(-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg7qpnq63RDfcd2sno
+xg4YOHlvTNOZ2xZmNeeoftwDGUmhRANCAAReBbCfLSI5aX5DZeYwuXMxvDwOe0Z7
+RdRO+LgFrnqlkPgXwOuhN3XEfUkBqefGX4+H3SCV0CgSb+HvwLu8Mt2c
+-----END PRIVATE KEY-----
+)";
+constexpr char kTlsCertificate[] = R"(-----BEGIN CERTIFICATE-----
+MIIBmzCCAUGgAwIBAgIUcdU5Ygzme3/Zpml4ZHCjiyOdG+cwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyMjIxNTcwM1oYDzIxMjYxMDI5
+MjE1NzAzWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAReBbCfLSI5aX5DZeYwuXMxvDwOe0Z7RdRO+LgFrnqlkPgXwOuhN3XE
+fUkBqefGX4+H3SCV0CgSb+HvwLu8Mt2co28wbTAdBgNVHQ4EFgQUhwND/6QB1UZN
+KsxWVyz0ij3us34wHwYDVR0jBBgwFoAUhwND/6QB1UZNKsxWVyz0ij3us34wDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
+zj0EAwIDSAAwRQIgCm6mUvFmg75lVj4wPdCN/1Fkds4OJFVa+4trPfKohX8CIQCH
+MB/0NEe9HUnkAGVC253eAsCFuBPunvritbYw+ibcCA==
+-----END CERTIFICATE-----
+)";
+
+// Writes `text` to a file in the test's temporary folder and returns its path.
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  const fs::path path = fs::path(::testing::TempDir()) / name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path.string();
+}
+
+Poco::Net::Context::Ptr ServerTlsContext() {
+  Poco::Net::initializeSSL();
+  return new Poco::Net::Context(
+      Poco::Net::Context::TLS_SERVER_USE, WriteTemp("jwks_source_tls.key", kTlsKey),
+      WriteTemp("jwks_source_tls.crt", kTlsCertificate), "", Poco::Net::Context::VERIFY_NONE);
+}
+
+// Serves one document at /jwks (404 elsewhere) on a free port, over TLS when given a context,
+// and counts the requests.
 class JwksServer {
  public:
-  JwksServer() : socket_(0), server_(new Factory(this), socket_, new Poco::Net::HTTPServerParams) {
+  explicit JwksServer(Poco::Net::Context::Ptr tls = nullptr)
+      : tls_(!tls.isNull()),
+        socket_(tls_ ? Poco::Net::ServerSocket(Poco::Net::SecureServerSocket(0, 64, tls))
+                     : Poco::Net::ServerSocket(0)),
+        server_(new Factory(this), socket_, new Poco::Net::HTTPServerParams) {
     server_.start();
   }
   ~JwksServer() { server_.stopAll(true); }
 
-  std::string url(const std::string& path = "/jwks") const {
-    return "http://127.0.0.1:" + std::to_string(socket_.address().port()) + path;
+  std::string url(const std::string& path = "/jwks", const std::string& host = "127.0.0.1") const {
+    return std::string(tls_ ? "https" : "http") + "://" + host + ":" +
+           std::to_string(socket_.address().port()) + path;
   }
   void Serve(std::string document) {
     std::lock_guard lock(mutex_);
@@ -121,6 +166,7 @@ class JwksServer {
     JwksServer* server_;
   };
 
+  bool tls_;
   Poco::Net::ServerSocket socket_;
   Poco::Net::HTTPServer server_;
   std::mutex mutex_;
@@ -237,6 +283,41 @@ TEST_F(JwksSourceTest, HttpFailures) {
   auto refused = JwksSource::Open("http://127.0.0.1:1/jwks", Options());
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().message_id(), "jwks.unavailable");
+}
+
+TEST_F(JwksSourceTest, FetchesOverHttpsFromAServerTheCaFileVouchesFor) {
+  JwksServer server(ServerTlsContext());
+  server.Serve(Jwks({{"a", a_}}));
+  JwksSource::Options options = Options();
+  options.ca_file = WriteTemp("jwks_source_ca.crt", kTlsCertificate);
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    auto source = JwksSource::Open(server.url("/jwks", host), options);
+    ASSERT_TRUE(source.ok()) << host << ": " << source.error().text();
+    EXPECT_TRUE((*source)->Keys()->Contains("a"));
+  }
+}
+
+TEST_F(JwksSourceTest, RefusesAnHttpsServerNoTrustedCaVouchesFor) {
+  JwksServer server(ServerTlsContext());
+  server.Serve(Jwks({{"a", a_}}));
+  // The system's CA store does not hold the self-signed certificate.
+  auto source = JwksSource::Open(server.url(), Options());
+  ASSERT_FALSE(source.ok());
+  EXPECT_EQ(source.error().message_id(), "jwks.unavailable");
+  EXPECT_EQ(server.requests(), 0);
+  // A trusted certificate for another host name is refused too (127.0.0.2 is loopback as well).
+  JwksSource::Options trusting = Options();
+  trusting.ca_file = WriteTemp("jwks_source_ca.crt", kTlsCertificate);
+  source = JwksSource::Open(server.url("/jwks", "127.0.0.2"), trusting);
+  ASSERT_FALSE(source.ok());
+  EXPECT_EQ(source.error().message_id(), "jwks.unavailable");
+  EXPECT_THAT(source.error().text(), HasSubstr("certificate"));
+  // Nor does a CA file that cannot be read help.
+  JwksSource::Options options = Options();
+  options.ca_file = "/nonexistent/ca.crt";
+  source = JwksSource::Open(server.url(), options);
+  ASSERT_FALSE(source.ok());
+  EXPECT_EQ(source.error().message_id(), "jwks.unavailable");
 }
 
 }  // namespace
