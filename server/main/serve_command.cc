@@ -30,6 +30,7 @@
 #include "server/main/live_registry.h"
 #include "server/main/security_options.h"
 #include "server/main/dev_keys.h"
+#include "server/main/jwks_source.h"
 #include "server/main/search_definitions.h"
 #include "server/audit/audit_checkpoint.h"
 #include "server/audit/audit_writer.h"
@@ -221,18 +222,11 @@ fhir::Result<security::PrivateKey> LoadPrivateKey(const std::filesystem::path& p
   return security::PrivateKey::FromPem(*pem);
 }
 
-// The key set of a JWKS file.
-fhir::Result<std::shared_ptr<const security::KeySet>> LoadKeySet(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text.ok()) return std::move(text).error();
-  auto keys = security::KeySet::FromJwks(*text);
-  if (!keys.ok()) return std::move(keys).error();
-  return std::make_shared<const security::KeySet>(std::move(keys).value());
-}
-
 // The authenticator `security` asks for; it says loudly when it is not the production one.
+// `jwks` keeps the JWKS source of --auth on.
 fhir::Result<std::unique_ptr<pipeline::Authenticator>> MakeAuthenticator(
-    const SecurityOptions& security, const std::filesystem::path& data_dir) {
+    const SecurityOptions& security, const std::filesystem::path& data_dir,
+    std::unique_ptr<JwksSource>* jwks) {
   auto seconds = [] {
     return std::chrono::duration_cast<std::chrono::seconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -244,12 +238,13 @@ fhir::Result<std::unique_ptr<pipeline::Authenticator>> MakeAuthenticator(
                  "as an administrator's. For development only.\n");
     return std::unique_ptr<pipeline::Authenticator>(new pipeline::OpenAuthenticator());
   }
-  std::shared_ptr<const security::KeySet> keys;
   security::JwtOptions jwt = security.jwt;
+  pipeline::TokenAuthenticator::Keys keys;
   if (security.auth == AuthMode::kDev) {
     auto key = LoadOrCreateDevKey(data_dir);
     if (!key.ok()) return std::move(key).error();
-    keys = std::make_shared<const security::KeySet>(DevKeySet(*key));
+    auto set = std::make_shared<const security::KeySet>(DevKeySet(*key));
+    keys = [set](std::string_view) { return set; };
     jwt.issuers = {std::string(kDevIssuer)};
     jwt.audience = std::string(kDevAudience);
     std::fprintf(stderr,
@@ -257,12 +252,17 @@ fhir::Result<std::unique_ptr<pipeline::Authenticator>> MakeAuthenticator(
                  "mint any token. Never use this in production.\n",
                  (data_dir / kDevKeyFile).c_str());
   } else {
-    auto loaded = LoadKeySet(security.jwks);
-    if (!loaded.ok()) return std::move(loaded).error();
-    keys = std::move(loaded).value();
+    auto source = JwksSource::Open(security.jwks);
+    if (!source.ok()) return std::move(source).error();
+    *jwks = std::move(source).value();
+    JwksSource* from = jwks->get();
+    keys = [from](std::string_view kid) { return from->KeysFor(kid); };
+    std::fprintf(stderr, "fhirhub: bearer tokens verified with %zu key%s from %s\n",
+                 from->Keys()->size(), from->Keys()->size() == 1 ? "" : "s",
+                 security.jwks.c_str());
   }
-  return std::unique_ptr<pipeline::Authenticator>(new pipeline::TokenAuthenticator(
-      [keys] { return keys; }, jwt, security.roles, seconds));
+  return std::unique_ptr<pipeline::Authenticator>(
+      new pipeline::TokenAuthenticator(std::move(keys), jwt, security.roles, seconds));
 }
 
 // Wakes the threads that wait for the server to stop.
@@ -357,7 +357,8 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   const rest::SearchHandler search(pg_store, defs, registry, compartments, terminology, clock);
   const rest::PatchHandler patch(pg_store, defs, registry);
 
-  auto authenticator = MakeAuthenticator(security, data_dir);
+  std::unique_ptr<JwksSource> jwks;
+  auto authenticator = MakeAuthenticator(security, data_dir, &jwks);
   if (!authenticator.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", authenticator.error().text().c_str());
     return 1;

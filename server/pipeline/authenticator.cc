@@ -40,7 +40,7 @@ fhir::Result<rest::Principal> TokenAuthenticator::Authenticate(
   }
   value.remove_prefix(kBearer.size());
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  std::shared_ptr<const security::KeySet> keys = keys_();
+  std::shared_ptr<const security::KeySet> keys = keys_(security::JwtKeyId(value));
   auto claims = security::VerifyJwt(value, *keys, options_, now_());
   if (!claims.ok()) return std::move(claims).error();
   rest::Principal principal;

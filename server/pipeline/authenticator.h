@@ -26,11 +26,12 @@ class Authenticator {
   virtual fhir::Result<rest::Principal> Authenticate(const rest::FhirRequest& request) const = 0;
 };
 
-// Accepts bearer tokens signed by a key of the set that `keys` returns (it may change while the
-// server runs: a JWKS URL refreshed). `now` gives the time in seconds since the epoch.
+// Accepts bearer tokens signed by a key of the set that `keys` returns for the token's key id (it
+// may change while the server runs: a JWKS URL fetched again for a key it does not hold yet).
+// `now` gives the time in seconds since the epoch.
 class TokenAuthenticator : public Authenticator {
  public:
-  using Keys = std::function<std::shared_ptr<const security::KeySet>()>;
+  using Keys = std::function<std::shared_ptr<const security::KeySet>(std::string_view kid)>;
   TokenAuthenticator(Keys keys, security::JwtOptions options, auth::RoleMapping roles,
                      std::function<std::int64_t()> now);
   fhir::Result<rest::Principal> Authenticate(const rest::FhirRequest& request) const override;

@@ -149,7 +149,9 @@ fhir::Result<void> RequestGate::Screen(store::Transaction& tx,
   };
   for (size_t i = 0; i < resources.size(); ++i) {
     rest::Outgoing& outgoing = resources[i];
-    if (!MayRead(*outgoing.type)) {
+    if (!MayRead(*outgoing.type) &&
+        !(outgoing.match && constrained_.contains(*outgoing.type)) &&
+        !verified_.contains(*outgoing.type + "/" + *outgoing.id)) {
       withhold(outgoing, "auth.scope-denied");
       continue;
     }

@@ -41,6 +41,12 @@ class RequestGate : public rest::ResourceGate {
   fhir::Error Refusal(const rest::Outgoing& resource) const override;
   fhir::Result<void> MayCount(store::Transaction& tx, const std::string& type) override;
 
+  // The token reads `type` only under query constraints (SMART v2), and the request's own search
+  // carries them: its matches of that type may be released.
+  void Constrained(const std::string& type) { constrained_.insert(type); }
+  // `reference` ("Type/id") was found by the token's query constraints.
+  void Verified(const std::string& reference) { verified_.insert(reference); }
+
   // The consent decision on writing `resource` (a create, update or patch): 403 consent.denied
   // when a Consent of one of its patients forbids it.
   fhir::Result<void> MayWrite(store::Transaction& tx, const fhir::Resource& resource);
@@ -71,6 +77,8 @@ class RequestGate : public rest::ResourceGate {
   std::map<std::string, consent::ConsentPolicy, std::less<>> policies_;
   mutable std::map<std::string, bool, std::less<>> readable_;
   std::map<std::string, std::string, std::less<>> reasons_;  // "Type/id" -> why withheld
+  std::set<std::string, std::less<>> constrained_;
+  std::set<std::string, std::less<>> verified_;
   std::set<std::string> patients_;
   std::vector<std::string> released_;
   bool break_glass_ = false;

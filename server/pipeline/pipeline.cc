@@ -141,6 +141,7 @@ fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request,
         if (auto constrained = Constrain(request, *grant); !constrained.ok()) {
           return std::move(constrained).error();
         }
+        gate.Constrained(types.front());
       } else if (*what.permission != auth::Permission::kRead) {
         return fhir::Error::Forbidden(
             "auth.scope-constraint",
@@ -216,6 +217,7 @@ fhir::Result<void> Pipeline::CheckTarget(const rest::FhirRequest& request,
     probe.query = {{"_id", what.id}};
     rest::FhirRequest constrained = std::move(probe);
     if (auto added = Constrain(constrained, grant); !added.ok()) return added;
+    gate.Constrained(type);
     auto found = router_.Route(constrained);
     if (!found.ok()) return std::move(found).error();
     if (!HasMatch(*found, defs_)) {
@@ -223,6 +225,7 @@ fhir::Result<void> Pipeline::CheckTarget(const rest::FhirRequest& request,
                                     "The query constraint of this token's scopes does not "
                                     "permit " + type + "/" + what.id);
     }
+    gate.Verified(type + "/" + what.id);
     return {};
   }
   // A write: the resource as it is now must be readable here (patient context, consent).

@@ -20,6 +20,8 @@ struct Outgoing {
   const std::string* type = nullptr;
   const std::string* id = nullptr;
   std::string* json = nullptr;
+  // A match of the request's own search (not an include), so it met the search's criteria.
+  bool match = false;
   bool withheld = false;
 };
 

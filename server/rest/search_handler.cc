@@ -72,7 +72,7 @@ fhir::Result<bool> Screen(ResourceGate& gate, store::Transaction& tx,
   outgoing.reserve(matches->size() + included->size());
   for (auto* list : {matches, included}) {
     for (store::ResourceVersion& version : *list) {
-      outgoing.push_back({&version.type, &version.id, &version.json});
+      outgoing.push_back({&version.type, &version.id, &version.json, list == matches});
     }
   }
   if (auto screened = gate.Screen(tx, outgoing); !screened.ok()) return screened.error();

@@ -350,6 +350,17 @@ std::string KeySet::ToJwks() const {
 
 // ---- tokens ----
 
+std::string JwtKeyId(std::string_view token) {
+  const size_t first = token.find('.');
+  if (first == std::string_view::npos || token.size() > kMaxTokenSize) return {};
+  const auto header_text = Base64UrlDecode(token.substr(0, first));
+  rapidjson::Document header;
+  if (!header_text || !ParseObject(*header_text, header)) return {};
+  auto kid = header.FindMember("kid");
+  if (kid == header.MemberEnd() || !kid->value.IsString()) return {};
+  return std::string(View(kid->value));
+}
+
 fhir::Result<Claims> VerifyJwt(std::string_view token, const KeySet& keys,
                                const JwtOptions& options, std::int64_t now_seconds) {
   if (token.empty()) return Malformed("The token is empty");

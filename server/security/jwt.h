@@ -107,6 +107,10 @@ struct Claims {
 fhir::Result<Claims> VerifyJwt(std::string_view token, const KeySet& keys,
                                const JwtOptions& options, std::int64_t now_seconds);
 
+// The "kid" of a token's header, unverified: to pick the key set that verifies it. Empty when the
+// token is malformed or names no key.
+std::string JwtKeyId(std::string_view token);
+
 // A JWS compact token with header {"alg", "typ":"JWT", "kid"} (kid left out when empty), the alg
 // being the key's (keys.h), over `payload_json` as given. 400 security.invalid-claims when the
 // payload is not a JSON object; 500 security.crypto-failure when signing fails.
