@@ -3,12 +3,18 @@
 
 server_pid=""
 
-# Starts `fhirhub serve --port 0` with its embedded cluster in the data directory $1 and waits
-# for the URL it prints; sets server_pid, url, host, port and base. Exits the script, showing the
-# server's errors, when it does not start.
+# Starts `fhirhub serve --port 0` with its embedded cluster in the data directory $1 and the
+# further arguments given (the request pipeline's options; without any, the pipeline is off:
+# no authentication, consent or audit), and waits for the URL it prints; sets server_pid, url,
+# host, port and base. Exits the script, showing the server's errors, when it does not start.
 start_server() {
+  local dir="$1"
+  shift
+  local pipeline=("$@")
+  [[ ${#pipeline[@]} -eq 0 ]] && pipeline=(--auth off --consent off --audit off)
   : >"$work/serve.out"
-  "$build/fhirhub" serve --port 0 --data-dir "$1" >"$work/serve.out" 2>"$work/serve.err" &
+  "$build/fhirhub" serve --port 0 --data-dir "$dir" "${pipeline[@]}" >"$work/serve.out" \
+    2>"$work/serve.err" &
   server_pid=$!
   url=""
   for _ in $(seq 600); do

@@ -4,6 +4,7 @@
 //
 //   rest_load --port PORT [--mode read|create|crud|show] [--concurrency 16] [--threads 2]
 //             [--duration 15] [--requests N] [--ids 1000] [--host 127.0.0.1] [--base /fhir]
+//             [--token JWT] [--consent-deny Organization/ID]
 //
 // Each of `concurrency` keep-alive connections sends one request at a time. As in wrk, or
 // pgbench -j, a few `threads` each drive their share of the connections from one epoll loop on
@@ -80,6 +81,10 @@ struct Options {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::string base = "/fhir";
+  std::string token;  // a bearer token for every request; none when empty
+  // Read mode: each Patient created beforehand gets a Consent denying this organization
+  // ("Organization/x"); none when empty.
+  std::string consent_deny;
   int concurrency = 16;
   int threads = 2;
   double duration_seconds = 15;
@@ -91,7 +96,7 @@ struct Options {
   std::fprintf(stderr,
                "rest_load: %s\nusage: rest_load --port PORT [--mode read|create|crud|show] "
                "[--concurrency N] [--threads N] [--duration SECONDS] [--requests N] [--ids N] "
-               "[--host HOST] [--base PATH]\n",
+               "[--host HOST] [--base PATH] [--token JWT] [--consent-deny Organization/ID]\n",
                message);
   std::exit(2);
 }
@@ -128,6 +133,10 @@ Options ParseOptions(int argc, char** argv) {
       o.port = static_cast<uint16_t>(Number("--port", value, 1, 65535));
     } else if (name == "--base") {
       o.base = value;
+    } else if (name == "--token") {
+      o.token = value;
+    } else if (name == "--consent-deny") {
+      o.consent_deny = value;
     } else if (name == "--concurrency") {
       o.concurrency = static_cast<int>(Number("--concurrency", value, 1, 4096));
     } else if (name == "--threads") {
@@ -221,7 +230,7 @@ class Connection {
         loop_(loop),
         random_(static_cast<uint32_t>(index) * 7919u + 1u),
         variant_(static_cast<uint64_t>(index) * 1000000007ull),
-        host_header_(options.host + ":" + std::to_string(options.port)),
+        headers_(bench::CommonHeaders(options.host, options.port, options.token)),
         in_(kReadSize, '\0') {}
   ~Connection() { Close(); }
 
@@ -316,6 +325,24 @@ class Connection {
   // Sets the next request of the phase up (Issue); false when there is none.
   bool Pick() {
     if (!timed_) {
+      consent_in_flight_ = !pending_consent_.empty();
+      if (consent_in_flight_) {
+        // The Patient just created gets its Consent: it denies an organization the reads do not
+        // come from, so every read is decided by a Consent that permits it.
+        body_ =
+            R"({"resourceType":"Consent","status":"active","scope":{"coding":[{"system":)"
+            R"("http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},)"
+            R"("category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],)"
+            R"("patient":{"reference":"Patient/)" +
+            pending_consent_ +
+            R"("},"dateTime":"2026-01-01","provision":{"type":"permit","provision":[)"
+            R"({"type":"deny","actor":[{"role":{"text":"organization"},"reference":)"
+            R"({"reference":")" +
+            options_.consent_deny + R"("}}]}]}})";
+        pending_consent_.clear();
+        Issue(kPost, options_.base + "/Consent", body_);
+        return true;
+      }
       if (setup_left_ == 0) return false;
       --setup_left_;
       Render(Kind::kPatient, "", "", "", ++variant_, body_);
@@ -373,7 +400,8 @@ class Connection {
   // Takes in the answer to the request in flight (`ok`: 2xx) for the requests to come.
   void TakeIn(bool ok) {
     if (!timed_) {
-      if (!ok) return;
+      if (!ok || consent_in_flight_) return;
+      if (!options_.consent_deny.empty()) pending_consent_ = IdOf(answer_);
       std::lock_guard lock(shared_.ids_mu);
       shared_.ids.push_back(IdOf(answer_));
       if (options_.mode == Mode::kCreate) patient_ = shared_.ids.back();
@@ -398,8 +426,8 @@ class Connection {
     method_ = method;
     target_ = target;
     request_.clear();
-    request_.append(kMethodNames[method]).append(" ").append(target).append(" HTTP/1.1\r\nHost: ");
-    request_.append(host_header_).append("\r\nAccept: application/fhir+json\r\n");
+    request_.append(kMethodNames[method]).append(" ").append(target).append(" HTTP/1.1\r\n");
+    request_.append(headers_);
     if (!body.empty()) {
       request_.append("Content-Type: application/fhir+json\r\nContent-Length: ");
       request_.append(std::to_string(body.size())).append("\r\n");
@@ -684,7 +712,11 @@ class Connection {
   bool close_after_ = false;
   Answer answer_;
   // The connection.
-  const std::string host_header_;
+  const std::string headers_;
+  // Set-up with --consent-deny: the Patient whose Consent is to be written next, and whether the
+  // request in flight writes one.
+  std::string pending_consent_;
+  bool consent_in_flight_ = false;
   int fd_ = -1;
   uint64_t connects_ = 0;
   std::string in_;  // received bytes; those from start_of_unread_ to received_ are not parsed yet

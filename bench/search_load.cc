@@ -4,7 +4,7 @@
 //
 //   search_load --port PORT --mode load|query [--patients 10000] [--concurrency 16]
 //               [--duration 15] [--requests N] [--kinds K,K,...] [--bundle 500]
-//               [--host 127.0.0.1] [--base /fhir]
+//               [--host 127.0.0.1] [--base /fhir] [--token JWT]
 //
 // load: 20 Organizations (stations), 200 Practitioners (10 per station), then per Patient 100
 // resources: the Patient, 10 Encounters, 5 Conditions, 80 Observations and 4
@@ -89,6 +89,7 @@ struct Options {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::string base = "/fhir";
+  std::string token;  // a bearer token for every request; none when empty
   int patients = 10000;
   int concurrency = 16;
   double duration_seconds = 15;
@@ -101,7 +102,7 @@ struct Options {
   std::fprintf(stderr,
                "search_load: %s\nusage: search_load --port PORT --mode load|query "
                "[--patients N] [--concurrency N] [--duration SECONDS] [--requests N] "
-               "[--kinds K,K,...] [--bundle N] [--host HOST] [--base PATH]\n",
+               "[--kinds K,K,...] [--bundle N] [--host HOST] [--base PATH] [--token JWT]\n",
                message.c_str());
   std::exit(2);
 }
@@ -131,6 +132,8 @@ Options ParseOptions(int argc, char** argv) {
       o.port = static_cast<uint16_t>(Number(name, value, 1, 65535));
     } else if (name == "--base") {
       o.base = value;
+    } else if (name == "--token") {
+      o.token = value;
     } else if (name == "--patients") {
       o.patients = static_cast<int>(Number(name, value, 1, 10000000));
     } else if (name == "--concurrency") {
@@ -443,10 +446,11 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
-// The server: its address, resolved once, and the Host header of every request.
+// The server: its address, resolved once, and the header lines every request carries (Host,
+// Accept, and Authorization when a token is given).
 struct Server {
   bench::ServerAddress address;
-  std::string host_header;
+  std::string headers;
 };
 
 // One keep-alive connection with one request at a time, on a blocking socket.
@@ -463,8 +467,8 @@ class Client {
   bool Exchange(std::string_view method, const std::string& target, const std::string& body,
                 Answer& answer, std::string& error) {
     request_.clear();
-    request_.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ");
-    request_.append(server_.host_header).append("\r\nAccept: application/fhir+json\r\n");
+    request_.append(method).append(" ").append(target).append(" HTTP/1.1\r\n");
+    request_.append(server_.headers);
     if (!body.empty()) {
       request_.append("Content-Type: application/fhir+json\r\nPrefer: return=minimal\r\n");
       request_.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
@@ -852,7 +856,7 @@ int Main(int argc, char** argv) {
   const Options options = ParseOptions(argc, argv);
   auto address = bench::ResolveServer("search_load", options.host, options.port);
   if (!address) return 1;
-  const Server server{*address, options.host + ":" + std::to_string(options.port)};
+  const Server server{*address, bench::CommonHeaders(options.host, options.port, options.token)};
   if (options.mode == "load") return Load(options, server);
   bool ok = true;
   for (const std::string& kind : options.kinds) ok = QueryKind(options, server, kind) && ok;

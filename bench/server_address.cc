@@ -41,4 +41,11 @@ std::optional<ServerAddress> ResolveServer(const char* program, const std::strin
   return server;
 }
 
+std::string CommonHeaders(const std::string& host, uint16_t port, const std::string& token) {
+  std::string headers =
+      "Host: " + host + ":" + std::to_string(port) + "\r\nAccept: application/fhir+json\r\n";
+  if (!token.empty()) headers += "Authorization: Bearer " + token + "\r\n";
+  return headers;
+}
+
 }  // namespace bench

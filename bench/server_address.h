@@ -20,6 +20,10 @@ struct ServerAddress {
 std::optional<ServerAddress> ResolveServer(const char* program, const std::string& host,
                                            uint16_t port);
 
+// The header lines every request of a load generator carries: Host, Accept (FHIR JSON) and, with
+// a token, Authorization: Bearer; each ends with CRLF.
+std::string CommonHeaders(const std::string& host, uint16_t port, const std::string& token);
+
 }  // namespace bench
 
 #endif  // BENCH_SERVER_ADDRESS_H_

@@ -19,9 +19,19 @@ fhir::Error InvalidOption(std::string_view name, std::string text) {
 
 const std::set<std::string, std::less<>>& SecurityOptionNames() {
   static const std::set<std::string, std::less<>> names = {
-      "auth",           "jwks",           "token-issuer",     "token-audience",
-      "token-clock-skew", "role-mapping", "consent-default",  "withheld-reads",
-      "audit-hash",     "audit-signing-key", "audit-checkpoint-seconds",
+      "auth",
+      "jwks",
+      "token-issuer",
+      "token-audience",
+      "token-clock-skew",
+      "role-mapping",
+      "consent-default",
+      "withheld-reads",
+      "audit-hash",
+      "audit-signing-key",
+      "audit-checkpoint-seconds",
+      "consent",
+      "audit",
   };
   return names;
 }
@@ -63,6 +73,14 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
     options.roles = std::move(mapping).value();
   }
 
+  for (const char* name : {"consent", "audit"}) {
+    const std::string value = cl.GetOrEnv(name).value_or("on");
+    if (value != "on" && value != "off") return InvalidOption(name, "is on or off");
+    if (value == "off" && options.auth != AuthMode::kOff) {
+      return InvalidOption(name, "can be off only with --auth off");
+    }
+    (std::string_view(name) == "consent" ? options.gate.consent : options.audit) = value == "on";
+  }
   const std::string consent = cl.GetOrEnv("consent-default").value_or("opt-out");
   if (consent == "opt-out") {
     options.gate.consent_default = consent::DefaultPolicy::kOptOut;
@@ -72,7 +90,8 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
     return InvalidOption("consent-default", "is opt-out or opt-in");
   }
   const std::string withheld = cl.GetOrEnv("withheld-reads").value_or("403");
-  if (withheld != "403" && withheld != "404") return InvalidOption("withheld-reads", "is 403 or 404");
+  if (withheld != "403" && withheld != "404")
+    return InvalidOption("withheld-reads", "is 403 or 404");
   options.gate.hide_withheld = withheld == "404";
 
   const std::string hash = cl.GetOrEnv("audit-hash").value_or("sha256");
@@ -80,8 +99,8 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
   if (!algorithm) return InvalidOption("audit-hash", "is sha256 or sm3");
   options.audit_hash = *algorithm;
   if (auto key = cl.GetOrEnv("audit-signing-key")) options.audit_signing_key = *key;
-  auto every = ParseNumber(cl, "audit-checkpoint-seconds", 10, 86400,
-                           options.audit_checkpoint_seconds);
+  auto every =
+      ParseNumber(cl, "audit-checkpoint-seconds", 10, 86400, options.audit_checkpoint_seconds);
   if (!every.ok()) return std::move(every).error();
   options.audit_checkpoint_seconds = static_cast<int>(*every);
   return options;

@@ -36,13 +36,17 @@ struct SecurityOptions {
   // The key that signs audit checkpoints (PEM: P-256 or SM2), and how often.
   std::optional<std::filesystem::path> audit_signing_key;
   int audit_checkpoint_seconds = 300;
+  // Off only with --auth off, to measure what the pipeline costs: no consent enforcement, no
+  // audit records.
+  bool audit = true;
 };
 
 // The valued options ParseSecurityOptions reads.
 const std::set<std::string, std::less<>>& SecurityOptionNames();
 
 // 400 cli.invalid-option naming the option for a value out of its range; --auth on without
-// --jwks is refused, as is a role mapping file that cannot be read or parsed.
+// --jwks is refused, as are --consent off and --audit off unless --auth is off, and a role
+// mapping file that cannot be read or parsed.
 fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl);
 
 }  // namespace server::main

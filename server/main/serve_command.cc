@@ -6,34 +6,34 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdint>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "conformance/capability_statement.h"
+#include "server/audit/audit_checkpoint.h"
+#include "server/audit/audit_writer.h"
 #include "server/http/http_server.h"
 #include "server/main/command_line.h"
 #include "server/main/database.h"
+#include "server/main/dev_keys.h"
 #include "server/main/fhir_package.h"
 #include "server/main/http_options.h"
-#include "server/main/live_registry.h"
-#include "server/main/security_options.h"
-#include "server/main/dev_keys.h"
 #include "server/main/jwks_source.h"
+#include "server/main/live_registry.h"
 #include "server/main/search_definitions.h"
-#include "server/audit/audit_checkpoint.h"
-#include "server/audit/audit_writer.h"
+#include "server/main/security_options.h"
 #include "server/pipeline/auth/smart_configuration.h"
 #include "server/pipeline/authenticator.h"
 #include "server/pipeline/pipeline.h"
@@ -258,8 +258,7 @@ fhir::Result<std::unique_ptr<pipeline::Authenticator>> MakeAuthenticator(
     JwksSource* from = jwks->get();
     keys = [from](std::string_view kid) { return from->KeysFor(kid); };
     std::fprintf(stderr, "fhirhub: bearer tokens verified with %zu key%s from %s\n",
-                 from->Keys()->size(), from->Keys()->size() == 1 ? "" : "s",
-                 security.jwks.c_str());
+                 from->Keys()->size(), from->Keys()->size() == 1 ? "" : "s", security.jwks.c_str());
   }
   return std::unique_ptr<pipeline::Authenticator>(
       new pipeline::TokenAuthenticator(std::move(keys), jwt, security.roles, seconds));
@@ -375,7 +374,16 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
     checkpoint_key = std::move(key).value();
   }
   audit::AuditWriter audit_writer(audit_log);
-  pipeline::WriterTrail trail(audit_writer);
+  pipeline::WriterTrail writer_trail(audit_writer);
+  pipeline::NoAuditTrail no_trail;
+  pipeline::AuditTrail& trail =
+      security.audit ? static_cast<pipeline::AuditTrail&>(writer_trail) : no_trail;
+  if (!security.audit || !security.gate.consent) {
+    std::fprintf(stderr, "fhirhub: WARNING: %s%s%s OFF, for measurements only\n",
+                 security.gate.consent ? "" : "consent enforcement",
+                 !security.audit && !security.gate.consent ? " and " : "",
+                 security.audit ? "" : "audit records");
+  }
   const rest::AuditHandler audit_events(
       audit_log, checkpoint_key ? audit::CheckpointSignatureCheck(checkpoint_key->Public())
                                 : audit::SignatureCheck());
@@ -590,9 +598,8 @@ int RunServe(const std::vector<std::string>& args) {
                db->cluster != nullptr ? "embedded cluster" : "external server",
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
-  int status =
-      Serve(options, *security, cl->GetOrEnv("data-dir").value_or("var"), **defs, **definitions,
-            **compartments, **terminology, db->conninfo, signals);
+  int status = Serve(options, *security, cl->GetOrEnv("data-dir").value_or("var"), **defs,
+                     **definitions, **compartments, **terminology, db->conninfo, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());

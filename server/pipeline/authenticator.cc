@@ -16,8 +16,7 @@ std::string First(const auth::Claims& claims, std::string_view name) {
 }  // namespace
 
 TokenAuthenticator::TokenAuthenticator(Keys keys, security::JwtOptions options,
-                                       auth::RoleMapping roles,
-                                       std::function<std::int64_t()> now)
+                                       auth::RoleMapping roles, std::function<std::int64_t()> now)
     : keys_(std::move(keys)),
       options_(std::move(options)),
       roles_(std::move(roles)),
@@ -27,14 +26,15 @@ fhir::Result<rest::Principal> TokenAuthenticator::Authenticate(
     const rest::FhirRequest& request) const {
   std::optional<std::string_view> header = request.Header("authorization");
   if (!header) {
-    return fhir::Error::Unauthorized("auth.missing-token",
-                                     "This server needs a bearer token (Authorization: Bearer ...)");
+    return fhir::Error::Unauthorized(
+        "auth.missing-token", "This server needs a bearer token (Authorization: Bearer ...)");
   }
   std::string_view value = *header;
   constexpr std::string_view kBearer = "bearer ";
   if (value.size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), value.begin(),
-                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+      !std::equal(kBearer.begin(), kBearer.end(), value.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
     return fhir::Error::Unauthorized("auth.missing-token",
                                      "The Authorization header must carry a bearer token");
   }

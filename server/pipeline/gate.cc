@@ -59,8 +59,7 @@ std::vector<std::string> ConsentRoles(const rest::Principal& principal) {
 }
 
 RequestGate::RequestGate(const GateOptions& options, const fhir::model::Definitions& defs,
-                         const search::Registry& registry,
-                         const search::Compartments& compartments,
+                         const search::Registry& registry, const search::Compartments& compartments,
                          const rest::Principal& principal, const auth::ScopeSet& scopes,
                          std::chrono::system_clock::time_point now)
     : options_(options),
@@ -108,10 +107,10 @@ fhir::Result<void> RequestGate::LoadPolicies(store::Transaction& tx,
   }
   for (const std::string& patient : missing) {
     auto found = consents.find(patient);
-    policies_.emplace(patient, consent::ConsentPolicy::From(
-                                   found == consents.end() ? std::vector<fhir::Resource>()
-                                                           : std::move(found->second),
-                                   options_.consent_default));
+    policies_.emplace(patient, consent::ConsentPolicy::From(found == consents.end()
+                                                                ? std::vector<fhir::Resource>()
+                                                                : std::move(found->second),
+                                                            options_.consent_default));
   }
   return {};
 }
@@ -149,15 +148,14 @@ fhir::Result<void> RequestGate::Screen(store::Transaction& tx,
   };
   for (size_t i = 0; i < resources.size(); ++i) {
     rest::Outgoing& outgoing = resources[i];
-    if (!MayRead(*outgoing.type) &&
-        !(outgoing.match && constrained_.contains(*outgoing.type)) &&
+    if (!MayRead(*outgoing.type) && !(outgoing.match && constrained_.contains(*outgoing.type)) &&
         !verified_.contains(*outgoing.type + "/" + *outgoing.id)) {
       withhold(outgoing, "auth.scope-denied");
       continue;
     }
-    const bool in_compartment = *outgoing.type == "Patient" ||
-                                compartments_.Params("Patient", *outgoing.type) != nullptr;
-    if (!in_compartment) continue;
+    const bool in_compartment =
+        *outgoing.type == "Patient" || compartments_.Params("Patient", *outgoing.type) != nullptr;
+    if (!in_compartment || (!options_.consent && !context)) continue;
     if (outgoing.json->empty()) {
       // A delete entry of a history: nothing to read, and nothing to tell whose it was.
       if (context && !(*outgoing.type == "Patient" && *outgoing.id == *context)) {
@@ -172,14 +170,15 @@ fhir::Result<void> RequestGate::Screen(store::Transaction& tx,
     }
     Parsed item{std::move(resource).value(), {}};
     item.owners = search::CompartmentOwners(registry_, compartments_, "Patient", item.resource);
-    if (context && std::find(item.owners.begin(), item.owners.end(), *context) ==
-                       item.owners.end()) {
+    if (context &&
+        std::find(item.owners.begin(), item.owners.end(), *context) == item.owners.end()) {
       withhold(outgoing, "auth.patient-context");
       continue;
     }
     owners.insert(item.owners.begin(), item.owners.end());
     parsed[i] = std::move(item);
   }
+  if (!options_.consent) owners.clear();
   if (auto loaded = LoadPolicies(tx, owners); !loaded.ok()) return loaded;
   for (size_t i = 0; i < resources.size(); ++i) {
     rest::Outgoing& outgoing = resources[i];
@@ -215,8 +214,8 @@ fhir::Error RequestGate::Refusal(const rest::Outgoing& resource) const {
   auto reason = reasons_.find(reference);
   const std::string id = reason == reasons_.end() ? "auth.denied" : reason->second;
   if (id == "consent.denied") {
-    return fhir::Error::Forbidden(id, "The patient's consent does not permit access to " +
-                                          reference);
+    return fhir::Error::Forbidden(id,
+                                  "The patient's consent does not permit access to " + reference);
   }
   if (id == "auth.patient-context") {
     return fhir::Error::Forbidden(id, reference + " is outside the patient context of this token");
@@ -228,6 +227,7 @@ fhir::Result<void> RequestGate::MayCount(store::Transaction& tx, const std::stri
   if (!type.empty() && type != "Patient" && compartments_.Params("Patient", type) == nullptr) {
     return {};
   }
+  if (!options_.consent) return {};
   auto refused = [&] {
     return fhir::Error::Forbidden("consent.count-refused",
                                   "Counts are not given while residents' consent filters what "
@@ -243,7 +243,7 @@ fhir::Result<void> RequestGate::MayCount(store::Transaction& tx, const std::stri
 fhir::Result<void> RequestGate::MayWrite(store::Transaction& tx, const fhir::Resource& resource) {
   std::vector<std::string> owners =
       search::CompartmentOwners(registry_, compartments_, "Patient", resource);
-  if (owners.empty()) return {};
+  if (owners.empty() || !options_.consent) return {};
   if (auto loaded = LoadPolicies(tx, std::set<std::string>(owners.begin(), owners.end()));
       !loaded.ok()) {
     return loaded;

@@ -24,6 +24,9 @@
 namespace server::pipeline {
 
 struct GateOptions {
+  // Whether residents' consent is enforced at all; off only for measuring what it costs, with
+  // authentication off too.
+  bool consent = true;
   consent::DefaultPolicy consent_default = consent::DefaultPolicy::kOptOut;
   // Answer a direct read of a withheld resource with 404, as if it did not exist, instead of 403.
   bool hide_withheld = false;

@@ -55,13 +55,13 @@ Interaction Classify(const rest::FhirRequest& request, const fhir::model::Defini
   auto is_type = [&](std::string_view name) { return defs.FindResource(name) != nullptr; };
   Interaction unknown;
   if (s.empty()) {
-    if (m == Method::kGet) return Make("search-system", 'E', Permission::kSearch, TypeList(request));
+    if (m == Method::kGet)
+      return Make("search-system", 'E', Permission::kSearch, TypeList(request));
     if (m == Method::kPost) {
-      const bool transaction = request.body && request.body->root() != nullptr &&
-                               [&] {
-                                 const fhir::Node* type = request.body->root()->Child("type");
-                                 return type != nullptr && type->value == "transaction";
-                               }();
+      const bool transaction = request.body && request.body->root() != nullptr && [&] {
+        const fhir::Node* type = request.body->root()->Child("type");
+        return type != nullptr && type->value == "transaction";
+      }();
       return Make(transaction ? "transaction" : "batch", 'E', std::nullopt, {});
     }
     return unknown;

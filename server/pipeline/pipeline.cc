@@ -94,7 +94,7 @@ rest::FhirResponse Pipeline::Dispatch(rest::FhirRequest& request) const {
                    *request.principal, scopes, clock_.Now());
   auto answer = Run(request, what, gate, scopes);
   rest::FhirResponse response =
-      answer.ok() ? std::move(answer).value() : router_.ErrorResponse(answer.error());
+      answer.ok() ? std::move(answer).value() : router_.ErrorResponse(request, answer.error());
   if (auto audited = Audit(request, what, &gate, response, answer.ok() ? nullptr : &answer.error());
       !audited.ok()) {
     return router_.ErrorResponse(audited.error());
@@ -114,16 +114,15 @@ fhir::Result<rest::FhirResponse> Pipeline::Route(rest::FhirRequest& request) con
   const rest::FhirResponse recorded =
       answer.ok() ? rest::FhirResponse{answer->status, answer->headers, std::nullopt, {}}
                   : router_.ErrorResponse(answer.error());
-  if (auto audited =
-          Audit(request, what, &gate, recorded, answer.ok() ? nullptr : &answer.error());
+  if (auto audited = Audit(request, what, &gate, recorded, answer.ok() ? nullptr : &answer.error());
       !audited.ok()) {
     return std::move(audited).error();
   }
   return answer;
 }
 
-fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request,
-                                               const Interaction& what, RequestGate& gate,
+fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request, const Interaction& what,
+                                               RequestGate& gate,
                                                const auth::ScopeSet& scopes) const {
   const rest::Principal& principal = *request.principal;
   if (what.permission) {
@@ -146,7 +145,8 @@ fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request,
         return fhir::Error::Forbidden(
             "auth.scope-constraint",
             "This token may " + std::string(auth::PermissionName(*what.permission)) + " " +
-                types.front() + " only under a query constraint, which applies to reads and "
+                types.front() +
+                " only under a query constraint, which applies to reads and "
                 "searches of one type");
       }
     }
@@ -161,7 +161,8 @@ fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request,
             rest::RegistryFor(request, fixed_), compartments_, "Patient", *request.body);
         const std::string type(request.body->resource_type());
         const bool shared = type != "Patient" && compartments_.Params("Patient", type) == nullptr;
-        if (!shared && std::find(owners.begin(), owners.end(), *principal.patient) == owners.end()) {
+        if (!shared &&
+            std::find(owners.begin(), owners.end(), *principal.patient) == owners.end()) {
           return fhir::Error::Forbidden(
               "auth.patient-context",
               "A write in this patient context must belong to Patient/" + *principal.patient);
@@ -200,9 +201,8 @@ fhir::Result<void> Pipeline::Constrain(rest::FhirRequest& request, const auth::G
   return {};
 }
 
-fhir::Result<void> Pipeline::CheckTarget(const rest::FhirRequest& request,
-                                         const Interaction& what, const auth::Grant& grant,
-                                         RequestGate& gate) const {
+fhir::Result<void> Pipeline::CheckTarget(const rest::FhirRequest& request, const Interaction& what,
+                                         const auth::Grant& grant, RequestGate& gate) const {
   const std::string& type = what.types.front();
   rest::FhirRequest probe;
   probe.method = rest::Method::kGet;
@@ -223,7 +223,8 @@ fhir::Result<void> Pipeline::CheckTarget(const rest::FhirRequest& request,
     if (!HasMatch(*found, defs_)) {
       return fhir::Error::Forbidden("auth.scope-constraint",
                                     "The query constraint of this token's scopes does not "
-                                    "permit " + type + "/" + what.id);
+                                    "permit " +
+                                        type + "/" + what.id);
     }
     gate.Verified(type + "/" + what.id);
     return {};

@@ -47,6 +47,12 @@ class WriterTrail : public AuditTrail {
   audit::AuditWriter& writer_;
 };
 
+// No audit trail: for measuring what auditing costs (`--audit off`, only with `--auth off`).
+class NoAuditTrail : public AuditTrail {
+ public:
+  fhir::Result<void> Record(const audit::AuditRecord&, store::Timestamp) override { return {}; }
+};
+
 struct PipelineOptions {
   GateOptions gate;
   // The server's identity in audit records (AuditEvent.source.observer).

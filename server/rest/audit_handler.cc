@@ -62,8 +62,7 @@ fhir::Result<void> ApplyDate(std::string_view value, store::AuditQuery* query) {
     earlier(query->recorded_to, range->begin);
   } else {
     return fhir::Error::Invalid("search.invalid-prefix",
-                                "AuditEvent date takes the prefixes eq, ge, gt, le and lt",
-                                "date");
+                                "AuditEvent date takes the prefixes eq, ge, gt, le and lt", "date");
   }
   return {};
 }
@@ -148,12 +147,11 @@ fhir::Result<FhirResponse> AuditHandler::Search(const FhirRequest& request,
 
   const std::string self = request.base_url + "/AuditEvent?" + applied +
                            (applied.empty() ? "" : "&") + "_count=" + std::to_string(query.count);
-  std::string json = R"({"resourceType":"Bundle","type":"searchset","link":[{"relation":"self",)"
-                     R"("url":)" +
-                     JsonString(self + (query.after_seq ? "&_cursor=" +
-                                                              std::to_string(*query.after_seq)
-                                                        : "")) +
-                     "}";
+  std::string json =
+      R"({"resourceType":"Bundle","type":"searchset","link":[{"relation":"self",)"
+      R"("url":)" +
+      JsonString(self + (query.after_seq ? "&_cursor=" + std::to_string(*query.after_seq) : "")) +
+      "}";
   if (more && !entries.empty()) {
     json += R"(,{"relation":"next","url":)" +
             JsonString(self + "&_cursor=" + std::to_string(entries.back().seq)) + "}";
@@ -190,7 +188,8 @@ fhir::Result<FhirResponse> AuditHandler::Read(const FhirRequest&, const PathPara
 fhir::Result<FhirResponse> AuditHandler::Verify(const FhirRequest&, const PathParams&) const {
   auto report = audit::VerifyAuditLog(log_, check_);
   if (!report.ok()) return std::move(report).error();
-  std::string json = R"({"resourceType":"Parameters","parameter":[{"name":"intact","valueBoolean":)";
+  std::string json =
+      R"({"resourceType":"Parameters","parameter":[{"name":"intact","valueBoolean":)";
   json += report->intact() ? "true" : "false";
   json += R"(},{"name":"records","valueInteger":)" + std::to_string(report->entries) +
           R"(},{"name":"checkpoints","valueInteger":)" + std::to_string(report->checkpoints) + "}";

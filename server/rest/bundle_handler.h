@@ -27,9 +27,9 @@
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
+#include "server/rest/dispatcher.h"
 #include "server/rest/fhir_request.h"
 #include "server/rest/interaction_support.h"
-#include "server/rest/dispatcher.h"
 #include "server/rest/router.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
@@ -39,8 +39,8 @@ namespace server::rest {
 
 class BundleHandler {
  public:
-  // All must outlive the handler. `router` routes the entries (the pipeline, or a Router); it may be the one that routes
-  // to this handler (an entry that is itself a Bundle POST is refused).
+  // All must outlive the handler. `router` routes the entries (the pipeline, or a Router); it may
+  // be the one that routes to this handler (an entry that is itself a Bundle POST is refused).
   // Without `terminology`, conditional entries and references refuse the terminology modifiers
   // (conditional.h).
   BundleHandler(store::Store& store, const Dispatcher& router, const fhir::model::Definitions& defs,

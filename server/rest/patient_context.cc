@@ -31,8 +31,7 @@ fhir::Result<void> RestrictConditions(const std::string& patient,
   for (store::IndexCondition& condition : *conditions) {
     for (store::RowTest& test : condition.any) {
       if (auto* reference = std::get_if<store::ReferenceTest>(&test)) {
-        if (auto nested = RestrictNested(patient, compartments, &reference->target);
-            !nested.ok()) {
+        if (auto nested = RestrictNested(patient, compartments, &reference->target); !nested.ok()) {
           return nested;
         }
       } else if (auto* composite = std::get_if<store::CompositeTest>(&test)) {
@@ -67,8 +66,8 @@ fhir::Result<void> Restrict(const std::string& patient, const search::Compartmen
     }
   } else if (query->type == "Patient") {
     std::vector<std::string> ids = {patient};
-    if (query->ids && std::find(query->ids->begin(), query->ids->end(), patient) ==
-                          query->ids->end()) {
+    if (query->ids &&
+        std::find(query->ids->begin(), query->ids->end(), patient) == query->ids->end()) {
       ids.clear();
     }
     query->ids = std::move(ids);

@@ -160,15 +160,21 @@ FhirResponse Router::Dispatch(const FhirRequest& request) const {
     if (result.ok()) return std::move(result).value();
     return ErrorResponse(result.error());
   }
-  FhirResponse response = ErrorResponse(NoRoute(!allowed.empty()));
-  if (!allowed.empty()) {
-    std::string allow;
-    for (std::string_view m : allowed) {
-      if (!allow.empty()) allow += ", ";
-      allow += m;
-    }
-    response.headers.emplace_back("allow", std::move(allow));
+  return ErrorResponse(request, NoRoute(!allowed.empty()));
+}
+
+FhirResponse Router::ErrorResponse(const FhirRequest& request, const fhir::Error& error) const {
+  FhirResponse response = ErrorResponse(error);
+  if (error.http_status() != 405) return response;
+  PathParams params;
+  std::vector<std::string_view> allowed;
+  Find(request, &params, &allowed);
+  std::string allow;
+  for (std::string_view m : allowed) {
+    if (!allow.empty()) allow += ", ";
+    allow += m;
   }
+  if (!allow.empty()) response.headers.emplace_back("allow", std::move(allow));
   return response;
 }
 

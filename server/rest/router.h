@@ -45,6 +45,8 @@ class Router : public Dispatcher {
 
   // The response for an error: status from the error, body an OperationOutcome.
   FhirResponse ErrorResponse(const fhir::Error& error) const;
+  // The same for the error of `request`; a 405 also lists the methods its path has (Allow).
+  FhirResponse ErrorResponse(const FhirRequest& request, const fhir::Error& error) const;
 
  private:
   struct RouteEntry {

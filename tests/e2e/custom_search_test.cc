@@ -229,12 +229,13 @@ TEST(ProfilesStartTest, AnInvalidProfileFileStopsTheStartNamingIt) {
   bad.replace(bad.find(".value.coding.code"), 18, ".value.coding.(");
   std::ofstream(dir / "SearchParameter-broken.json") << bad;
   std::string output;
-  EXPECT_EQ(testing_support::RunCommand(
-                std::string(FHIRHUB_BINARY) + " serve --port 0 --data-dir " +
-                    (dir / "pg").string() + " --fhir-package " +
-                    testing_support::PackageDir().string() + " --profiles " + dir.string(),
-                output),
-            1)
+  EXPECT_EQ(
+      testing_support::RunCommand(std::string(FHIRHUB_BINARY) + " serve --port 0 --data-dir " +
+                                      (dir / "pg").string() + " --fhir-package " +
+                                      testing_support::PackageDir().string() +
+                                      " --auth off --profiles " + dir.string(),
+                                  output),
+      1)
       << output;
   EXPECT_NE(output.find("SearchParameter-broken.json: SearchParameter.expression"),
             std::string::npos)

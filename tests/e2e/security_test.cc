@@ -6,7 +6,6 @@
 // (deny by organization, by purpose, by resource class, by period; revocation; break-glass; no
 // count leak); and the audit record of every interaction.
 #include <gtest/gtest.h>
-
 #include <rapidjson/document.h>
 
 #include <chrono>
@@ -44,8 +43,8 @@ class SecurityTest : public testing_support::ServerSuite<::testing::Test, DevAut
     for (const std::string& resource : Fixture()) {
       rapidjson::Document doc;
       doc.Parse(resource.c_str());
-      const std::string path = std::string("/fhir/") + doc["resourceType"].GetString() + "/" +
-                               doc["id"].GetString();
+      const std::string path =
+          std::string("/fhir/") + doc["resourceType"].GetString() + "/" + doc["id"].GetString();
       Answer put = Send("PUT", path, *admin_, resource);
       ASSERT_TRUE(put.status == 200 || put.status == 201) << path << ": " << put.body;
     }
@@ -59,10 +58,9 @@ class SecurityTest : public testing_support::ServerSuite<::testing::Test, DevAut
   // A token minted by `fhirhub token` with the server's development key.
   static std::string Token(const std::string& args) {
     std::string output;
-    const int status = testing_support::RunCommand(std::string(FHIRHUB_BINARY) +
-                                                       " token --data-dir " +
-                                                       server().data_dir() + " " + args,
-                                                   output);
+    const int status = testing_support::RunCommand(
+        std::string(FHIRHUB_BINARY) + " token --data-dir " + server().data_dir() + " " + args,
+        output);
     EXPECT_EQ(status, 0) << output;
     while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
     return output;
@@ -269,9 +267,9 @@ TEST_F(SecurityTest, PatientContextKeepsEveryQueryInTheCompartment) {
 
 TEST_F(SecurityTest, QueryConstraintsOfV2ScopesApply) {
   ASSERT_TRUE(server().ok());
-  const std::string vitals = Token(std::string("--role clinician --patient pa --scope \"") +
-                                   "patient/Patient.rs patient/Observation.rs?category=" +
-                                   kVitalSigns + "\"");
+  const std::string vitals =
+      Token(std::string("--role clinician --patient pa --scope \"") +
+            "patient/Patient.rs patient/Observation.rs?category=" + kVitalSigns + "\"");
   EXPECT_EQ(Entries(Send("GET", "/fhir/Observation", vitals)),
             std::set<std::string>{"Observation/pa-hr"});
   EXPECT_EQ(Send("GET", "/fhir/Observation/pa-hr", vitals).status, 200);
@@ -284,9 +282,9 @@ TEST_F(SecurityTest, ConsentDecidesAndRevocationTakesEffectAtOnce) {
       R"({"type":"permit","provision":[{"type":"deny","actor":[{"role":{"coding":[{"system":)"
       R"("http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},)"
       R"("reference":{"reference":"Organization/hospital"}}]}]})";
-  ASSERT_EQ(Send("PUT", "/fhir/Consent/c-org", *admin_, Consent("c-org", "active", deny_hospital))
-                .status,
-            201);
+  ASSERT_EQ(
+      Send("PUT", "/fhir/Consent/c-org", *admin_, Consent("c-org", "active", deny_hospital)).status,
+      201);
   const std::string hospital = Token("--role clinician --organization Organization/hospital");
   const std::string station = Token("--role clinician --organization Organization/station");
   Answer denied = Send("GET", "/fhir/Observation/pa-hr", hospital);
@@ -320,7 +318,8 @@ TEST_F(SecurityTest, ConsentDecidesAndRevocationTakesEffectAtOnce) {
       Send("PUT", "/fhir/Consent/c-purpose", *admin_, Consent("c-purpose", "active", deny_research))
           .status,
       201);
-  EXPECT_EQ(Send("GET", "/fhir/Patient/pa", Token("--role clinician --purpose HRESCH")).status, 403);
+  EXPECT_EQ(Send("GET", "/fhir/Patient/pa", Token("--role clinician --purpose HRESCH")).status,
+            403);
   EXPECT_EQ(Send("GET", "/fhir/Patient/pa", Token("--role clinician --purpose TREAT")).status, 200);
   ASSERT_EQ(Send("PUT", "/fhir/Consent/c-purpose", *admin_,
                  Consent("c-purpose", "inactive", deny_research))
@@ -343,6 +342,33 @@ TEST_F(SecurityTest, ConsentDecidesAndRevocationTakesEffectAtOnce) {
           .status,
       200);
   EXPECT_EQ(Send("GET", "/fhir/Observation/pa-glu", station).status, 200);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(SecurityOptionsTest, UnsafeOrInvalidSettingsAreRefusedNamingTheOption) {
+  struct Case {
+    std::string args;
+    std::string option;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"", "--jwks"},
+           {"--auth maybe", "--auth"},
+           {"--auth dev --audit off", "--audit"},
+           {"--auth on --jwks /nonexistent --consent off", "--consent"},
+           {"--auth off --consent-default sometimes", "--consent-default"},
+           {"--auth off --withheld-reads 410", "--withheld-reads"},
+           {"--auth off --audit-hash md5", "--audit-hash"},
+           {"--auth off --token-clock-skew -1", "--token-clock-skew"},
+       }) {
+    std::string output;
+    const int status = testing_support::RunCommand(
+        std::string(FHIRHUB_BINARY) + " serve --port 0 " + c.args, output);
+    EXPECT_EQ(status, 2) << c.args << ": " << output;
+    EXPECT_NE(output.find(c.option), std::string::npos) << c.args << ": " << output;
+  }
 }
 
 }  // namespace
