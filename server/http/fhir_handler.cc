@@ -74,6 +74,12 @@ void Send(Poco::Net::HTTPServerResponse& out, bool head, int status, std::string
           const std::string& body) {
   out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   if (!content_type.empty()) out.setContentType(std::string(content_type));
+  // Health records are neither cached on the way nor rendered as anything but data.
+  out.set("Cache-Control", "no-store");
+  out.set("X-Content-Type-Options", "nosniff");
+  out.set("X-Frame-Options", "DENY");
+  out.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+  out.set("Referrer-Policy", "no-referrer");
   out.setContentLength64(static_cast<Poco::Int64>(body.size()));
   if (head) {
     out.send();
