@@ -9,6 +9,10 @@
 //   fhirhub audit checkpoint --private-key PEM_FILE [--database-url URL | --data-dir DIR]
 //     Signs the log's current head with the key (P-256, SM2 or RSA; unencrypted PEM) and stores
 //     the checkpoint; prints "checkpoint at seq S signed by key K". Exits 0, or 2 / 3 as above.
+//   fhirhub audit export [--database-url URL | --data-dir DIR] [--patient ID] [--since DATE]
+//     [--until DATE]
+//     Prints the AuditEvents (of one patient; recorded from --since, before --until) as NDJSON,
+//     one resource per line in the log's order, for regulators. Exits 0, or 2 / 3 as above.
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -21,6 +25,8 @@
 #include "server/audit/audit_verify.h"
 #include "server/main/command_line.h"
 #include "server/main/database.h"
+#include "server/rest/audit_handler.h"
+#include "server/search/criteria.h"
 #include "server/security/keys.h"
 #include "server/store/pg/pg_audit_log.h"
 #include "server/store/store.h"
@@ -31,7 +37,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: fhirhub audit verify [--database-url URL | --data-dir DIR] [--public-key PEM_FILE]\n"
     "       fhirhub audit checkpoint --private-key PEM_FILE [--database-url URL | --data-dir "
-    "DIR]\n";
+    "DIR]\n"
+    "       fhirhub audit export [--database-url URL | --data-dir DIR] [--patient ID] "
+    "[--since DATE] [--until DATE]\n";
 
 std::optional<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -111,10 +119,44 @@ int Checkpoint(const CommandLine& cl) {
   return Finish(*db, 0);
 }
 
+int Export(const CommandLine& cl) {
+  store::AuditQuery query;
+  query.count = 1000;
+  if (auto patient = cl.Get("patient")) query.patient = *patient;
+  if (auto since = cl.Get("since")) {
+    auto range = search::ParseTimeRange(*since, "--since");
+    if (!range.ok()) return Fail(range.error().text());
+    query.recorded_from = range->begin;
+  }
+  if (auto until = cl.Get("until")) {
+    auto range = search::ParseTimeRange(*until, "--until");
+    if (!range.ok()) return Fail(range.error().text());
+    query.recorded_to = range->begin;
+  }
+  auto db = OpenDatabase(cl);
+  if (!db.ok()) return Fail(db.error().text());
+  auto log = OpenLog(*db);
+  for (;;) {
+    auto page = log->Search(query);
+    if (!page.ok()) return Finish(*db, Fail(page.error().text()));
+    for (const store::AuditEntry& entry : *page) {
+      const std::string line = rest::AuditEventWithId(entry);
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      std::fputc('\n', stdout);
+    }
+    if (static_cast<int>(page->size()) < query.count) break;
+    query.after_seq = page->back().seq;
+  }
+  std::fflush(stdout);
+  return Finish(*db, 0);
+}
+
 }  // namespace
 
 int RunAudit(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {}, {"database-url", "data-dir", "public-key", "private-key"});
+  auto cl = CommandLine::Parse(
+      args, {},
+      {"database-url", "data-dir", "public-key", "private-key", "patient", "since", "until"});
   if (!cl.ok()) {
     std::fprintf(stderr, "fhirhub audit: %s\n", cl.error().text().c_str());
     return 2;
@@ -125,6 +167,10 @@ int RunAudit(const std::vector<std::string>& args) {
   }
   if (positional.size() == 1 && positional[0] == "checkpoint" && !cl->Get("public-key")) {
     return Checkpoint(*cl);
+  }
+  if (positional.size() == 1 && positional[0] == "export" && !cl->Get("public-key") &&
+      !cl->Get("private-key")) {
+    return Export(*cl);
   }
   std::fputs(kUsage, stderr);
   return 2;

@@ -148,7 +148,8 @@ fhir::Result<void> RequestGate::Screen(store::Transaction& tx,
   };
   for (size_t i = 0; i < resources.size(); ++i) {
     rest::Outgoing& outgoing = resources[i];
-    if (!MayRead(*outgoing.type) && !(outgoing.match && constrained_.contains(*outgoing.type)) &&
+    if (!MayRead(*outgoing.type) && !written_types_.contains(*outgoing.type) &&
+        !(outgoing.match && constrained_.contains(*outgoing.type)) &&
         !verified_.contains(*outgoing.type + "/" + *outgoing.id)) {
       withhold(outgoing, "auth.scope-denied");
       continue;

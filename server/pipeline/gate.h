@@ -49,6 +49,9 @@ class RequestGate : public rest::ResourceGate {
   void Constrained(const std::string& type) { constrained_.insert(type); }
   // `reference` ("Type/id") was found by the token's query constraints.
   void Verified(const std::string& reference) { verified_.insert(reference); }
+  // The request writes resources of `type`, which the scopes allowed: what it changes is screened
+  // for the patient context and consent even when the token may not read the type.
+  void Writes(const std::string& type) { written_types_.insert(type); }
 
   // The consent decision on writing `resource` (a create, update or patch): 403 consent.denied
   // when a Consent of one of its patients forbids it.
@@ -82,6 +85,7 @@ class RequestGate : public rest::ResourceGate {
   std::map<std::string, std::string, std::less<>> reasons_;  // "Type/id" -> why withheld
   std::set<std::string, std::less<>> constrained_;
   std::set<std::string, std::less<>> verified_;
+  std::set<std::string, std::less<>> written_types_;
   std::set<std::string> patients_;
   std::vector<std::string> released_;
   bool break_glass_ = false;

@@ -150,6 +150,7 @@ fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request, const
                 "searches of one type");
       }
     }
+    if (Writes(what)) gate.Writes(types.front());
     if (!what.id.empty() && (Writes(what) || !grant->unconstrained())) {
       if (auto target = CheckTarget(request, what, *grant, gate); !target.ok()) {
         return std::move(target).error();

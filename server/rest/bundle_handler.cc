@@ -384,7 +384,7 @@ fhir::Result<FhirResponse> BundleHandler::Transaction(const FhirRequest& request
           if (entry.request.body) copy.request.body = entry.request.body->Clone();
           done.push_back(std::move(copy));
         }
-        return RunTransaction(tx, done);
+        return RunTransaction(tx, done, request.gate);
       },
       conditional ? store::Isolation::kSerializable : store::Isolation::kReadCommitted);
   if (!committed.ok()) return std::move(committed).error();
@@ -392,7 +392,8 @@ fhir::Result<FhirResponse> BundleHandler::Transaction(const FhirRequest& request
 }
 
 fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
-                                                 std::vector<Entry>& entries) const {
+                                                 std::vector<Entry>& entries,
+                                                 ResourceGate* gate) const {
   // Every entry carries the Bundle's registry.
   const search::Registry& registry =
       entries.empty() ? registry_ : RegistryFor(entries.front().request, registry_);
@@ -477,7 +478,11 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
   });
   for (Entry* entry : order) {
     if (entry->matched) {
-      // A conditional create that found its resource: answered as a create would be, unwritten.
+      // A conditional create that found its resource: answered as a create would be, unwritten,
+      // when the Bundle's sender may see it.
+      if (auto screened = ScreenOne(gate, tx, *entry->matched); !screened.ok()) {
+        return Located(entry->index, TypeOf(entry->request), screened.error());
+      }
       FhirResponse existing;
       existing.headers.emplace_back("location", entry->request.base_url + "/" +
                                                     entry->matched->type + "/" +

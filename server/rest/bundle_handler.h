@@ -30,6 +30,7 @@
 #include "server/rest/dispatcher.h"
 #include "server/rest/fhir_request.h"
 #include "server/rest/interaction_support.h"
+#include "server/rest/resource_gate.h"
 #include "server/rest/router.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
@@ -63,7 +64,9 @@ class BundleHandler {
   fhir::Result<FhirResponse> Transaction(const FhirRequest& request,
                                          std::vector<Entry>& entries) const;
   // Settles ids and rewrites references, then runs the entries in `tx`; fills each entry's answer.
-  fhir::Result<void> RunTransaction(store::Transaction& tx, std::vector<Entry>& entries) const;
+  // `gate` screens what conditional creates found (the Bundle request's gate; may be null).
+  fhir::Result<void> RunTransaction(store::Transaction& tx, std::vector<Entry>& entries,
+                                    ResourceGate* gate) const;
   fhir::Result<FhirResponse> Answer(const FhirRequest& request, std::string_view type,
                                     const std::vector<Entry>& entries) const;
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "server/rest/conditional.h"
+#include "server/rest/resource_gate.h"
 
 namespace server::rest {
 
@@ -28,7 +29,8 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
           if (matches->size() == 1) {
             stored = std::move(matches->front());
             created = false;
-            return {};
+            // The match is answered only to whom may see it.
+            return ScreenOne(request.gate, tx, stored);
           }
         }
         stored.id = request.assigned_id.empty() ? ids_.NewId() : request.assigned_id;

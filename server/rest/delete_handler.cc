@@ -2,6 +2,7 @@
 
 #include "server/rest/conditional.h"
 #include "server/rest/interaction_support.h"
+#include "server/rest/resource_gate.h"
 
 namespace server::rest {
 
@@ -43,7 +44,11 @@ fhir::Result<FhirResponse> DeleteHandler::Conditional(const FhirRequest& request
         if (!matches.ok()) return std::move(matches).error();
         if (matches->size() > 1) return MultipleMatches(type + "?");
         if (matches->empty()) return std::optional<store::WriteResult>();
-        const store::ResourceVersion& match = matches->front();
+        store::ResourceVersion& match = matches->front();
+        // Only what the sender may see can be deleted through criteria.
+        if (auto screened = ScreenOne(request.gate, tx, match); !screened.ok()) {
+          return std::move(screened).error();
+        }
         auto deleted = tx.Write({.type = type,
                                  .id = match.id,
                                  .expected_version = match.stamp.version,

@@ -4,6 +4,7 @@
 
 #include "server/rest/conditional.h"
 #include "server/rest/interaction_support.h"
+#include "server/rest/resource_gate.h"
 
 namespace server::rest {
 
@@ -85,7 +86,11 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
         if (!matches.ok()) return std::move(matches).error();
         if (matches->size() > 1) return MultipleMatches(type + "?");
         if (matches->size() == 1) {
-          const store::ResourceVersion& match = matches->front();
+          store::ResourceVersion& match = matches->front();
+          // Only what the sender may see can be changed through criteria.
+          if (auto screened = ScreenOne(request.gate, tx, match); !screened.ok()) {
+            return std::move(screened).error();
+          }
           if (body_id != nullptr && body_id->value != match.id) {
             return IdMismatch(type, "The resource id differs from the id of the matching resource");
           }

@@ -3,7 +3,7 @@
 // authentication, refused access) leave exactly one record each, every record is committed
 // before its answer, and a server killed with SIGKILL under a write load loses no record of a
 // request it acknowledged. Regulators find records by patient, agent, entity, action and outcome,
-// and $verify reports the chain intact.
+// $verify reports the chain intact, and `fhirhub audit export` gives them as NDJSON.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <unistd.h>
@@ -186,6 +186,22 @@ TEST(AuditTrailTest, AKilledServerKeepsTheRecordOfEveryAcknowledgedRequest) {
   EXPECT_NE(verify.body.find(R"("name":"intact","valueBoolean":true)"), std::string::npos)
       << verify.body;
   server->Stop();
+
+  // The export for regulators: one AuditEvent per line, each acknowledged PUT among them.
+  std::string exported;
+  ASSERT_EQ(testing_support::RunCommand(
+                std::string(FHIRHUB_BINARY) + " audit export --data-dir " + dir + " 2>/dev/null",
+                exported),
+            0)
+      << exported;
+  size_t lines = 0;
+  for (size_t at = 0; (at = exported.find("\n", at)) != std::string::npos; ++at) ++lines;
+  EXPECT_GE(lines, acknowledged.size());
+  EXPECT_EQ(exported.rfind(R"({"resourceType":"AuditEvent","id":"1",)", 0), 0u)
+      << exported.substr(0, 200);
+  for (const std::string& id : acknowledged) {
+    EXPECT_NE(exported.find(R"("reference":"Patient/)" + id + "\""), std::string::npos) << id;
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -168,6 +168,7 @@ TEST_F(SecurityTest, RolesAndScopesDecideEveryInteraction) {
   const std::string connector = Token("--role connector");
   const std::string regulator = Token("--role regulator");
   const std::string reader = Token("--role clinician --scope user/Patient.rs");
+  const std::string write_only = Token("--role connector --scope system/Observation.cu");
   const std::string new_obs = Observation("new-obs", "pa", "vital-signs", "8867-4", "2026-02-01");
   struct Case {
     const std::string* token;
@@ -195,6 +196,8 @@ TEST_F(SecurityTest, RolesAndScopesDecideEveryInteraction) {
       {&reader, "GET", "/fhir/Patient?name=Zhang", "", 200},
       {&reader, "GET", "/fhir/Observation/pa-hr", "", 403},
       {&reader, "DELETE", "/fhir/Patient/pb", "", 403},
+      {&write_only, "PUT", "/fhir/Observation/new-obs", new_obs, 200},
+      {&write_only, "GET", "/fhir/Observation/new-obs", "", 403},
       {admin_, "POST", "/fhir/AuditEvent", R"({"resourceType":"AuditEvent"})", 403},
       {admin_, "DELETE", "/fhir/Observation/new-obs", "", 204},
   };
@@ -262,6 +265,19 @@ TEST_F(SecurityTest, PatientContextKeepsEveryQueryInTheCompartment) {
   EXPECT_EQ(Send("POST", "/fhir", writer, transaction).status, 403);
   EXPECT_EQ(Send("GET", "/fhir/Observation/pb-tx", *admin_).status, 404);
   EXPECT_EQ(Send("DELETE", "/fhir/Observation/pb-hr", writer).status, 403);
+  // Criteria reach only what the token may see.
+  EXPECT_EQ(Send("DELETE", "/fhir/Observation?_id=pb-hr", writer).status, 403);
+  EXPECT_EQ(Send("PUT", "/fhir/Observation?_id=pb-hr", writer,
+                 Observation("pb-hr", "pa", "vital-signs", "8867-4", "2026-02-04"))
+                .status,
+            403);
+  std::map<std::string, std::string> if_none_exist = {{"Authorization", "Bearer " + writer},
+                                                      {"If-None-Exist", "_id=pb-hr"}};
+  Answer existing =
+      Call(Port(), "POST", "/fhir/Observation",
+           Observation("x", "pa", "vital-signs", "8867-4", "2026-02-05"), kJson, if_none_exist);
+  EXPECT_EQ(existing.status, 403) << existing.body;
+  EXPECT_EQ(existing.body.find("Wang"), std::string::npos);
   EXPECT_EQ(Send("GET", "/fhir/Observation/pb-hr", *admin_).status, 200);
 }
 
