@@ -22,10 +22,13 @@
 #        organization, is authorized by its scopes and role, has every resource it returns checked
 #        against the residents' Consents (read in the request's transaction) and leaves an audit
 #        record committed before its answer.
-# The read load (bench/rest_load.cc, GET Patient/{id}) creates its Patients first; in the `on`
-# configuration each of them gets a Consent that denies another organization, so every read is
-# decided by a Consent that permits it. The searches are those of bench/search_load.sh except
-# `_summary=count`, which consent filtering refuses (docs/security.md).
+#   consent, audit  reads only, with authentication off and only that step on (`--audit off`,
+#        `--consent off`): what each step costs on its own.
+# The read load (bench/rest_load.cc, GET Patient/{id}) creates its Patients first; where consent
+# is on, each of them gets a Consent that denies another organization, so every read is decided by
+# a Consent that permits it. The searches are those of bench/search_load.sh except
+# `_summary=count`, which consent filtering refuses (docs/security.md); the tables are analyzed
+# before them.
 # Needs psql (postgresql-client). Exits non-zero when any request failed.
 set -euo pipefail
 build="$(cd "${1:?usage: security_load.sh BUILD_DIR [RUNS [SECONDS]]}" && pwd)"
@@ -63,11 +66,17 @@ start_server "$data"
 psql -h "$data/socket" -p 5432 -U postgres -d fhirhub -qAtc 'VACUUM ANALYZE'
 stop_server
 
-# One configuration: "off" or "on"; appends "RATE <config> <kind> <requests per second>" lines to
-# $work/rates.
+# One configuration: "off", "consent" (consent alone), "audit" (audit alone) or "on"; appends
+# "RATE <config> <kind> <requests per second>" lines to $work/rates. The single-step
+# configurations measure reads only.
 measure() {
   local config="$1" auth=() consent=() out="$work/$1.out"
-  if [[ "$config" == on ]]; then
+  if [[ "$config" == consent ]]; then
+    start_server "$data" --auth off --audit off
+    consent=(--consent-deny Organization/bench-other)
+  elif [[ "$config" == audit ]]; then
+    start_server "$data" --auth off --consent off
+  elif [[ "$config" == on ]]; then
     start_server "$data" --auth dev
     local token
     token="$("$build/fhirhub" token --data-dir "$data" --role clinician \
@@ -86,8 +95,12 @@ measure() {
   else
     "$build/rest_load" "${common[@]}" "${auth[@]}" "${consent[@]}" --mode read --ids 1000 \
       --duration "$seconds" >"$out"
-    "$build/search_load" "${common[@]}" "${auth[@]}" --patients "$patients" --mode query \
-      --kinds "$kinds" --duration "$seconds" >>"$out" || errors=$((errors + 1))
+    if [[ "$config" == on || "$config" == off ]]; then
+      # Fresh statistics after the Patients (and Consents) the reads created, for stable plans.
+      psql -h "$data/socket" -p 5432 -U postgres -d fhirhub -qAtc ANALYZE
+      "$build/search_load" "${common[@]}" "${auth[@]}" --patients "$patients" --mode query \
+        --kinds "$kinds" --duration "$seconds" >>"$out" || errors=$((errors + 1))
+    fi
   fi
   stop_server
   cat "$out"
@@ -101,12 +114,15 @@ measure() {
 for run in $(seq "$runs"); do
   echo "== run $run of $runs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   measure off
+  $smoke || measure consent
+  $smoke || measure audit
   measure on
 done
 
 echo
 echo "Requests per second, medians of $runs runs; on/off is the pipeline's throughput ratio:"
 awk '
+  BEGIN { steps["consent"] = 1; steps["audit"] = 1 }
   $1 == "RATE" { key = $3; rates[$2, key] = rates[$2, key] " " $4; kinds[key] = 1 }
   function median(list,   n, v, i, j, t) {
     n = split(list, v, " ")
@@ -118,6 +134,11 @@ awk '
     for (k in kinds) {
       off = median(rates["off", k]); on = median(rates["on", k])
       printf "%-16s %10.0f %10.0f %8.2f\n", k, off, on, (off > 0 ? on / off : 0)
+    }
+    for (step in steps) {
+      if (!((step, "read") in rates)) continue
+      r = median(rates[step, "read"]); off = median(rates["off", "read"])
+      printf "read, %-10s %10.0f %10.0f %8.2f\n", step " only", off, r, (off > 0 ? r / off : 0)
     }
   }' "$work/rates"
 [[ "$errors" -eq 0 ]] || { echo "security_load.sh: $errors measurements had errors" >&2; exit 1; }

@@ -7,6 +7,9 @@ namespace server::pipeline {
 
 namespace {
 
+constexpr std::int64_t kRememberSeconds = 60;
+constexpr size_t kRememberedTokens = 10000;
+
 // The first value of a claim, or "".
 std::string First(const auth::Claims& claims, std::string_view name) {
   auto found = claims.find(name);
@@ -40,8 +43,27 @@ fhir::Result<rest::Principal> TokenAuthenticator::Authenticate(
   }
   value.remove_prefix(kBearer.size());
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  const std::int64_t now = now_();
+  {
+    std::lock_guard lock(mutex_);
+    auto found = verified_.find(std::string(value));
+    if (found != verified_.end()) {
+      const Verified& known = found->second;
+      const std::int64_t skew = options_.clock_skew_seconds;
+      if (now - known.remembered < kRememberSeconds && now <= known.expires + skew &&
+          now + skew >= known.not_before) {
+        return known.principal;
+      }
+      verified_.erase(found);
+    }
+  }
+  return Verify(value, now);
+}
+
+fhir::Result<rest::Principal> TokenAuthenticator::Verify(std::string_view value,
+                                                         std::int64_t now) const {
   std::shared_ptr<const security::KeySet> keys = keys_(security::JwtKeyId(value));
-  auto claims = security::VerifyJwt(value, *keys, options_, now_());
+  auto claims = security::VerifyJwt(value, *keys, options_, now);
   if (!claims.ok()) return std::move(claims).error();
   rest::Principal principal;
   principal.method = "token";
@@ -57,6 +79,12 @@ fhir::Result<rest::Principal> TokenAuthenticator::Authenticate(
   if (auto purposes = claims->strings.find(roles_.purpose_claim());
       purposes != claims->strings.end()) {
     principal.purpose_of_use = purposes->second;
+  }
+  // Only tokens that expire are remembered, and never past their expiry.
+  if (claims->expires > 0) {
+    std::lock_guard lock(mutex_);
+    if (verified_.size() >= kRememberedTokens) verified_.clear();
+    verified_[std::string(value)] = {principal, claims->expires, claims->not_before, now};
   }
   return principal;
 }

@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 
 #include "fhir/result.h"
 #include "server/pipeline/auth/roles.h"
@@ -29,6 +33,10 @@ class Authenticator {
 // Accepts bearer tokens signed by a key of the set that `keys` returns for the token's key id (it
 // may change while the server runs: a JWKS URL fetched again for a key it does not hold yet).
 // `now` gives the time in seconds since the epoch.
+//
+// A client sends the same token with many requests, and checking a signature costs more than
+// answering a read: a verified token's principal is remembered for up to a minute (never past
+// its expiry, which is checked on every use), for at most 10,000 tokens.
 class TokenAuthenticator : public Authenticator {
  public:
   using Keys = std::function<std::shared_ptr<const security::KeySet>(std::string_view kid)>;
@@ -37,10 +45,20 @@ class TokenAuthenticator : public Authenticator {
   fhir::Result<rest::Principal> Authenticate(const rest::FhirRequest& request) const override;
 
  private:
+  struct Verified {
+    rest::Principal principal;
+    std::int64_t expires = 0;     // exp
+    std::int64_t not_before = 0;  // nbf
+    std::int64_t remembered = 0;  // when it was verified
+  };
+  fhir::Result<rest::Principal> Verify(std::string_view token, std::int64_t now) const;
+
   Keys keys_;
   security::JwtOptions options_;
   auth::RoleMapping roles_;
   std::function<std::int64_t()> now_;
+  mutable std::mutex mutex_;
+  mutable std::unordered_map<std::string, Verified> verified_;  // by token
 };
 
 // No authentication: every request is an administrator's with `system/*.cruds user/*.cruds`.
