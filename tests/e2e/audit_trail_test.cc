@@ -12,6 +12,7 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/security/keys.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_definitions.h"
@@ -203,6 +205,32 @@ TEST(AuditTrailTest, AKilledServerKeepsTheRecordOfEveryAcknowledgedRequest) {
     EXPECT_NE(exported.find(R"("reference":"Patient/)" + id + "\""), std::string::npos) << id;
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST(AuditTrailTest, TheServerSignsCheckpointsOfTheChain) {
+  auto key = server::security::PrivateKey::Generate(server::security::KeyAlgorithm::kEcP256);
+  ASSERT_TRUE(key.ok());
+  const std::string pem = "/tmp/fhirhub-audit-key-" + std::to_string(getpid()) + ".pem";
+  std::ofstream(pem) << key->ToPem();
+  std::vector<std::string> args = DevArgs();
+  args.insert(args.end(), {"--audit-signing-key", pem, "--audit-checkpoint-seconds", "10"});
+  ServerProcess server(FHIRHUB_BINARY, args);
+  ASSERT_TRUE(server.ok());
+  const std::string regulator = Token(server, "--role regulator");
+  ASSERT_EQ(Send(server, "GET", "/fhir/AuditEvent?_count=1", regulator).status, 200);
+  // The head moved: within the next period it is signed.
+  Answer verify;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    verify = Send(server, "GET", "/fhir/AuditEvent/$verify", regulator);
+  } while (verify.body.find(R"("name":"checkpoints","valueInteger":0)") != std::string::npos &&
+           std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(verify.body.find(R"("name":"checkpoints","valueInteger":0)"), std::string::npos)
+      << verify.body;
+  EXPECT_NE(verify.body.find(R"("name":"intact","valueBoolean":true)"), std::string::npos)
+      << verify.body;
+  std::filesystem::remove(pem);
 }
 
 }  // namespace
