@@ -15,9 +15,7 @@
 //     one resource per line in the log's order, for regulators. Exits 0, or 2 / 3 as above.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -40,15 +38,6 @@ constexpr const char* kUsage =
     "DIR]\n"
     "       fhirhub audit export [--database-url URL | --data-dir DIR] [--patient ID] "
     "[--since DATE] [--until DATE]\n";
-
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return std::nullopt;
-  return text.str();
-}
 
 int Fail(const std::string& text) {
   std::fprintf(stderr, "fhirhub audit: %s\n", text.c_str());
@@ -73,7 +62,7 @@ std::unique_ptr<store::pg::PgAuditLog> OpenLog(const Database& db) {
 int Verify(const CommandLine& cl) {
   std::optional<audit::SignatureCheck> check;
   if (auto path = cl.Get("public-key")) {
-    auto pem = ReadFile(*path);
+    auto pem = ReadFileText(*path);
     if (!pem) return Fail("cannot read " + *path);
     auto key = security::PublicKey::FromPem(*pem);
     if (!key.ok()) return Fail(*path + ": " + key.error().text());
@@ -103,7 +92,7 @@ int Checkpoint(const CommandLine& cl) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  auto pem = ReadFile(*path);
+  auto pem = ReadFileText(*path);
   if (!pem) return Fail("cannot read " + *path);
   auto key = security::PrivateKey::FromPem(*pem);
   if (!key.ok()) return Fail(*path + ": " + key.error().text());

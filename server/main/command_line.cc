@@ -2,8 +2,19 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace server::main {
+
+std::optional<std::string> ReadFileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return text.str();
+}
 
 fhir::Result<CommandLine> CommandLine::Parse(const std::vector<std::string>& args,
                                              const std::set<std::string, std::less<>>& flags,

@@ -39,6 +39,10 @@ class CommandLine {
   std::vector<std::string> positional_;
 };
 
+// The whole content of the file at `path` (a key, a JWKS, a mapping file named by an option), or
+// nullopt when it cannot be read.
+std::optional<std::string> ReadFileText(const std::string& path);
+
 // The subcommands, each returning the process exit code.
 int RunServe(const std::vector<std::string>& args);
 int RunConvert(const std::vector<std::string>& args);

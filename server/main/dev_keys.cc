@@ -8,11 +8,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 #include <utility>
 
+#include "server/main/command_line.h"
 #include "server/security/digest.h"
 #include "server/security/random.h"
 
@@ -42,11 +41,9 @@ fhir::Result<PrivateKey> ReadKey(const fs::path& path) {
         "dev-key.permissions",
         "The development key " + path.string() + " is open to other users; chmod 600 it");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return FileError(path, "Cannot read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return PrivateKey::FromPem(text.str());
+  std::optional<std::string> text = ReadFileText(path);
+  if (!text) return FileError(path, "Cannot read");
+  return PrivateKey::FromPem(*text);
 }
 
 // Writes `text` to a new file at `path` with mode 0600, or fails with EEXIST when one is there.

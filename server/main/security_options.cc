@@ -1,7 +1,5 @@
 #include "server/main/security_options.h"
 
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "server/main/http_options.h"
@@ -64,11 +62,9 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
   options.jwt.clock_skew_seconds = *skew;
 
   if (auto file = cl.GetOrEnv("role-mapping")) {
-    std::ifstream in(*file);
-    if (!in) return InvalidOption("role-mapping", "names a file that cannot be read: " + *file);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto mapping = auth::RoleMapping::FromJson(text.str());
+    std::optional<std::string> text = ReadFileText(*file);
+    if (!text) return InvalidOption("role-mapping", "names a file that cannot be read: " + *file);
+    auto mapping = auth::RoleMapping::FromJson(*text);
     if (!mapping.ok()) return std::move(mapping).error();
     options.roles = std::move(mapping).value();
   }

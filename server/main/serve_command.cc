@@ -12,12 +12,10 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -205,20 +203,9 @@ fhir::Result<bool> IndexCompletedWith(store::Store& store, const std::string& fi
   return state->complete && state->fingerprint == fingerprint;
 }
 
-// The text of a file; 400 cli.unreadable-file naming it when it cannot be read.
-fhir::Result<std::string> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return fhir::Error::Invalid("cli.unreadable-file", "cannot read " + path.string());
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-fhir::Result<security::PrivateKey> LoadPrivateKey(const std::filesystem::path& path) {
-  auto pem = ReadFile(path);
-  if (!pem.ok()) return std::move(pem).error();
+fhir::Result<security::PrivateKey> LoadPrivateKey(const std::string& path) {
+  std::optional<std::string> pem = ReadFileText(path);
+  if (!pem) return fhir::Error::Invalid("cli.unreadable-file", "cannot read " + path);
   return security::PrivateKey::FromPem(*pem);
 }
 
