@@ -233,7 +233,7 @@ fhir::Result<std::vector<AuditEntry>> PgAuditLog::Search(const AuditQuery& query
          "::int";
   auto conn = pool_.Acquire();
   if (!conn.ok()) return std::move(conn).error();
-  auto rows = (*conn)->ExecCached(sql, params);
+  auto rows = (*conn)->ExecParams(sql, params);
   if (!rows.ok()) return std::move(rows).error();
   return ReadEntries(*rows);
 }
