@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "server/audit/audit_retention.h"
 #include "server/main/http_options.h"
 
 namespace server::main {
@@ -28,6 +29,7 @@ const std::set<std::string, std::less<>>& SecurityOptionNames() {
       "audit-hash",
       "audit-signing-key",
       "audit-checkpoint-seconds",
+      "audit-retention-days",
       "consent",
       "audit",
   };
@@ -99,6 +101,17 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
       ParseNumber(cl, "audit-checkpoint-seconds", 10, 86400, options.audit_checkpoint_seconds);
   if (!every.ok()) return std::move(every).error();
   options.audit_checkpoint_seconds = static_cast<int>(*every);
+  if (cl.GetOrEnv("audit-retention-days")) {
+    const long long floor = audit::kRetentionFloor.count();
+    auto days = ParseNumber(cl, "audit-retention-days", floor, 36500, floor);
+    if (!days.ok()) return std::move(days).error();
+    if (!options.audit_signing_key) {
+      return InvalidOption("audit-retention-days",
+                           "needs --audit-signing-key: records are removed only up to a signed "
+                           "checkpoint");
+    }
+    options.audit_retention = std::chrono::days(*days);
+  }
   return options;
 }
 

@@ -6,6 +6,7 @@
 #ifndef SERVER_MAIN_SECURITY_OPTIONS_H_
 #define SERVER_MAIN_SECURITY_OPTIONS_H_
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -36,6 +37,9 @@ struct SecurityOptions {
   // The key that signs audit checkpoints (PEM: P-256 or SM2), and how often.
   std::optional<std::filesystem::path> audit_signing_key;
   int audit_checkpoint_seconds = 300;
+  // How long audit records are kept (at least audit::kRetentionFloor); none: for ever. Needs the
+  // signing key: the log is cut only at signed checkpoints.
+  std::optional<std::chrono::days> audit_retention;
   // Off only with --auth off, to measure what the pipeline costs: no consent enforcement, no
   // audit records.
   bool audit = true;

@@ -21,6 +21,7 @@
 
 #include "conformance/capability_statement.h"
 #include "server/audit/audit_checkpoint.h"
+#include "server/audit/audit_retention.h"
 #include "server/audit/audit_writer.h"
 #include "server/http/http_server.h"
 #include "server/main/command_line.h"
@@ -273,18 +274,37 @@ class StopSignal {
 
 // Signs the audit log's head every `period` until `stop`, when it moved on.
 void SignCheckpoints(store::AuditLog& log, const security::PrivateKey& key,
-                     std::chrono::seconds period, StopSignal& stop) {
+                     std::chrono::seconds period, std::optional<std::chrono::days> retention,
+                     StopSignal& stop) {
   std::int64_t signed_seq = -1;
+  std::optional<std::chrono::steady_clock::time_point> retained;
   while (!stop.WaitFor(period)) {
     auto head = log.Head();
-    if (!head.ok() || head->seq == signed_seq || head->seq == 0) continue;
-    auto checkpoint = audit::WriteCheckpoint(log, key, store::SystemClock().Now());
-    if (!checkpoint.ok()) {
-      std::fprintf(stderr, "fhirhub: audit checkpoint failed (%s)\n",
-                   checkpoint.error().message_id().c_str());
-      continue;
+    if (head.ok() && head->seq != signed_seq && head->seq != 0) {
+      auto checkpoint = audit::WriteCheckpoint(log, key, store::SystemClock().Now());
+      if (checkpoint.ok()) {
+        signed_seq = checkpoint->seq;
+      } else {
+        std::fprintf(stderr, "fhirhub: audit checkpoint failed (%s)\n",
+                     checkpoint.error().message_id().c_str());
+      }
     }
-    signed_seq = checkpoint->seq;
+    // Retention, once a day (and in the first period after start).
+    const auto now = std::chrono::steady_clock::now();
+    if (!retention || (retained && now - *retained < std::chrono::hours(24))) continue;
+    retained = now;
+    auto removed = audit::ApplyRetention(log, store::SystemClock().Now(), *retention);
+    if (!removed.ok()) {
+      std::fprintf(stderr, "fhirhub: audit retention failed (%s)\n",
+                   removed.error().message_id().c_str());
+    } else if (removed->removed > 0) {
+      std::fprintf(stderr,
+                   "fhirhub: audit retention removed %lld records (up to seq %lld) recorded "
+                   "more than %lld days ago\n",
+                   static_cast<long long>(removed->removed),
+                   static_cast<long long>(removed->through),
+                   static_cast<long long>(retention->count()));
+    }
   }
 }
 
@@ -372,8 +392,10 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
                  security.audit ? "" : "audit records");
   }
   const rest::AuditHandler audit_events(
-      audit_log, checkpoint_key ? audit::CheckpointSignatureCheck(checkpoint_key->Public())
-                                : audit::SignatureCheck());
+      audit_log,
+      checkpoint_key ? audit::CheckpointSignatureCheck(checkpoint_key->Public())
+                     : audit::SignatureCheck(),
+      clock);
   auth::SmartConfigurationOptions smart;
   smart.patient_context = true;
   const std::string smart_json = auth::SmartConfigurationJson(smart);
@@ -496,7 +518,8 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   if (checkpoint_key) {
     checkpoints = std::thread([&] {
       SignCheckpoints(audit_log, *checkpoint_key,
-                      std::chrono::seconds(security.audit_checkpoint_seconds), stopping);
+                      std::chrono::seconds(security.audit_checkpoint_seconds),
+                      security.audit_retention, stopping);
     });
   }
 
