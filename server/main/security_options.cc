@@ -24,6 +24,7 @@ const std::set<std::string, std::less<>>& SecurityOptionNames() {
       "token-audience",
       "token-clock-skew",
       "role-mapping",
+      "certificate-clients",
       "consent-default",
       "withheld-reads",
       "audit-hash",
@@ -69,6 +70,23 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
     auto mapping = auth::RoleMapping::FromJson(*text);
     if (!mapping.ok()) return std::move(mapping).error();
     options.roles = std::move(mapping).value();
+  }
+
+  if (auto file = cl.GetOrEnv("certificate-clients")) {
+    if (options.auth == AuthMode::kOff) {
+      return InvalidOption("certificate-clients", "has no effect with --auth off");
+    }
+    if (!cl.GetOrEnv("tls-client-ca")) {
+      return InvalidOption("certificate-clients",
+                           "needs TLS with client certificates (--tls-client-ca)");
+    }
+    std::optional<std::string> text = ReadFileText(*file);
+    if (!text) {
+      return InvalidOption("certificate-clients", "names a file that cannot be read: " + *file);
+    }
+    auto clients = auth::CertificateClients::FromJson(*text);
+    if (!clients.ok()) return std::move(clients).error();
+    options.certificate_clients = std::move(clients).value();
   }
 
   for (const char* name : {"consent", "audit"}) {

@@ -14,6 +14,7 @@
 
 #include "fhir/result.h"
 #include "server/main/command_line.h"
+#include "server/pipeline/auth/certificate_clients.h"
 #include "server/pipeline/auth/roles.h"
 #include "server/pipeline/gate.h"
 #include "server/security/digest.h"
@@ -32,6 +33,8 @@ struct SecurityOptions {
   std::string jwks;  // a JWKS file path, or an http(s) URL
   security::JwtOptions jwt;
   auth::RoleMapping roles = auth::RoleMapping::Default();
+  // The system clients that authenticate with TLS client certificates instead of tokens.
+  std::optional<auth::CertificateClients> certificate_clients;
   pipeline::GateOptions gate;
   security::HashAlgorithm audit_hash = security::HashAlgorithm::kSha256;
   // The key that signs audit checkpoints (PEM: P-256 or SM2), and how often.

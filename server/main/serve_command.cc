@@ -248,8 +248,14 @@ fhir::Result<std::unique_ptr<pipeline::Authenticator>> MakeAuthenticator(
     std::fprintf(stderr, "fhirhub: bearer tokens verified with %zu key%s from %s\n",
                  from->Keys()->size(), from->Keys()->size() == 1 ? "" : "s", security.jwks.c_str());
   }
-  return std::unique_ptr<pipeline::Authenticator>(
+  std::unique_ptr<pipeline::Authenticator> tokens(
       new pipeline::TokenAuthenticator(std::move(keys), jwt, security.roles, seconds));
+  if (!security.certificate_clients) return tokens;
+  std::fprintf(stderr, "fhirhub: %zu system client%s known by their TLS client certificates\n",
+               security.certificate_clients->size(),
+               security.certificate_clients->size() == 1 ? "" : "s");
+  return std::unique_ptr<pipeline::Authenticator>(
+      new pipeline::CertificateAuthenticator(*security.certificate_clients, std::move(tokens)));
 }
 
 // Wakes the threads that wait for the server to stop.
@@ -505,9 +511,9 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
     std::fprintf(stderr, "fhirhub serve: %s\n", result.error().text().c_str());
     return 1;
   }
-  std::printf("fhirhub %s serving FHIR R4 at http://%s:%u%s\n", FHIRHUB_VERSION,
-              options.host.c_str(), static_cast<unsigned>(server.port()),
-              options.base_path.c_str());
+  std::printf("fhirhub %s serving FHIR R4 at %s://%s:%u%s\n", FHIRHUB_VERSION,
+              options.tls != nullptr ? "https" : "http", options.host.c_str(),
+              static_cast<unsigned>(server.port()), options.base_path.c_str());
   std::fflush(stdout);
 
   // Index rows built with other definitions (or none, for data written before) are rebuilt in
