@@ -1,5 +1,6 @@
 #include "server/main/security_options.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "server/audit/audit_retention.h"
@@ -25,6 +26,8 @@ const std::set<std::string, std::less<>>& SecurityOptionNames() {
       "token-clock-skew",
       "role-mapping",
       "certificate-clients",
+      "rate-limit",
+      "rate-limit-burst",
       "consent-default",
       "withheld-reads",
       "audit-hash",
@@ -88,6 +91,16 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
     if (!clients.ok()) return std::move(clients).error();
     options.certificate_clients = std::move(clients).value();
   }
+
+  auto rate = ParseNumber(cl, "rate-limit", 0, 1000000, 0);
+  if (!rate.ok()) return std::move(rate).error();
+  auto burst = ParseNumber(cl, "rate-limit-burst", 1, 10000000, std::max<long long>(1, 2 * *rate));
+  if (!burst.ok()) return std::move(burst).error();
+  if (*rate == 0 && cl.GetOrEnv("rate-limit-burst")) {
+    return InvalidOption("rate-limit-burst", "needs --rate-limit");
+  }
+  options.rate_limit.per_second = static_cast<double>(*rate);
+  options.rate_limit.burst = static_cast<double>(*burst);
 
   for (const char* name : {"consent", "audit"}) {
     const std::string value = cl.GetOrEnv(name).value_or("on");

@@ -17,6 +17,7 @@
 #include "server/pipeline/auth/certificate_clients.h"
 #include "server/pipeline/auth/roles.h"
 #include "server/pipeline/gate.h"
+#include "server/pipeline/rate_limiter.h"
 #include "server/security/digest.h"
 #include "server/security/jwt.h"
 
@@ -36,6 +37,8 @@ struct SecurityOptions {
   // The system clients that authenticate with TLS client certificates instead of tokens.
   std::optional<auth::CertificateClients> certificate_clients;
   pipeline::GateOptions gate;
+  // Requests per second and burst per client; per_second 0: no limit.
+  pipeline::RateLimitOptions rate_limit;
   security::HashAlgorithm audit_hash = security::HashAlgorithm::kSha256;
   // The key that signs audit checkpoints (PEM: P-256 or SM2), and how often.
   std::optional<std::filesystem::path> audit_signing_key;

@@ -409,6 +409,8 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   rest::Router router(defs);
   pipeline::PipelineOptions pipeline_options;
   pipeline_options.gate = security.gate;
+  pipeline::RateLimiter limiter(security.rate_limit);
+  if (security.rate_limit.per_second > 0) pipeline_options.limiter = &limiter;
   const pipeline::Pipeline pipeline(pipeline_options, router, pg_store, defs, registry,
                                     compartments, **authenticator, trail, clock);
   // Bundle entries pass through the pipeline and the same router, so they behave as requests
