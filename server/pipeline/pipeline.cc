@@ -119,6 +119,14 @@ rest::FhirResponse Pipeline::Dispatch(rest::FhirRequest& request) const {
   return response;
 }
 
+fhir::Result<void> Pipeline::Refused(const rest::FhirRequest& request,
+                                     const fhir::Error& error) const {
+  // A request whose head could not be read has neither path nor headers: no interaction.
+  const Interaction what =
+      request.path.empty() && request.headers.empty() ? Interaction() : Classify(request, defs_);
+  return Audit(request, what, nullptr, router_.ErrorResponse(error), &error);
+}
+
 std::optional<std::chrono::seconds> Pipeline::Throttle(const rest::FhirRequest& request) const {
   if (options_.limiter == nullptr) return std::nullopt;
   const rest::Principal* who = request.principal.get();

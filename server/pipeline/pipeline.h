@@ -74,6 +74,9 @@ class Pipeline : public rest::Dispatcher {
 
   rest::FhirResponse Dispatch(rest::FhirRequest& request) const override;
   fhir::Result<rest::FhirResponse> Route(rest::FhirRequest& request) const override;
+  // Audits the refusal, with no principal (the request was never authenticated).
+  fhir::Result<void> Refused(const rest::FhirRequest& request,
+                             const fhir::Error& error) const override;
 
  private:
   // How long the request's client must wait when it is over its rate limit (429); by the token's
