@@ -111,16 +111,17 @@ std::string Context::Add(Json resource, std::string_view method, std::string url
   return full_url;
 }
 
-std::string Context::BundleJson() const {
+std::string Context::BundleJson() {
   Json entries = Json::Array();
-  for (const Entry& e : entries_) {
+  for (Entry& e : entries_) {
     Json request = Json::Object().Set("method", e.method).Set("url", e.url);
     request.Set("ifNoneExist", e.if_none_exist);
     entries.Push(Json::Object()
                      .Set("fullUrl", e.full_url)
-                     .Set("resource", e.resource)
+                     .Set("resource", std::move(e.resource))
                      .Set("request", std::move(request)));
   }
+  entries_.clear();
   return Json::Object()
       .Set("resourceType", "Bundle")
       .Set("type", "transaction")

@@ -51,7 +51,8 @@ class Context {
                   std::string if_none_exist, std::string_view key);
   // The fullUrl an entry added with `key` has (or will have).
   static std::string FullUrl(std::string_view key);
-  std::string BundleJson() const;
+  // The Bundle of the entries added; the entries are moved into it.
+  std::string BundleJson();
 
   // A search condition on one identifier ("identifier=system|value", percent-encoded), with
   // the test-data label condition that keeps test and clinical data apart.

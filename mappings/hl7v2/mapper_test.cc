@@ -65,7 +65,8 @@ TEST(MapperTest, AnInvalidIdentityNumberIsKeptButNotMatchedOn) {
       result->warnings[0],
       "PID-3[1].1: the 身份证 check digit (GB 11643) is wrong; not used to match the patient");
   EXPECT_FALSE(Has(result->bundle_json, "2.16.156.10011.1.3|"));
-  EXPECT_TRUE(Has(result->bundle_json, "Patient?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR1"));
+  EXPECT_TRUE(
+      Has(result->bundle_json, "Patient?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR1"));
   // The number stays, as a temporary identifier without system.
   EXPECT_TRUE(Has(result->bundle_json, R"("value": "110105194912310020")"));
 }
@@ -88,7 +89,8 @@ TEST(MapperTest, ResultsDoNotOverwriteDemographicsAndCreateOnlyOnce) {
   auto first = TheMapper().Map(MustParse(text));
   ASSERT_TRUE(first.ok()) << first.error().text();
   EXPECT_TRUE(Has(first->bundle_json, R"("url": "Patient",)"));
-  EXPECT_TRUE(Has(first->bundle_json, R"("ifNoneExist": "identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR1)"))
+  EXPECT_TRUE(Has(first->bundle_json,
+                  R"("ifNoneExist": "identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR1)"))
       << first->bundle_json;
   EXPECT_FALSE(Has(first->bundle_json, R"("method": "PUT")"));
   EXPECT_TRUE(Has(first->bundle_json, R"("value": 5.6)"));
