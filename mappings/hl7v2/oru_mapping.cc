@@ -210,20 +210,21 @@ class OruMapper {
     return quantity;
   }
 
-  // OBX-5 by OBX-2; false when the value cannot be read as its type (a warning said why).
-  bool Value(const Segment& obx, Json* observation) {
+  // OBX-5 by OBX-2; a value that cannot be read as its type is kept as text or left out, with a
+  // warning.
+  void Value(const Segment& obx, Json* observation) {
     const std::string type = obx.Get(2);
     const std::string first = obx.Get(5);
-    if (obx.RepetitionCount(5) == 0 || !Valued(first)) return true;
+    if (obx.RepetitionCount(5) == 0 || !Valued(first)) return;
     const std::string where = obx.Location(5);
     if (type == "NM") {
       if (!IsDecimal(first)) {
         context_.Warn(where + ": not a number (OBX-2 is NM); kept as text");
         observation->Set("valueString", first);
-        return true;
+        return;
       }
       observation->Set("valueQuantity", Quantity(first, obx));
-      return true;
+      return;
     }
     if (type == "SN") {
       // comparator ^ number ^ separator ^ number
@@ -237,7 +238,7 @@ class OruMapper {
         Json quantity = Quantity(n1, obx);
         quantity.Set("comparator", comparator);
         observation->Set("valueQuantity", std::move(quantity));
-        return true;
+        return;
       }
       if ((separator == "-" || separator == ":" || separator == "/") && IsDecimal(n1) &&
           IsDecimal(n2)) {
@@ -252,19 +253,19 @@ class OruMapper {
                   .Set("numerator", Json::Object().Set("value", Json::Number(JsonDecimal(n1))))
                   .Set("denominator", Json::Object().Set("value", Json::Number(JsonDecimal(n2)))));
         }
-        return true;
+        return;
       }
       context_.Warn(where + ": not a structured numeric (OBX-2 is SN); kept as text");
       observation->Set("valueString", std::string(obx.Raw(5)));
-      return true;
+      return;
     }
     if (type == "CE" || type == "CWE" || type == "CNE" || type == "CF") {
       observation->Set("valueCodeableConcept", context_.CodeableConcept(FieldRef{obx, 5}));
-      return true;
+      return;
     }
     if (type == "DT" || type == "TS" || type == "DTM") {
       observation->Set("valueDateTime", context_.DateTime(first, where));
-      return true;
+      return;
     }
     if (type == "ST" || type == "TX" || type == "FT" || type == "IS" || type == "ID" ||
         type == "NA" || type == "TM" || type.empty()) {
@@ -279,10 +280,9 @@ class OruMapper {
         }
       }
       observation->Set("valueString", text);
-      return true;
+      return;
     }
     context_.Warn(where + ": OBX-2 value type " + type + " is not mapped; value left out");
-    return false;
   }
 
   // Devices of OBX-18: EUI-64 system ids and vendor ids. Returns the Device's fullUrl.
@@ -311,8 +311,8 @@ class OruMapper {
     if (auto it = devices_.find(key); it != devices_.end()) return it->second;
     Json device = Json::Object().Set("resourceType", "Device");
     device.Set("identifier", std::move(identifiers));
+    // No Device.patient: monitors and station devices serve many residents in turn.
     device.Set("status", "active");
-    device.Set("patient", Reference(patient_.full_url));
     const std::string query = context_.IdentifierQuery(system, value);
     std::string url = context_.Add(std::move(device), "POST", "Device", query, key);
     devices_.emplace(key, url);
