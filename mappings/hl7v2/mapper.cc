@@ -49,11 +49,14 @@ fhir::Result<Mapped> Mapper::Map(const Message& message) const {
     mapped = MapAdt(context);
   } else if (type == "ORU" && event == "R01") {
     mapped = MapOru(context);
+  } else if (type == "ORM" && event == "O01") {
+    mapped = MapOrm(context);
   } else {
-    return fhir::Error::Invalid("hl7v2.unsupported-message-type",
-                                "message type " + type + "^" + event +
-                                    " is not mapped (ADT^A01/A04/A08/A28/A31 and ORU^R01 are)",
-                                "MSH-9");
+    return fhir::Error::Invalid(
+        "hl7v2.unsupported-message-type",
+        "message type " + type + "^" + event +
+            " is not mapped (ADT^A01/A04/A08/A28/A31, ORU^R01 and ORM^O01 are)",
+        "MSH-9");
   }
   if (!mapped.ok()) return std::move(mapped).error();
   return Mapped{context.BundleJson(), context.TakeWarnings()};

@@ -114,6 +114,23 @@ TEST(MapperTest, TestMessagesAreLabelledAndMatchOnlyTestData) {
   EXPECT_TRUE(Has(production->bundle_json, "&_security:not=http"));
 }
 
+TEST(MapperTest, OrdersAreUpdatedByTheirPlacerNumber) {
+  auto cancel = TheMapper().Map(MustParse(Header("ORM^O01") + "PID|1||MR1^^^HOSP\r" +
+                                          "ORC|CA|P100^HIS||||||||||D1^Wang^Li\r" +
+                                          "OBR|1|P100^HIS||24627-2^Chest CT^LN\r"));
+  ASSERT_TRUE(cancel.ok()) << cancel.error().text();
+  EXPECT_TRUE(
+      Has(cancel->bundle_json,
+          R"("url": "ServiceRequest?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHIS|P100)"))
+      << cancel->bundle_json;
+  EXPECT_TRUE(Has(cancel->bundle_json, R"("status": "active")"));  // CA asks; CR confirms
+  auto diet = TheMapper().Map(
+      MustParse(Header("ORM^O01") + "PID|1||MR1^^^HOSP\r" + "ORC|NW|P101\r" + "ODS|D||LOWSALT\r"));
+  ASSERT_FALSE(diet.ok());
+  EXPECT_EQ(diet.error().issues().front().expression, "ODS");
+  EXPECT_EQ(AckErrorsFor(diet.error()).front().code, "200");
+}
+
 TEST(MapperTest, BadValuesAreWarnedAboutWithTheirPosition) {
   auto result =
       TheMapper().Map(MustParse(Header("ORU^R01") + "PID|1||MR1^^^HOSP||||2024-01-01|Q\r" +
