@@ -20,6 +20,7 @@ const std::vector<std::string>& RequiredMaps() {
       "v2-0078-interpretation",
       "v2-0085-observation-status",
       "v2-0123-diagnostic-report-status",
+      "v2-0278-appointment-status",
       "v2-0127-allergy-category",
       "v2-0128-allergy-criticality",
       "v2-0128-reaction-severity",
@@ -51,11 +52,13 @@ fhir::Result<Mapped> Mapper::Map(const Message& message) const {
     mapped = MapOru(context);
   } else if (type == "ORM" && event == "O01") {
     mapped = MapOrm(context);
+  } else if (type == "SIU" && event == "S12") {
+    mapped = MapSiu(context);
   } else {
     return fhir::Error::Invalid(
         "hl7v2.unsupported-message-type",
         "message type " + type + "^" + event +
-            " is not mapped (ADT^A01/A04/A08/A28/A31, ORU^R01 and ORM^O01 are)",
+            " is not mapped (ADT^A01/A04/A08/A28/A31, ORU^R01, ORM^O01 and SIU^S12 are)",
         "MSH-9");
   }
   if (!mapped.ok()) return std::move(mapped).error();

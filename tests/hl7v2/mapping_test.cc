@@ -44,6 +44,7 @@ bool Mapped(const Message& message) {
   if (type == "ORU") return event == "R01";
   // Orders of tests and procedures (OBR detail); diet, supply and pharmacy orders are not mapped.
   if (type == "ORM") return event == "O01" && message.Find("OBR") != message.segment_count();
+  if (type == "SIU") return event == "S12";
   return type == "ADT" &&
          (event == "A01" || event == "A04" || event == "A08" || event == "A28" || event == "A31");
 }
@@ -134,7 +135,7 @@ TEST(Hl7v2MappingTest, SamplesOfMappedTypesGiveValidBundles) {
     CheckGolden(name, result->bundle_json);
     ++mapped;
   }
-  EXPECT_EQ(mapped, 26);
+  EXPECT_EQ(mapped, 29);
 }
 
 TEST(Hl7v2MappingTest, ChineseAndDeviceMessagesGiveValidBundles) {
