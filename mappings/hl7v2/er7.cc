@@ -524,9 +524,13 @@ fhir::Result<std::vector<Message>> ParseBatch(std::string_view bytes) {
       if (name == "FHS" || name == "BHS") saw_header = true;
     } else if (chunk_start == std::string_view::npos &&
                line.find_first_not_of(" \t") != std::string_view::npos) {
+      if (!ValidSegmentName(name)) {
+        return ParseError("hl7v2.segment-sequence", "the data does not start with an MSH segment",
+                          "MSH");
+      }
       return ParseError("hl7v2.segment-sequence",
                         "segment " + std::string(name) + " is outside any message",
-                        std::string(name.size() == 3 ? name : "segment"));
+                        std::string(name));
     }
     pos = end + 1;
   }
