@@ -63,6 +63,30 @@ std::string Offset(std::string_view tz) {
 
 }  // namespace
 
+bool IsDecimal(std::string_view text) {
+  std::size_t i = 0;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+  std::size_t digits = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++digits;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    std::size_t fraction = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++fraction;
+    if (fraction == 0) return false;
+  }
+  return digits > 0 && i == text.size();
+}
+
+// HL7 NM allows a leading '+' and leading zeros that JSON numbers do not.
+std::string JsonDecimal(std::string_view text) {
+  std::string out(text);
+  if (!out.empty() && out.front() == '+') out.erase(0, 1);
+  bool negative = !out.empty() && out.front() == '-';
+  std::size_t start = negative ? 1 : 0;
+  while (out.size() > start + 1 && out[start] == '0' && out[start + 1] != '.') out.erase(start, 1);
+  return out;
+}
+
 std::string PercentEncode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

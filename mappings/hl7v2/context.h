@@ -104,6 +104,10 @@ class Context {
   std::vector<Entry> entries_;
 };
 
+// An HL7 NM value that FHIR can hold as a decimal: optional sign, digits, optional fraction.
+bool IsDecimal(std::string_view text);
+// An NM value (IsDecimal) as a JSON number: no leading '+' nor leading zeros.
+std::string JsonDecimal(std::string_view text);
 // Percent-encodes everything but unreserved characters (RFC 3986).
 std::string PercentEncode(std::string_view text);
 // The HL7 null ("") and absent both read as empty.

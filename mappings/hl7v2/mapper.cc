@@ -52,13 +52,15 @@ fhir::Result<Mapped> Mapper::Map(const Message& message) const {
     mapped = MapOru(context);
   } else if (type == "ORM" && event == "O01") {
     mapped = MapOrm(context);
+  } else if (type == "RDE" && event == "O11") {
+    mapped = MapRde(context);
   } else if (type == "SIU" && event == "S12") {
     mapped = MapSiu(context);
   } else {
     return fhir::Error::Invalid(
         "hl7v2.unsupported-message-type",
         "message type " + type + "^" + event +
-            " is not mapped (ADT^A01/A04/A08/A28/A31, ORU^R01, ORM^O01 and SIU^S12 are)",
+            " is not mapped (ADT^A01/A04/A08/A28/A31, ORU^R01, ORM^O01, RDE^O11 and SIU^S12 are)",
         "MSH-9");
   }
   if (!mapped.ok()) return std::move(mapped).error();

@@ -131,6 +131,23 @@ TEST(MapperTest, OrdersAreUpdatedByTheirPlacerNumber) {
   EXPECT_EQ(AckErrorsFor(diet.error()).front().code, "200");
 }
 
+TEST(MapperTest, PrescriptionsCarryDoseRouteAndDispense) {
+  auto result = TheMapper().Map(
+      MustParse(Header("RDE^O11") + "PID|1||MR1^^^HOSP\r" + "ORC|DC|RX9^HIS||||||||20240315\r" +
+                "RXE||86.0^硝苯地平控释片^L|30||mg^mg^UCUM|TAB|每日一次~晨服|||28|TAB^片|2\r" +
+                "RXR|PO^口服^HL70162\r"));
+  ASSERT_TRUE(result.ok()) << result.error().text();
+  const std::string& json = result->bundle_json;
+  EXPECT_TRUE(Has(
+      json, R"("url": "MedicationRequest?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHIS|RX9)"))
+      << json;
+  EXPECT_TRUE(Has(json, R"("status": "cancelled")"));  // DC: discontinued
+  EXPECT_TRUE(Has(json, R"("text": "每日一次\n晨服")"));
+  EXPECT_TRUE(Has(json, R"("code": "mg")"));
+  EXPECT_TRUE(Has(json, R"("numberOfRepeatsAllowed": 2)"));
+  EXPECT_TRUE(Has(json, R"("display": "口服")"));
+}
+
 TEST(MapperTest, BadValuesAreWarnedAboutWithTheirPosition) {
   auto result =
       TheMapper().Map(MustParse(Header("ORU^R01") + "PID|1||MR1^^^HOSP||||2024-01-01|Q\r" +

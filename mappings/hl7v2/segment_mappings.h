@@ -30,6 +30,8 @@ fhir::Result<void> MapAdt(Context& context);
 fhir::Result<void> MapOru(Context& context);
 // ORM^O01: PID, ORC, OBR, NTE.
 fhir::Result<void> MapOrm(Context& context);
+// RDE^O11: PID, ORC, TQ1, RXE, RXR, NTE.
+fhir::Result<void> MapRde(Context& context);
 // SIU^S12: SCH, TQ1, NTE, PID, AIS, AIG, AIL, AIP.
 fhir::Result<void> MapSiu(Context& context);
 

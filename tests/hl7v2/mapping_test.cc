@@ -45,6 +45,7 @@ bool Mapped(const Message& message) {
   // Orders of tests and procedures (OBR detail); diet, supply and pharmacy orders are not mapped.
   if (type == "ORM") return event == "O01" && message.Find("OBR") != message.segment_count();
   if (type == "SIU") return event == "S12";
+  if (type == "RDE") return event == "O11";
   return type == "ADT" &&
          (event == "A01" || event == "A04" || event == "A08" || event == "A28" || event == "A31");
 }
@@ -135,7 +136,7 @@ TEST(Hl7v2MappingTest, SamplesOfMappedTypesGiveValidBundles) {
     CheckGolden(name, result->bundle_json);
     ++mapped;
   }
-  EXPECT_EQ(mapped, 29);
+  EXPECT_EQ(mapped, 31);
 }
 
 TEST(Hl7v2MappingTest, ChineseAndDeviceMessagesGiveValidBundles) {
