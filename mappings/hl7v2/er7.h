@@ -106,6 +106,7 @@ class Message {
  private:
   friend class Segment;
   friend fhir::Result<Message> Parse(std::string_view bytes);
+  Message() = default;  // only Parse makes one
   struct Span {
     std::uint32_t begin;
     std::uint32_t size;
