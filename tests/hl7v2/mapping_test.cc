@@ -166,5 +166,33 @@ TEST(Hl7v2MappingTest, TheSameMessageInGb18030AndUtf8MapsTheSame) {
   EXPECT_EQ(utf8->Get("PID-5.1"), "张");
 }
 
+// Bad input never crashes and every refusal names a position: each mapped sample, with one byte
+// after another replaced by a delimiter, a line end or a high byte, parses and maps or fails
+// with a location.
+TEST(Hl7v2MappingTest, DamagedMessagesAreRefusedWithAPosition) {
+  const char replacements[] = {'|', '^', '~', '&', '\\', '\r', '\xB0'};
+  int refused = 0;
+  for (const char* name : {"ADT-A01-01", "ORU-R01-01", "ORM-O01-01", "RDE-O11-01", "SIU-S12-01"}) {
+    const std::string original = testing_support::ReadFile(
+        testing_support::TestDataDir() / "hl7v2-samples" / (std::string(name) + ".hl7"));
+    for (std::size_t i = 0; i < original.size(); i += 13) {
+      std::string damaged = original;
+      damaged[i] = replacements[i % sizeof(replacements)];
+      auto message = Parse(damaged);
+      if (!message.ok()) {
+        EXPECT_FALSE(message.error().issues().front().expression.empty()) << name << " " << i;
+        ++refused;
+        continue;
+      }
+      auto mapped = TheMapper().Map(*message);
+      if (!mapped.ok()) {
+        EXPECT_FALSE(mapped.error().issues().front().expression.empty()) << name << " " << i;
+        ++refused;
+      }
+    }
+  }
+  EXPECT_GT(refused, 0);
+}
+
 }  // namespace
 }  // namespace mappings::hl7v2
