@@ -51,6 +51,7 @@ int RunMigrate(const std::vector<std::string>& args);
 int RunReindex(const std::vector<std::string>& args);
 int RunToken(const std::vector<std::string>& args);
 int RunAudit(const std::vector<std::string>& args);
+int RunHl7(const std::vector<std::string>& args);
 
 }  // namespace server::main
 
