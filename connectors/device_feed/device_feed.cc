@@ -9,6 +9,7 @@
 #include "fhir/json/json.h"
 #include "fhir/outcome.h"
 #include "server/rest/interaction_support.h"
+#include "server/rest/search_params.h"
 
 namespace connectors::device_feed {
 
@@ -148,8 +149,7 @@ DeviceFeed::DeviceFeed(const FhirSink& sink, server::store::PendingMeasurements&
     : sink_(sink), pending_(pending), defs_(defs), options_(std::move(options)) {}
 
 fhir::Result<std::map<std::string, std::vector<std::string>>> DeviceFeed::FindPatients(
-    const Principal& principal, const std::string& peer,
-    const std::vector<Identifier>& residents) const {
+    const Caller& caller, const std::vector<Identifier>& residents) const {
   std::map<std::string, std::vector<std::string>> found;
   for (std::size_t start = 0; start < residents.size(); start += kResidentsPerSearch) {
     std::string values;
@@ -162,8 +162,9 @@ fhir::Result<std::map<std::string, std::vector<std::string>>> DeviceFeed::FindPa
     search.method = Method::kGet;
     search.path = "Patient";
     search.query = {{"identifier", values}, {"_count", std::to_string(kPageMax)}};
-    search.peer_address = peer;
-    auto answer = sink_.Send(principal, std::move(search));
+    search.peer_address = caller.peer_address;
+    search.base_url = caller.base_url;
+    auto answer = sink_.Send(caller.principal, std::move(search));
     if (!answer.ok()) return std::move(answer).error();
     if (auto parsed = server::rest::MaterializeBody(&*answer, defs_); !parsed.ok()) {
       return std::move(parsed).error();
@@ -184,8 +185,7 @@ fhir::Result<std::map<std::string, std::vector<std::string>>> DeviceFeed::FindPa
 }
 
 fhir::Result<std::vector<std::string>> DeviceFeed::Write(
-    const Principal& principal, const std::string& peer,
-    const std::vector<const Measurement*>& measurements,
+    const Caller& caller, const std::vector<const Measurement*>& measurements,
     const std::vector<std::string>& patient_ids, std::vector<bool>* written) const {
   std::vector<std::string> entries;
   written->assign(measurements.size(), false);
@@ -209,8 +209,9 @@ fhir::Result<std::vector<std::string>> DeviceFeed::Write(
   request.method = Method::kPost;
   request.body = std::move(parsed).value();
   request.content_type = "application/fhir+json";
-  request.peer_address = peer;
-  auto answer = sink_.Send(principal, std::move(request));
+  request.peer_address = caller.peer_address;
+  request.base_url = caller.base_url;
+  auto answer = sink_.Send(caller.principal, std::move(request));
   if (!answer.ok()) return std::move(answer).error();
   if (auto body = server::rest::MaterializeBody(&*answer, defs_); !body.ok()) {
     return std::move(body).error();
@@ -241,7 +242,7 @@ fhir::Result<FhirResponse> DeviceFeed::Receive(const FhirRequest& request) const
   if (request.principal == nullptr) {
     return fhir::Error::Internal("station.no-principal", "The request was not authenticated");
   }
-  const Principal& principal = *request.principal;
+  const Caller caller{*request.principal, request.peer_address, request.base_url};
   auto batch = mappings::station::Parse(request.raw_body, options_.mapping, options_.max_items);
   if (!batch.ok()) return std::move(batch).error();
 
@@ -254,7 +255,7 @@ fhir::Result<FhirResponse> DeviceFeed::Receive(const FhirRequest& request) const
     }
     residents.push_back(item.measurement->resident);
   }
-  auto patients = FindPatients(principal, request.peer_address, residents);
+  auto patients = FindPatients(caller, residents);
   if (!patients.ok()) return std::move(patients).error();
 
   std::vector<const Measurement*> known;
@@ -282,7 +283,7 @@ fhir::Result<FhirResponse> DeviceFeed::Receive(const FhirRequest& request) const
     entries[item.index] = PendingEntry(*id, queued.reason, defs_);
   }
   std::vector<bool> written;
-  auto results = Write(principal, request.peer_address, known, patient_ids, &written);
+  auto results = Write(caller, known, patient_ids, &written);
   if (!results.ok()) return std::move(results).error();
   for (std::size_t i = 0; i < known_index.size(); ++i) {
     entries[known_index[i]] = std::move((*results)[i]);
@@ -303,7 +304,8 @@ fhir::Result<FhirResponse> DeviceFeed::ListPending(const FhirRequest& request) c
   }
   auto page = pending_.List(after, *count);
   if (!page.ok()) return std::move(page).error();
-  std::string json = R"({"resourceType":"Parameters","parameter":[)";
+  std::string json = R"({"resourceType":"Parameters")";
+  if (!page->empty()) json += R"(,"parameter":[)";
   bool first = true;
   for (const server::store::PendingMeasurement& m : *page) {
     if (!first) json += ",";
@@ -318,10 +320,10 @@ fhir::Result<FhirResponse> DeviceFeed::ListPending(const FhirRequest& request) c
             JsonString(server::rest::FormatInstant(m.received)) + "}]}";
   }
   if (static_cast<int>(page->size()) == *count) {
-    json += std::string(first ? "" : ",") + R"({"name":"next","valueString":)" +
-            JsonString(std::to_string(page->back().id)) + "}";
+    json += R"(,{"name":"next","valueString":)" + JsonString(std::to_string(page->back().id)) +
+            "}";
   }
-  json += "]}";
+  json += page->empty() ? "}" : "]}";
   return server::rest::BundleResponse(std::move(json));
 }
 
@@ -344,11 +346,13 @@ fhir::Result<FhirResponse> DeviceFeed::Resolve(const FhirRequest& request,
     return fhir::Error::NotFound("station.unknown-pending",
                                  "The pending queue has no measurement " + std::string(id_text));
   }
+  const Caller caller{*request.principal, request.peer_address, request.base_url};
   FhirRequest read;
   read.method = Method::kGet;
   read.path = "Patient/" + patient;
-  read.peer_address = request.peer_address;
-  if (auto found = sink_.Send(*request.principal, std::move(read)); !found.ok()) {
+  read.peer_address = caller.peer_address;
+  read.base_url = caller.base_url;
+  if (auto found = sink_.Send(caller.principal, std::move(read)); !found.ok()) {
     return fhir::Error::Invalid("station.invalid-patient",
                                 "Patient/" + patient + " cannot be read: " + found.error().text());
   }
@@ -365,8 +369,8 @@ fhir::Result<FhirResponse> DeviceFeed::Resolve(const FhirRequest& request,
                                  "The measurement " + std::string(id_text) + " was taken already");
   }
   std::vector<bool> written;
-  auto entries = Write(*request.principal, request.peer_address,
-                       {&*batch->items.front().measurement}, {patient}, &written);
+  auto entries =
+      Write(caller, {&*batch->items.front().measurement}, {patient}, &written);
   if (!entries.ok() || !written.front()) {
     if (auto requeued = pending_.Add(**queued); !requeued.ok()) return std::move(requeued).error();
   }
@@ -388,7 +392,9 @@ fhir::Result<FhirResponse> DeviceFeed::Discard(const FhirRequest&, std::string_v
   return response;
 }
 
-fhir::Result<int> DeviceFeed::Sweep(const Principal& principal) const {
+fhir::Result<int> DeviceFeed::Sweep(const Principal& principal,
+                                    const std::string& base_url) const {
+  const Caller caller{principal, "", base_url};
   int written_count = 0;
   std::int64_t after = 0;
   // Measurements queued again by this sweep (their write failed) are not tried twice.
@@ -400,7 +406,7 @@ fhir::Result<int> DeviceFeed::Sweep(const Principal& principal) const {
     after = page->back().id;
     std::vector<Identifier> residents;
     for (const auto& m : *page) residents.push_back({m.resident_system, m.resident_value});
-    auto patients = FindPatients(principal, "", residents);
+    auto patients = FindPatients(caller, residents);
     if (!patients.ok()) return std::move(patients).error();
     std::vector<server::store::PendingMeasurement> taken;
     std::vector<mappings::station::Batch> batches;
@@ -423,7 +429,7 @@ fhir::Result<int> DeviceFeed::Sweep(const Principal& principal) const {
       patient_ids.push_back(it->second.front());
     }
     std::vector<bool> written;
-    auto entries = Write(principal, "", measurements, patient_ids, &written);
+    auto entries = Write(caller, measurements, patient_ids, &written);
     for (std::size_t i = 0; i < taken.size(); ++i) {
       if (entries.ok() && written[i]) {
         ++written_count;

@@ -64,19 +64,25 @@ class DeviceFeed {
                                                    std::string_view id) const;
 
   // Writes, as `principal`, every queued measurement whose resident now has exactly one Patient,
-  // and returns how many it wrote.
-  fhir::Result<int> Sweep(const server::rest::Principal& principal) const;
+  // and returns how many it wrote. `base_url` is the server's FHIR base, for the locations.
+  fhir::Result<int> Sweep(const server::rest::Principal& principal,
+                          const std::string& base_url) const;
 
  private:
-  // Patient ids by "system|value" of the residents' identifiers, as `principal` may see them.
+  // Who the feed's requests to the sink are made for.
+  struct Caller {
+    const server::rest::Principal& principal;
+    std::string peer_address;
+    std::string base_url;
+  };
+  // Patient ids by "system|value" of the residents' identifiers, as the caller may see them.
   fhir::Result<std::map<std::string, std::vector<std::string>>> FindPatients(
-      const server::rest::Principal& principal, const std::string& peer,
-      const std::vector<mappings::station::Identifier>& residents) const;
+      const Caller& caller, const std::vector<mappings::station::Identifier>& residents) const;
   // Creates the Observations (each with ifNoneExist) in one batch; per measurement the
-  // batch-response entry's JSON text, or the error of the whole batch.
+  // batch-response entry's JSON text, or the error of the whole batch. `written` tells which
+  // Observations exist now (created, or there already).
   fhir::Result<std::vector<std::string>> Write(
-      const server::rest::Principal& principal, const std::string& peer,
-      const std::vector<const mappings::station::Measurement*>& measurements,
+      const Caller& caller, const std::vector<const mappings::station::Measurement*>& measurements,
       const std::vector<std::string>& patient_ids, std::vector<bool>* written) const;
 
   const FhirSink& sink_;
