@@ -111,7 +111,7 @@ Options Parse(int argc, char** argv) {
 
 // The identity card number of resident `i`: 17 digits and the GB 11643 check character.
 std::string IdCard(int i) {
-  char digits[18];
+  char digits[24];
   std::snprintf(digits, sizeof digits, "110105%04d0101%03d", 1940 + i / 1000 % 50, i % 1000);
   static constexpr int kWeights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
   int sum = 0;
