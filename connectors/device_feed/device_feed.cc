@@ -190,28 +190,38 @@ fhir::Result<std::vector<std::string>> DeviceFeed::Write(
   std::vector<std::string> entries;
   written->assign(measurements.size(), false);
   if (measurements.empty()) return entries;
-  std::string bundle = R"({"resourceType":"Bundle","type":"batch","entry":[)";
+  std::string entries_json;
   for (std::size_t i = 0; i < measurements.size(); ++i) {
     const Measurement& m = *measurements[i];
     const Identifier identifier = mappings::station::ObservationIdentifier(m, options_.mapping);
-    if (i > 0) bundle += ",";
-    bundle += R"({"resource":)" +
-              mappings::station::ObservationJson(m, "Patient/" + patient_ids[i], options_.mapping) +
-              R"(,"request":{"method":"POST","url":"Observation","ifNoneExist":)" +
-              JsonString("identifier=" +
-                         server::rest::PercentEncode(identifier.system + "|" + identifier.value)) +
-              "}}";
+    if (i > 0) entries_json += ",";
+    entries_json +=
+        R"({"resource":)" +
+        mappings::station::ObservationJson(m, "Patient/" + patient_ids[i], options_.mapping) +
+        R"(,"request":{"method":"POST","url":"Observation","ifNoneExist":)" +
+        JsonString("identifier=" +
+                   server::rest::PercentEncode(identifier.system + "|" + identifier.value)) +
+        "}}";
   }
-  bundle += "]}";
-  auto parsed = fhir::json::Parse(bundle, defs_);
-  if (!parsed.ok()) return std::move(parsed).error();
-  FhirRequest request;
-  request.method = Method::kPost;
-  request.body = std::move(parsed).value();
-  request.content_type = "application/fhir+json";
-  request.peer_address = caller.peer_address;
-  request.base_url = caller.base_url;
-  auto answer = sink_.Send(caller.principal, std::move(request));
+  auto send = [&](std::string_view type) -> fhir::Result<FhirResponse> {
+    auto parsed = fhir::json::Parse(R"({"resourceType":"Bundle","type":")" + std::string(type) +
+                                        R"(","entry":[)" + entries_json + "]}",
+                                    defs_);
+    if (!parsed.ok()) return std::move(parsed).error();
+    FhirRequest request;
+    request.method = Method::kPost;
+    request.body = std::move(parsed).value();
+    request.content_type = "application/fhir+json";
+    request.peer_address = caller.peer_address;
+    request.base_url = caller.base_url;
+    return sink_.Send(caller.principal, std::move(request));
+  };
+  // One transaction commits the whole batch at once; when one Observation is refused (consent,
+  // validation) the transaction writes nothing, and a batch then answers each on its own.
+  auto answer = send("transaction");
+  if (!answer.ok() && answer.error().http_status() >= 400 && answer.error().http_status() < 500) {
+    answer = send("batch");
+  }
   if (!answer.ok()) return std::move(answer).error();
   if (auto body = server::rest::MaterializeBody(&*answer, defs_); !body.ok()) {
     return std::move(body).error();
@@ -220,7 +230,7 @@ fhir::Result<std::vector<std::string>> DeviceFeed::Write(
   if (answer->body) results = answer->body->root()->Children("entry");
   if (results.size() != measurements.size()) {
     return fhir::Error::Internal("station.unexpected-response",
-                                 "The batch of Observations was answered with " +
+                                 "The Bundle of Observations was answered with " +
                                      std::to_string(results.size()) + " entries for " +
                                      std::to_string(measurements.size()));
   }

@@ -78,9 +78,9 @@ class DeviceFeed {
   // Patient ids by "system|value" of the residents' identifiers, as the caller may see them.
   fhir::Result<std::map<std::string, std::vector<std::string>>> FindPatients(
       const Caller& caller, const std::vector<mappings::station::Identifier>& residents) const;
-  // Creates the Observations (each with ifNoneExist) in one batch; per measurement the
-  // batch-response entry's JSON text, or the error of the whole batch. `written` tells which
-  // Observations exist now (created, or there already).
+  // Creates the Observations (each with ifNoneExist) in one transaction Bundle, or, when that is
+  // refused, in a batch Bundle; per measurement the response entry's JSON text, or the error of
+  // the whole Bundle. `written` tells which Observations exist now (created, or there already).
   fhir::Result<std::vector<std::string>> Write(
       const Caller& caller, const std::vector<const mappings::station::Measurement*>& measurements,
       const std::vector<std::string>& patient_ids, std::vector<bool>* written) const;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
@@ -28,6 +29,8 @@ class FakeSink : public FhirSink {
   void AddPatient(std::string id, std::string system, std::string value) {
     patients_.push_back({std::move(id), std::move(system), std::move(value)});
   }
+  // Writes of this Patient's Observations are refused, as a Consent would.
+  void Refuse(std::string patient) { refused_ = "Patient/" + std::move(patient); }
   std::size_t observations() const { return observations_.size(); }
   std::string subject_of(std::size_t i) const { return subjects_[i]; }
 
@@ -66,9 +69,26 @@ class FakeSink : public FhirSink {
 
   fhir::Result<FhirResponse> Batch(const FhirRequest& request) const {
     std::lock_guard lock(mutex_);
-    std::string json = R"({"resourceType":"Bundle","type":"batch-response","entry":[)";
+    const bool transaction = request.body->root()->Child("type")->value == "transaction";
+    const auto entries = request.body->root()->Children("entry");
+    auto refused = [&](const fhir::Node* entry) {
+      return entry->Child("resource")->Child("subject")->Child("reference")->value == refused_;
+    };
+    if (transaction && std::any_of(entries.begin(), entries.end(), refused)) {
+      return fhir::Error::Forbidden("consent.denied", "refused");
+    }
+    std::string json = std::string(R"({"resourceType":"Bundle","type":")") +
+                       (transaction ? "transaction-response" : "batch-response") +
+                       R"(","entry":[)";
     bool first = true;
-    for (const fhir::Node* entry : request.body->root()->Children("entry")) {
+    for (const fhir::Node* entry : entries) {
+      if (refused(entry)) {
+        json += std::string(first ? "" : ",") +
+                R"({"response":{"status":"403","outcome":{"resourceType":"OperationOutcome",)" +
+                R"("issue":[{"severity":"error","code":"forbidden","details":{"text":"refused"}}]}}})";
+        first = false;
+        continue;
+      }
       const std::string criterion(entry->Child("request")->Child("ifNoneExist")->value);
       auto [it, created] = observations_.emplace(criterion, observations_.size() + 1);
       if (created) {
@@ -84,6 +104,7 @@ class FakeSink : public FhirSink {
   }
 
   std::vector<Patient> patients_;
+  std::string refused_;
   mutable std::mutex mutex_;
   mutable std::map<std::string, std::size_t> observations_;
   mutable std::vector<std::string> subjects_;
@@ -174,6 +195,15 @@ TEST_F(DeviceFeedTest, PerItemResults) {
   EXPECT_EQ(sink_.observations(), 1u);
   EXPECT_EQ(sink_.subject_of(0), "Patient/p1");
   EXPECT_EQ(queue_.size(), 1u);
+}
+
+TEST_F(DeviceFeedTest, ARefusedObservationLeavesTheOthersWritten) {
+  sink_.AddPatient("p3", DeviceFeedOptions().mapping.health_record_system, kUnknown);
+  sink_.Refuse("p3");
+  auto answer = feed_.Receive(Request(BatchText()));
+  ASSERT_TRUE(answer.ok()) << answer.error().text();
+  EXPECT_EQ(Statuses(*answer), (std::vector<std::string>{"201 Created", "403", "422"}));
+  EXPECT_EQ(sink_.observations(), 1u);
 }
 
 TEST_F(DeviceFeedTest, RetryDuplicatesNothing) {
