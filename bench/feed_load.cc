@@ -2,7 +2,8 @@
 // reports measurements per second, batch latency and errors. bench/feed_load.sh runs it;
 // docs/performance.md has the command and figures.
 //
-//   feed_load --port PORT [--mode feed|bundle] [--concurrency 4] [--batch 50] [--duration 15]
+//   feed_load --port PORT [--mode feed|batch|transaction] [--concurrency 4] [--batch 50]
+//   [--duration 15]
 //             [--batches N] [--residents 200] [--host 127.0.0.1] [--base /fhir] [--token JWT]
 //
 // Before the timed phase it creates (PUT) `residents` Patients with identity card numbers. Each
@@ -10,10 +11,11 @@
 // measurements (blood pressure, glucose, SpO2, weight, temperature, heart rate in turn) of
 // residents taken in turn:
 //   feed    POST [base]/station-feed, the vendor JSON batch (docs/station-feed.md)
-//   bundle  POST [base], the same Observations (mapped by mappings/station, so byte for byte the
-//           ones the feed writes) as a FHIR batch Bundle, each entry a POST with ifNoneExist on
-//           its identifier and the subject's Patient id given: the reference for the feed, which
-//           also finds the residents' Patients by identifier
+//   batch        POST [base], the same Observations (mapped by mappings/station, so byte for byte
+//                the ones the feed writes) as a FHIR batch Bundle, each entry a POST with
+//                ifNoneExist on its identifier and the subject's Patient id given: the reference
+//                for the feed, which also finds the residents' Patients by identifier
+//   transaction  the same as a transaction Bundle, as the feed writes them (one commit)
 // An answer other than 200, or with fewer "201 Created" entries than measurements, is an error.
 // The last line is machine-readable for the script:
 //   RESULT mode=M batches=N measurements=K seconds=S mps=R p50_ms=A p99_ms=B errors=E
@@ -58,7 +60,8 @@ struct Options {
 
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr,
-               "feed_load: %s\nusage: feed_load --port PORT [--mode feed|bundle] [--concurrency 4] "
+               "feed_load: %s\nusage: feed_load --port PORT [--mode feed|batch|transaction] "
+               "[--concurrency 4] "
                "[--batch 50] [--duration 15] [--batches N] [--residents 200] [--host H] "
                "[--base /fhir] [--token JWT]\n",
                why);
@@ -88,7 +91,9 @@ Options Parse(int argc, char** argv) {
       o.base = value;
     } else if (flag == "--mode") {
       o.mode = value;
-      if (o.mode != "feed" && o.mode != "bundle") Usage("--mode is feed or bundle");
+      if (o.mode != "feed" && o.mode != "batch" && o.mode != "transaction") {
+        Usage("--mode is feed, batch or transaction");
+      }
     } else if (flag == "--token") {
       o.token = value;
     } else if (flag == "--concurrency") {
@@ -230,11 +235,11 @@ std::string VendorBatch(const Options& o, const std::string& run, int c, long lo
   return json + "]}";
 }
 
-// The same measurements as a FHIR batch Bundle, subjects by Patient id.
+// The same measurements as a FHIR Bundle of type `o.mode`, subjects by Patient id.
 std::string BundleOf(const std::string& vendor, const Options& o) {
   const mappings::station::MappingContext context;
   auto batch = mappings::station::Parse(vendor, context, static_cast<size_t>(o.batch));
-  std::string json = R"({"resourceType":"Bundle","type":"batch","entry":[)";
+  std::string json = R"({"resourceType":"Bundle","type":")" + o.mode + R"(","entry":[)";
   if (!batch.ok()) return json + "]}";
   bool first = true;
   for (const auto& item : batch->items) {
@@ -302,9 +307,8 @@ int Main(int argc, char** argv) {
         if (o.batches > 0 ? n >= o.batches : Clock::now() >= deadline) break;
         const std::string vendor = VendorBatch(o, run, c, n);
         const std::string request =
-            o.mode == "feed"
-                ? Request(o, "POST", "/station-feed", "application/json", vendor)
-                : Request(o, "POST", "", "application/fhir+json", BundleOf(vendor, o));
+            o.mode == "feed" ? Request(o, "POST", "/station-feed", "application/json", vendor)
+                             : Request(o, "POST", "", "application/fhir+json", BundleOf(vendor, o));
         const auto sent = Clock::now();
         const int status = connection.Exchange(request, body);
         mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());

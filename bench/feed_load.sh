@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Station feed throughput of fhirhub beside the same Observations sent as FHIR batch Bundles, in
-# one go against one server.
+# Station feed throughput of fhirhub beside the same Observations sent as FHIR batch and
+# transaction Bundles, in one go against one server.
 #
 # usage: bench/feed_load.sh BUILD_DIR [RUNS [SECONDS]]
 #        bench/feed_load.sh BUILD_DIR smoke
@@ -17,9 +17,11 @@
 #   smoke: a few batches of each mode, to keep the script working.
 #
 # It starts `fhirhub serve` on a free port with its embedded PostgreSQL in a temporary data
-# directory. Each run measures feed_load --mode feed (vendor batches to POST /station-feed) and
-# feed_load --mode bundle (the same Observations as a batch Bundle to POST /, the reference), with
-# a CHECKPOINT before each. Exits non-zero when any batch failed.
+# directory, creates the residents' Patients and warms up with 5 s of feed load, then runs VACUUM
+# ANALYZE as bench/rest_load.sh does. Each run measures feed_load --mode feed (vendor batches to
+# POST /station-feed), --mode batch and --mode transaction (the same Observations as a batch or
+# transaction Bundle to POST /, the references), with a CHECKPOINT before each. Exits non-zero
+# when any batch failed.
 set -euo pipefail
 build="$(cd "${1:?usage: feed_load.sh BUILD_DIR [RUNS [SECONDS]]}" && pwd)"
 runs="${2:-2}"
@@ -56,7 +58,8 @@ load() {  # $1: mode; then feed_load's further options
 
 if $smoke; then
   load feed --batches 4 --residents 20
-  load bundle --batches 4 --residents 20
+  load batch --batches 4 --residents 20
+  load transaction --batches 4 --residents 20
   exit 0
 fi
 
@@ -77,28 +80,29 @@ echo "fhirhub at $url; pipeline ${PIPELINE:-off}; $runs runs of ${seconds} s per
 rows=()
 failed=0
 for run in $(seq "$runs"); do
-  for mode in feed bundle; do
+  for mode in feed batch transaction; do
     checkpoint
     load "$mode" --duration "$seconds" >"$work/$mode.out" 2>"$work/$mode.err" ||
       { failed=1; cat "$work/$mode.err" >&2; }
   done
   feed_mps="$(field "$work/feed.out" mps)"
-  bundle_mps="$(field "$work/bundle.out" mps)"
-  rows+=("$run $feed_mps $(field "$work/feed.out" p99_ms) $bundle_mps $(field "$work/bundle.out" p99_ms)")
-  echo "run $run: feed $feed_mps measurements/s, bundle $bundle_mps measurements/s"
+  batch_mps="$(field "$work/batch.out" mps)"
+  transaction_mps="$(field "$work/transaction.out" mps)"
+  rows+=("$run $feed_mps $(field "$work/feed.out" p99_ms) $batch_mps $transaction_mps")
+  echo "run $run: feed $feed_mps, batch Bundle $batch_mps, transaction Bundle $transaction_mps measurements/s"
 done
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
-echo "| run | feed measurements/s | feed batch p99 ms | batch Bundle measurements/s | Bundle p99 ms | feed / Bundle |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| run | feed measurements/s | feed p99 ms per batch | batch Bundle measurements/s | transaction Bundle measurements/s | feed / batch Bundle | feed / transaction Bundle |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 for row in "${rows[@]}"; do
-  read -r r f fp b bp <<<"$row"
-  awk -v r="$r" -v f="$f" -v fp="$fp" -v b="$b" -v bp="$bp" \
-    'BEGIN { printf "| %s | %.0f | %.1f | %.0f | %.1f | %.2f |\n", r, f, fp, b, bp, f / b }'
+  read -r r f fp b t <<<"$row"
+  awk -v r="$r" -v f="$f" -v fp="$fp" -v b="$b" -v t="$t" \
+    'BEGIN { printf "| %s | %.0f | %.1f | %.0f | %.0f | %.2f | %.2f |\n", r, f, fp, b, t, f / b, f / t }'
 done
 col() { printf '%s\n' "${rows[@]}" | awk -v c="$1" '{ print $c }' | median; }
-awk -v f="$(col 2)" -v fp="$(col 3)" -v b="$(col 4)" -v bp="$(col 5)" \
-  'BEGIN { printf "| median | %.0f | %.1f | %.0f | %.1f | %.2f |\n", f, fp, b, bp, f / b }'
+awk -v f="$(col 2)" -v fp="$(col 3)" -v b="$(col 4)" -v t="$(col 5)" \
+  'BEGIN { printf "| median | %.0f | %.1f | %.0f | %.0f | %.2f | %.2f |\n", f, fp, b, t, f / b, f / t }'
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit "$failed"

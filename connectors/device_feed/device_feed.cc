@@ -75,8 +75,7 @@ std::string PendingEntry(std::int64_t id, std::string_view reason,
           : "no Patient has the resident's identifier yet: the measurement waits until one does";
   return R"({"response":{"status":"202 Accepted","location":)" +
          JsonString("station-feed/pending/" + std::to_string(id)) + R"(,"outcome":)" +
-         fhir::json::Write(fhir::InformationOutcome("station.pending-resident", text, defs)) +
-         "}}";
+         fhir::json::Write(fhir::InformationOutcome("station.pending-resident", text, defs)) + "}}";
 }
 
 std::string BatchResponse(const std::vector<std::string>& entries) {
@@ -107,10 +106,9 @@ fhir::Error EntryError(int status, const fhir::Node* outcome) {
     for (const fhir::Node* issue : outcome->Children("issue")) {
       const fhir::Node* details = issue->Child("details");
       const fhir::Node* coding = details != nullptr ? details->Child("coding") : nullptr;
-      issues.push_back(fhir::Issue{fhir::Severity::kError, fhir::IssueType::kProcessing,
-                                   std::string(Value(coding, "code")),
-                                   std::string(Value(details, "text")),
-                                   std::string(Value(issue, "expression"))});
+      issues.push_back(fhir::Issue{
+          fhir::Severity::kError, fhir::IssueType::kProcessing, std::string(Value(coding, "code")),
+          std::string(Value(details, "text")), std::string(Value(issue, "expression"))});
     }
   }
   if (issues.empty()) {
@@ -330,8 +328,7 @@ fhir::Result<FhirResponse> DeviceFeed::ListPending(const FhirRequest& request) c
             JsonString(server::rest::FormatInstant(m.received)) + "}]}";
   }
   if (static_cast<int>(page->size()) == *count) {
-    json += R"(,{"name":"next","valueString":)" + JsonString(std::to_string(page->back().id)) +
-            "}";
+    json += R"(,{"name":"next","valueString":)" + JsonString(std::to_string(page->back().id)) + "}";
   }
   json += page->empty() ? "}" : "]}";
   return server::rest::BundleResponse(std::move(json));
@@ -379,8 +376,7 @@ fhir::Result<FhirResponse> DeviceFeed::Resolve(const FhirRequest& request,
                                  "The measurement " + std::string(id_text) + " was taken already");
   }
   std::vector<bool> written;
-  auto entries =
-      Write(caller, {&*batch->items.front().measurement}, {patient}, &written);
+  auto entries = Write(caller, {&*batch->items.front().measurement}, {patient}, &written);
   if (!entries.ok() || !written.front()) {
     if (auto requeued = pending_.Add(**queued); !requeued.ok()) return std::move(requeued).error();
   }
@@ -402,8 +398,7 @@ fhir::Result<FhirResponse> DeviceFeed::Discard(const FhirRequest&, std::string_v
   return response;
 }
 
-fhir::Result<int> DeviceFeed::Sweep(const Principal& principal,
-                                    const std::string& base_url) const {
+fhir::Result<int> DeviceFeed::Sweep(const Principal& principal, const std::string& base_url) const {
   const Caller caller{principal, "", base_url};
   int written_count = 0;
   std::int64_t after = 0;

@@ -78,14 +78,14 @@ class FakeSink : public FhirSink {
       return fhir::Error::Forbidden("consent.denied", "refused");
     }
     std::string json = std::string(R"({"resourceType":"Bundle","type":")") +
-                       (transaction ? "transaction-response" : "batch-response") +
-                       R"(","entry":[)";
+                       (transaction ? "transaction-response" : "batch-response") + R"(","entry":[)";
     bool first = true;
     for (const fhir::Node* entry : entries) {
       if (refused(entry)) {
-        json += std::string(first ? "" : ",") +
-                R"({"response":{"status":"403","outcome":{"resourceType":"OperationOutcome",)" +
-                R"("issue":[{"severity":"error","code":"forbidden","details":{"text":"refused"}}]}}})";
+        json +=
+            std::string(first ? "" : ",") +
+            R"({"response":{"status":"403","outcome":{"resourceType":"OperationOutcome",)" +
+            R"("issue":[{"severity":"error","code":"forbidden","details":{"text":"refused"}}]}}})";
         first = false;
         continue;
       }
@@ -190,8 +190,7 @@ class DeviceFeedTest : public ::testing::Test {
 TEST_F(DeviceFeedTest, PerItemResults) {
   auto answer = feed_.Receive(Request(BatchText()));
   ASSERT_TRUE(answer.ok()) << answer.error().text();
-  EXPECT_EQ(Statuses(*answer),
-            (std::vector<std::string>{"201 Created", "202 Accepted", "422"}));
+  EXPECT_EQ(Statuses(*answer), (std::vector<std::string>{"201 Created", "202 Accepted", "422"}));
   EXPECT_EQ(sink_.observations(), 1u);
   EXPECT_EQ(sink_.subject_of(0), "Patient/p1");
   EXPECT_EQ(queue_.size(), 1u);

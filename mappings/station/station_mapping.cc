@@ -97,8 +97,7 @@ int Digits(std::string_view text, std::size_t at, std::size_t count) {
 
 // A FHIR dateTime down to the second with its zone: YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm).
 bool IsZonedTime(std::string_view t) {
-  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' ||
-      t[16] != ':') {
+  if (t.size() < 20 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':') {
     return false;
   }
   const int year = Digits(t, 0, 4), month = Digits(t, 5, 2), day = Digits(t, 8, 2);
@@ -154,18 +153,17 @@ struct QuantityRule {
 };
 
 const QuantityRule kPressure{"mm[Hg]", "mmHg", {{"mmHg", 1}, {"mm[Hg]", 1}, {"kPa", 7.50062}},
-                             0, 0, 0};
+                             0,        0,      0};
 const QuantityRule kSystolic{kPressure.ucum, kPressure.display, kPressure.units, 40, 300, 0};
 const QuantityRule kDiastolic{kPressure.ucum, kPressure.display, kPressure.units, 20, 200, 0};
 const QuantityRule kHeartRate{"/min", "/min", {{"/min", 1}, {"bpm", 1}, {"次/分", 1}}, 20, 300, 0};
 // Glucose: 1 mmol/L = 18.016 mg/dL (molar mass 180.16 g/mol).
-const QuantityRule kGlucose{
-    "mmol/L", "mmol/L", {{"mmol/L", 1}, {"mg/dL", 1 / 18.016}}, 0.5, 60, 1};
+const QuantityRule kGlucose{"mmol/L", "mmol/L", {{"mmol/L", 1}, {"mg/dL", 1 / 18.016}}, 0.5, 60, 1};
 const QuantityRule kSpo2{"%", "%", {{"%", 1}}, 50, 100, 0};
 const QuantityRule kHeight{"cm", "cm", {{"cm", 1}, {"m", 100}}, 30, 250, 1};
 // 斤 (jin) is 0.5 kg.
-const QuantityRule kWeight{
-    "kg", "kg", {{"kg", 1}, {"g", 0.001}, {"jin", 0.5}, {"斤", 0.5}}, 2, 300, 1};
+const QuantityRule kWeight{"kg", "kg", {{"kg", 1}, {"g", 0.001}, {"jin", 0.5}, {"斤", 0.5}},
+                           2,    300,  1};
 const QuantityRule kTemperature{"Cel",
                                 "°C",
                                 {{"Cel", 1},
@@ -221,8 +219,8 @@ const UnitRule* ItemUnit(const Json& item, const QuantityRule& rule, Faults& fau
 
 // One number of an item in its normal unit, checked against the possible range.
 std::optional<Quantity> ReadQuantity(const Json* value, std::string_view field,
-                                     const QuantityRule& rule, const UnitRule* unit,
-                                     Faults& faults, double* normal = nullptr) {
+                                     const QuantityRule& rule, const UnitRule* unit, Faults& faults,
+                                     double* normal = nullptr) {
   if (value == nullptr || value->IsNull()) {
     faults.Add(field, "station.missing-field", "is required");
     return std::nullopt;
@@ -233,8 +231,8 @@ std::optional<Quantity> ReadQuantity(const Json* value, std::string_view field,
   }
   if (unit == nullptr) return std::nullopt;
   const double converted = value->GetDouble() * unit->factor + unit->offset;
-  const double rounded = std::round(converted * std::pow(10, rule.decimals)) /
-                         std::pow(10, rule.decimals);
+  const double rounded =
+      std::round(converted * std::pow(10, rule.decimals)) / std::pow(10, rule.decimals);
   if (!std::isfinite(converted) || rounded < rule.min || rounded > rule.max) {
     faults.Add(field, "station.out-of-range",
                "must lie between " + Format(rule.min, rule.decimals) + " and " +
@@ -267,8 +265,8 @@ void MapBloodPressure(const Json& item, Measurement& m, Faults& faults) {
   }
   const UnitRule* unit = ItemUnit(item, kPressure, faults);
   double systolic = 0, diastolic = 0;
-  auto high =
-      ReadQuantity(Member(*value, "systolic"), "value.systolic", kSystolic, unit, faults, &systolic);
+  auto high = ReadQuantity(Member(*value, "systolic"), "value.systolic", kSystolic, unit, faults,
+                           &systolic);
   auto low = ReadQuantity(Member(*value, "diastolic"), "value.diastolic", kDiastolic, unit, faults,
                           &diastolic);
   if (!high || !low) return;
@@ -310,8 +308,8 @@ struct TypeRule {
 };
 
 const TypeRule kTypes[] = {
-    {"blood-pressure", "85354-9", "Blood pressure panel with all children optional",
-     "vital-signs", nullptr},
+    {"blood-pressure", "85354-9", "Blood pressure panel with all children optional", "vital-signs",
+     nullptr},
     {"heart-rate", "8867-4", "Heart rate", "vital-signs", &kHeartRate},
     {"glucose", "15074-8", "Glucose [Moles/volume] in Blood", "laboratory", &kGlucose},
     {"spo2", "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "vital-signs",
@@ -335,8 +333,7 @@ std::string TypeList() {
   return out;
 }
 
-void MapResident(const Json& item, const MappingContext& context, Measurement& m,
-                 Faults& faults) {
+void MapResident(const Json& item, const MappingContext& context, Measurement& m, Faults& faults) {
   const Json* resident = Member(item, "resident");
   if (resident == nullptr || !resident->IsObject()) {
     faults.Add("resident", resident == nullptr ? "station.missing-field" : "station.wrong-type",
@@ -368,9 +365,9 @@ void MapResident(const Json& item, const MappingContext& context, Measurement& m
                "must be 1 to 64 letters, digits, '-', '.' or '_'");
     return;
   }
-  m.resident = {kind == "health-record" ? context.health_record_system
-                                        : context.insurance_card_system,
-                std::string(number)};
+  m.resident = {
+      kind == "health-record" ? context.health_record_system : context.insurance_card_system,
+      std::string(number)};
 }
 
 // The device of an item: its own "device", or the batch's.
@@ -515,8 +512,7 @@ void WriteCoding(Writer& writer, std::string_view system, std::string_view code,
   writer.EndObject();
 }
 
-void WriteLoincCode(Writer& writer, std::string_view loinc, std::string_view display,
-                    bool oxygen) {
+void WriteLoincCode(Writer& writer, std::string_view loinc, std::string_view display, bool oxygen) {
   WriteKey(writer, "code");
   writer.StartObject();
   WriteKey(writer, "coding");
@@ -569,10 +565,10 @@ fhir::Result<Batch> Parse(std::string_view json, const MappingContext& context,
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
-    return fhir::Error::Invalid(
-        "station.invalid-batch",
-        "the batch is not JSON (" + std::string(rapidjson::GetParseError_En(doc.GetParseError())) +
-            " at byte " + std::to_string(doc.GetErrorOffset()) + ")");
+    return fhir::Error::Invalid("station.invalid-batch",
+                                "the batch is not JSON (" +
+                                    std::string(rapidjson::GetParseError_En(doc.GetParseError())) +
+                                    " at byte " + std::to_string(doc.GetErrorOffset()) + ")");
   }
   if (!doc.IsObject()) return BatchError("$", "the batch must be a JSON object");
   const Json* station = Member(doc, "station");
@@ -612,9 +608,9 @@ fhir::Result<Batch> Parse(std::string_view json, const MappingContext& context,
     if (measurement.ok() && !seen.insert(measurement->id).second) {
       const std::string location = "items[" + std::to_string(index) + "].id";
       measurement = fhir::Error(
-          422, fhir::Issue{fhir::Severity::kError, fhir::IssueType::kDuplicate,
-                           "station.duplicate-id",
-                           location + ": an earlier item of this batch has the same id", location});
+          422,
+          fhir::Issue{fhir::Severity::kError, fhir::IssueType::kDuplicate, "station.duplicate-id",
+                      location + ": an earlier item of this batch has the same id", location});
     }
     batch.items.push_back(Item{index, std::move(id), std::move(measurement)});
   }

@@ -56,8 +56,8 @@ struct Component {
 
 // One measurement, validated and normalised.
 struct Measurement {
-  std::string id;            // the vendor's measurement id
-  std::string type;          // "blood-pressure", "glucose", ...
+  std::string id;    // the vendor's measurement id
+  std::string type;  // "blood-pressure", "glucose", ...
   std::string station_id;
   std::string station_name;  // may be empty
   std::string device_serial;

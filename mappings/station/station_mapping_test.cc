@@ -101,9 +101,9 @@ TEST(StationMappingTest, FaultsNameTheirFields) {
   EXPECT_EQ(error.http_status(), 422);
   std::vector<std::string> locations;
   for (const fhir::Issue& issue : error.issues()) locations.push_back(issue.expression);
-  EXPECT_EQ(locations, (std::vector<std::string>{"items[10].resident.value", "items[10].time",
-                                                 "items[10].value.systolic",
-                                                 "items[10].value.diastolic"}));
+  EXPECT_EQ(locations,
+            (std::vector<std::string>{"items[10].resident.value", "items[10].time",
+                                      "items[10].value.systolic", "items[10].value.diastolic"}));
   EXPECT_EQ(batch->items[13].measurement.error().message_id(), "station.duplicate-id");
   EXPECT_EQ(batch->items[15].measurement.error().issues()[0].expression, "items[15]");
 }
@@ -117,11 +117,9 @@ TEST(StationMappingTest, BatchFaults) {
             "station.id");
   EXPECT_EQ(Parse(R"({"station":{"id":"S"},"items":[]})", context).error().issues()[0].expression,
             "items");
-  EXPECT_EQ(Parse(R"({"station":{"id":"S"},"items":[1,2,3]})", context, 2)
-                .error()
-                .issues()[0]
-                .expression,
-            "items");
+  EXPECT_EQ(
+      Parse(R"({"station":{"id":"S"},"items":[1,2,3]})", context, 2).error().issues()[0].expression,
+      "items");
 }
 
 }  // namespace

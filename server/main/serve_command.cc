@@ -324,11 +324,10 @@ void SweepPending(const connectors::device_feed::DeviceFeed& feed, const std::st
 // of `signals` arrives. The store (and its connections) is gone when this returns, before the
 // database is stopped.
 int Serve(const http::HttpOptions& options, const SecurityOptions& security,
-          const StationFeedOptions& station,
-          const std::filesystem::path& data_dir, const fhir::model::Definitions& defs,
-          const SearchDefinitions& definitions, const search::Compartments& compartments,
-          const terminology::Terminology& terminology, const std::string& conninfo,
-          const sigset_t& signals) {
+          const StationFeedOptions& station, const std::filesystem::path& data_dir,
+          const fhir::model::Definitions& defs, const SearchDefinitions& definitions,
+          const search::Compartments& compartments, const terminology::Terminology& terminology,
+          const std::string& conninfo, const sigset_t& signals) {
   const store::SystemClock clock{};
   store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
   rest::RandomIdGenerator ids;
@@ -420,9 +419,9 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   // of their own.
   const rest::BundleHandler bundle(pg_store, pipeline, defs, registry, ids, &terminology);
   // The station feed writes through the pipeline as its caller (connectors/device_feed).
-  const PipelineSink sink(pipeline, &live,
-                          "http://" + options.host + ":" + std::to_string(options.port) +
-                              options.base_path);
+  const PipelineSink sink(
+      pipeline, &live,
+      "http://" + options.host + ":" + std::to_string(options.port) + options.base_path);
   store::pg::PgPendingMeasurements pending(store::pg::PoolOptions{.conninfo = conninfo});
   const connectors::device_feed::DeviceFeed feed(sink, pending, defs, station.feed);
   router.Add(rest::Method::kPost, std::string(pipeline::kStationFeedPath),
@@ -560,10 +559,10 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
 
   std::thread sweeping;
   if (station.sweep.count() > 0) {
-    const std::string base_url = "http://" + options.host + ":" +
-                                 std::to_string(server.port()) + options.base_path;
-    sweeping = std::thread(
-        [&, base_url] { SweepPending(feed, base_url, station.sweep, stopping); });
+    const std::string base_url =
+        "http://" + options.host + ":" + std::to_string(server.port()) + options.base_path;
+    sweeping =
+        std::thread([&, base_url] { SweepPending(feed, base_url, station.sweep, stopping); });
   }
 
   int signal = 0;

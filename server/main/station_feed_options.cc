@@ -39,12 +39,12 @@ fhir::Result<StationFeedOptions> ParseStationFeedOptions(const CommandLine& cl) 
                            static_cast<long long>(options.feed.max_items));
   if (!items.ok()) return std::move(items).error();
   options.feed.max_items = static_cast<std::size_t>(*items);
-  auto record = System(cl, "station-health-record-system",
-                       options.feed.mapping.health_record_system);
+  auto record =
+      System(cl, "station-health-record-system", options.feed.mapping.health_record_system);
   if (!record.ok()) return std::move(record).error();
   options.feed.mapping.health_record_system = std::move(*record);
-  auto insurance = System(cl, "station-insurance-card-system",
-                          options.feed.mapping.insurance_card_system);
+  auto insurance =
+      System(cl, "station-insurance-card-system", options.feed.mapping.insurance_card_system);
   if (!insurance.ok()) return std::move(insurance).error();
   options.feed.mapping.insurance_card_system = std::move(*insurance);
   return options;

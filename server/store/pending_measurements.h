@@ -42,8 +42,7 @@ class PendingMeasurements {
   // its station and measurement id are already pending, nothing changes and the id is theirs.
   virtual fhir::Result<std::int64_t> Add(const PendingMeasurement& measurement) = 0;
   // Up to `limit` (1 to 1000) pending measurements with ids above `after_id`, in id order.
-  virtual fhir::Result<std::vector<PendingMeasurement>> List(std::int64_t after_id,
-                                                             int limit) = 0;
+  virtual fhir::Result<std::vector<PendingMeasurement>> List(std::int64_t after_id, int limit) = 0;
   // The pending measurement `id`, or nullopt when there is none.
   virtual fhir::Result<std::optional<PendingMeasurement>> Get(std::int64_t id) = 0;
   // Takes `id` off the queue; false when it was not there (already taken).

@@ -82,9 +82,9 @@ class StationFeedTest : public testing_support::ServerSuite<::testing::Test, Fee
         R"({"station":{"id":"ST-E2E","name":"E2E station"},"device":{"serial":"SN-1","model":"M1"},"items":[)";
     for (std::size_t i = 0; i < items.size(); ++i) {
       const Item& item = items[i];
-      json += std::string(i > 0 ? "," : "") + R"({"id":")" + item.id + R"(","type":")" +
-              item.type + R"(","resident":{"type":")" + item.resident_type + R"(","value":")" +
-              item.resident + R"("},"value":)" + item.value +
+      json += std::string(i > 0 ? "," : "") + R"({"id":")" + item.id + R"(","type":")" + item.type +
+              R"(","resident":{"type":")" + item.resident_type + R"(","value":")" + item.resident +
+              R"("},"value":)" + item.value +
               (item.unit.empty() ? "" : R"(,"unit":")" + item.unit + "\"") +
               R"(,"time":"2026-11-22T09:30:00+08:00"})";
     }
@@ -115,8 +115,9 @@ class StationFeedTest : public testing_support::ServerSuite<::testing::Test, Fee
 
   // The Observations of a measurement id of ST-E2E, as the administrator finds them.
   static rapidjson::Document Observations(const std::string& id) {
-    Answer found = Send("GET", "/fhir/Observation?identifier=urn:fhirhub:station-feed:ST-E2E%7C" + id,
-                        "administrator");
+    Answer found =
+        Send("GET", "/fhir/Observation?identifier=urn:fhirhub:station-feed:ST-E2E%7C" + id,
+             "administrator");
     EXPECT_EQ(found.status, 200) << found.body;
     rapidjson::Document doc;
     doc.Parse(found.body.c_str());

@@ -85,9 +85,9 @@ fhir::Result<std::optional<PendingMeasurement>> PgPendingMeasurements::Get(std::
 fhir::Result<bool> PgPendingMeasurements::Remove(std::int64_t id) {
   auto conn = pool_.Acquire();
   if (!conn.ok()) return std::move(conn).error();
-  auto deleted = (*conn)->Exec("pending_remove",
-                               "DELETE FROM station_pending WHERE tenant = $1 AND id = $2",
-                               {tenant_, std::to_string(id)});
+  auto deleted =
+      (*conn)->Exec("pending_remove", "DELETE FROM station_pending WHERE tenant = $1 AND id = $2",
+                    {tenant_, std::to_string(id)});
   if (!deleted.ok()) return std::move(deleted).error();
   return deleted->command_tag() == "DELETE 1";
 }
