@@ -11,11 +11,12 @@
 // measurements (blood pressure, glucose, SpO2, weight, temperature, heart rate in turn) of
 // residents taken in turn:
 //   feed    POST [base]/station-feed, the vendor JSON batch (docs/station-feed.md)
-//   batch        POST [base], the same Observations (mapped by mappings/station, so byte for byte
-//                the ones the feed writes) as a FHIR batch Bundle, each entry a POST with
-//                ifNoneExist on its identifier and the subject's Patient id given: the reference
-//                for the feed, which also finds the residents' Patients by identifier
-//   transaction  the same as a transaction Bundle, as the feed writes them (one commit)
+//   batch        POST [base], the same Observations (mapped by mappings/station, so the ones the
+//                feed writes but for their ids) as a FHIR batch Bundle of plain creates (POST),
+//                subjects by Patient id: what a REST client would send, the reference for the
+//                feed, which also finds the residents' Patients by identifier and the
+//                measurements written before by id
+//   transaction  the same as a transaction Bundle (one commit, as the feed writes them)
 // An answer other than 200, or with fewer "201 Created" entries than measurements, is an error.
 // The last line is machine-readable for the script:
 //   RESULT mode=M batches=N measurements=K seconds=S mps=R p50_ms=A p99_ms=B errors=E
@@ -246,11 +247,9 @@ std::string BundleOf(const std::string& vendor, const Options& o) {
     if (!item.measurement.ok()) continue;
     const auto& m = *item.measurement;
     const std::string patient = "Patient/load-" + m.resident.value;
-    const auto identifier = mappings::station::ObservationIdentifier(m, context);
     json += std::string(first ? "" : ",") + R"({"resource":)" +
             mappings::station::ObservationJson(m, patient, context) +
-            R"(,"request":{"method":"POST","url":"Observation","ifNoneExist":"identifier=)" +
-            identifier.system + "%7C" + identifier.value + R"("}})";
+            R"(,"request":{"method":"POST","url":"Observation"}})";
     first = false;
   }
   return json + "]}";

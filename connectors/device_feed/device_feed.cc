@@ -10,6 +10,7 @@
 #include "fhir/outcome.h"
 #include "server/rest/interaction_support.h"
 #include "server/rest/search_params.h"
+#include "server/security/digest.h"
 
 namespace connectors::device_feed {
 
@@ -118,6 +119,15 @@ fhir::Error EntryError(int status, const fhir::Node* outcome) {
   return fhir::Error(status, std::move(issues));
 }
 
+// The Observation id of a measurement: derived from its identifier, so that every writer of one
+// measurement (a retried batch, the sweep, an operator) names the same resource.
+std::string ObservationId(const Identifier& identifier) {
+  return "sf-" + server::security::HexEncode(
+                     server::security::Digest(server::security::HashAlgorithm::kSha256,
+                                              identifier.system + "|" + identifier.value))
+                     .substr(0, 40);
+}
+
 fhir::Result<std::int64_t> ParseId(std::string_view text) {
   std::int64_t id = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
@@ -185,22 +195,52 @@ fhir::Result<std::map<std::string, std::vector<std::string>>> DeviceFeed::FindPa
 fhir::Result<std::vector<std::string>> DeviceFeed::Write(
     const Caller& caller, const std::vector<const Measurement*>& measurements,
     const std::vector<std::string>& patient_ids, std::vector<bool>* written) const {
-  std::vector<std::string> entries;
+  std::vector<std::string> entries(measurements.size());
   written->assign(measurements.size(), false);
   if (measurements.empty()) return entries;
+  std::vector<std::string> ids;
+  std::string id_list;
+  for (const Measurement* m : measurements) {
+    ids.push_back(ObservationId(mappings::station::ObservationIdentifier(*m, options_.mapping)));
+    id_list += (id_list.empty() ? "" : ",") + ids.back();
+  }
+  // Those written before (a retried batch) are answered as they are, never written again.
+  FhirRequest search;
+  search.method = Method::kGet;
+  search.path = "Observation";
+  search.query = {{"_id", id_list}, {"_count", std::to_string(ids.size())}};
+  search.peer_address = caller.peer_address;
+  search.base_url = caller.base_url;
+  auto found = sink_.Send(caller.principal, std::move(search));
+  if (!found.ok()) return std::move(found).error();
+  if (auto body = server::rest::MaterializeBody(&*found, defs_); !body.ok()) {
+    return std::move(body).error();
+  }
+  std::map<std::string, std::string, std::less<>> existing;  // id -> versionId
+  if (found->body) {
+    for (const fhir::Node* entry : found->body->root()->Children("entry")) {
+      const fhir::Node* resource = entry->Child("resource");
+      existing.emplace(Value(resource, "id"),
+                       Value(resource != nullptr ? resource->Child("meta") : nullptr, "versionId"));
+    }
+  }
+  std::vector<std::size_t> fresh;
   std::string entries_json;
   for (std::size_t i = 0; i < measurements.size(); ++i) {
-    const Measurement& m = *measurements[i];
-    const Identifier identifier = mappings::station::ObservationIdentifier(m, options_.mapping);
-    if (i > 0) entries_json += ",";
-    entries_json +=
-        R"({"resource":)" +
-        mappings::station::ObservationJson(m, "Patient/" + patient_ids[i], options_.mapping) +
-        R"(,"request":{"method":"POST","url":"Observation","ifNoneExist":)" +
-        JsonString("identifier=" +
-                   server::rest::PercentEncode(identifier.system + "|" + identifier.value)) +
-        "}}";
+    if (auto it = existing.find(ids[i]); it != existing.end()) {
+      (*written)[i] = true;
+      entries[i] =
+          Entry(200, caller.base_url + "/Observation/" + ids[i] + "/_history/" + it->second);
+      continue;
+    }
+    fresh.push_back(i);
+    entries_json += std::string(entries_json.empty() ? "" : ",") + R"({"resource":)" +
+                    mappings::station::ObservationJson(
+                        *measurements[i], "Patient/" + patient_ids[i], options_.mapping, ids[i]) +
+                    R"(,"request":{"method":"PUT","url":)" + JsonString("Observation/" + ids[i]) +
+                    "}}";
   }
+  if (fresh.empty()) return entries;
   auto send = [&](std::string_view type) -> fhir::Result<FhirResponse> {
     auto parsed = fhir::json::Parse(R"({"resourceType":"Bundle","type":")" + std::string(type) +
                                         R"(","entry":[)" + entries_json + "]}",
@@ -226,21 +266,22 @@ fhir::Result<std::vector<std::string>> DeviceFeed::Write(
   }
   std::vector<const fhir::Node*> results;
   if (answer->body) results = answer->body->root()->Children("entry");
-  if (results.size() != measurements.size()) {
+  if (results.size() != fresh.size()) {
     return fhir::Error::Internal("station.unexpected-response",
                                  "The Bundle of Observations was answered with " +
                                      std::to_string(results.size()) + " entries for " +
-                                     std::to_string(measurements.size()));
+                                     std::to_string(fresh.size()));
   }
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const fhir::Node* response = results[i]->Child("response");
+  for (std::size_t k = 0; k < results.size(); ++k) {
+    const std::size_t i = fresh[k];
+    const fhir::Node* response = results[k]->Child("response");
     const int status = StatusCode(Value(response, "status"));
     if (status == 200 || status == 201) {
       (*written)[i] = true;
-      entries.push_back(Entry(status, Value(response, "location")));
+      entries[i] = Entry(status, Value(response, "location"));
     } else {
-      entries.push_back(ErrorEntry(
-          EntryError(status, response != nullptr ? response->Child("outcome") : nullptr), defs_));
+      entries[i] = ErrorEntry(
+          EntryError(status, response != nullptr ? response->Child("outcome") : nullptr), defs_);
     }
   }
   return entries;

@@ -5,10 +5,12 @@
 // wait in the pending queue (server/store/pending_measurements.h) until a Patient with the
 // identifier exists (Sweep) or an operator resolves or discards them.
 //
-// Exactly once: every Observation is created with ifNoneExist on its identifier (the station's
-// feed system and the measurement id), and a pending measurement is taken off the queue before
-// it is written (and queued again if the write fails), so neither a retried batch nor a sweep
-// racing a resolution writes a measurement twice.
+// Exactly once: a measurement's Observation has an id derived from its identifier (the station's
+// feed system and the measurement id), so every writer of it names one resource; measurements
+// already written are found by id first and never written again, the others are written with
+// PUT (a retry racing its original writes the same resource twice, never two resources). A
+// pending measurement is taken off the queue before it is written (and queued again if the
+// write fails), so a sweep racing a resolution never writes it twice.
 //
 // Answers are FHIR resources: a batch-response Bundle with one entry per item, in item order
 // (201 created, 200 already there, 202 pending, 4xx with an OperationOutcome naming the fields),
@@ -78,9 +80,9 @@ class DeviceFeed {
   // Patient ids by "system|value" of the residents' identifiers, as the caller may see them.
   fhir::Result<std::map<std::string, std::vector<std::string>>> FindPatients(
       const Caller& caller, const std::vector<mappings::station::Identifier>& residents) const;
-  // Creates the Observations (each with ifNoneExist) in one transaction Bundle, or, when that is
-  // refused, in a batch Bundle; per measurement the response entry's JSON text, or the error of
-  // the whole Bundle. `written` tells which Observations exist now (created, or there already).
+  // Writes the Observations not there yet (found by id) in one transaction Bundle, or, when that
+  // is refused, in a batch Bundle; per measurement the response entry's JSON text, or the error of
+  // the whole request. `written` tells which Observations exist now (created, or there already).
   fhir::Result<std::vector<std::string>> Write(
       const Caller& caller, const std::vector<const mappings::station::Measurement*>& measurements,
       const std::vector<std::string>& patient_ids, std::vector<bool>* written) const;

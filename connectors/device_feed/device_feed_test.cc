@@ -32,10 +32,17 @@ class FakeSink : public FhirSink {
   // Writes of this Patient's Observations are refused, as a Consent would.
   void Refuse(std::string patient) { refused_ = "Patient/" + std::move(patient); }
   std::size_t observations() const { return observations_.size(); }
+  // How many versions were written in all: one per Observation when nothing was written twice.
+  int versions() const {
+    int n = 0;
+    for (const auto& [id, version] : observations_) n += version;
+    return n;
+  }
   std::string subject_of(std::size_t i) const { return subjects_[i]; }
 
   fhir::Result<FhirResponse> Send(const Principal&, FhirRequest request) const override {
     if (request.method == Method::kGet && request.path == "Patient") return Search(request);
+    if (request.method == Method::kGet && request.path == "Observation") return Existing(request);
     if (request.method == Method::kGet && request.path.starts_with("Patient/")) {
       for (const Patient& p : patients_) {
         if ("Patient/" + p.id == request.path) return FhirResponse{};
@@ -67,6 +74,23 @@ class FakeSink : public FhirSink {
                                               : json + "]}");
   }
 
+  // The Observations among the _id list, with their versions.
+  fhir::Result<FhirResponse> Existing(const FhirRequest& request) const {
+    std::lock_guard lock(mutex_);
+    const std::string ids = "," + std::string(request.Param("_id").value_or("")) + ",";
+    std::string json;
+    for (const auto& [id, version] : observations_) {
+      if (ids.find("," + id + ",") == std::string::npos) continue;
+      json += std::string(json.empty() ? "" : ",") +
+              R"({"resource":{"resourceType":"Observation","id":)" + JsonString(id) +
+              R"(,"meta":{"versionId":")" + std::to_string(version) +
+              R"("},"status":"final","code":{"text":"x"}}})";
+    }
+    return server::rest::BundleResponse(
+        json.empty() ? R"({"resourceType":"Bundle","type":"searchset"})"
+                     : R"({"resourceType":"Bundle","type":"searchset","entry":[)" + json + "]}");
+  }
+
   fhir::Result<FhirResponse> Batch(const FhirRequest& request) const {
     std::lock_guard lock(mutex_);
     const bool transaction = request.body->root()->Child("type")->value == "transaction";
@@ -89,15 +113,18 @@ class FakeSink : public FhirSink {
         first = false;
         continue;
       }
-      const std::string criterion(entry->Child("request")->Child("ifNoneExist")->value);
-      auto [it, created] = observations_.emplace(criterion, observations_.size() + 1);
+      const std::string url(entry->Child("request")->Child("url")->value);
+      const std::string id = url.substr(url.find('/') + 1);
+      auto [it, created] = observations_.emplace(id, 1);
       if (created) {
         const fhir::Node* subject = entry->Child("resource")->Child("subject");
         subjects_.emplace_back(subject->Child("reference")->value);
+      } else {
+        ++it->second;
       }
       json += std::string(first ? "" : ",") + R"({"response":{"status":)" +
               JsonString(created ? "201 Created" : "200 OK") + R"(,"location":)" +
-              JsonString("Observation/o" + std::to_string(it->second) + "/_history/1") + "}}";
+              JsonString(url + "/_history/" + std::to_string(it->second)) + "}}";
       first = false;
     }
     return server::rest::BundleResponse(json + "]}");
@@ -106,7 +133,7 @@ class FakeSink : public FhirSink {
   std::vector<Patient> patients_;
   std::string refused_;
   mutable std::mutex mutex_;
-  mutable std::map<std::string, std::size_t> observations_;
+  mutable std::map<std::string, int> observations_;  // id -> version
   mutable std::vector<std::string> subjects_;
 };
 
@@ -211,6 +238,7 @@ TEST_F(DeviceFeedTest, RetryDuplicatesNothing) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(Statuses(*again), (std::vector<std::string>{"200 OK", "202 Accepted", "422"}));
   EXPECT_EQ(sink_.observations(), 1u);
+  EXPECT_EQ(sink_.versions(), 1);
   EXPECT_EQ(queue_.size(), 1u);
 }
 

@@ -622,12 +622,16 @@ Identifier ObservationIdentifier(const Measurement& measurement, const MappingCo
 }
 
 std::string ObservationJson(const Measurement& m, std::string_view subject_reference,
-                            const MappingContext& context) {
+                            const MappingContext& context, std::string_view id) {
   rapidjson::StringBuffer buffer;
   Writer writer(buffer);
   writer.StartObject();
   WriteKey(writer, "resourceType");
   WriteString(writer, "Observation");
+  if (!id.empty()) {
+    WriteKey(writer, "id");
+    WriteString(writer, id);
+  }
   const Identifier identifier = ObservationIdentifier(m, context);
   WriteKey(writer, "identifier");
   writer.StartArray();

@@ -98,9 +98,9 @@ fhir::Result<Batch> Parse(std::string_view json, const MappingContext& context,
                           std::size_t max_items = 1000);
 
 // The Observation of `measurement` as FHIR JSON, its subject `subject_reference`
-// ("Patient/123"). Deterministic: the same input gives the same text.
+// ("Patient/123") and, when not empty, its id. Deterministic: the same input gives the same text.
 std::string ObservationJson(const Measurement& measurement, std::string_view subject_reference,
-                            const MappingContext& context);
+                            const MappingContext& context, std::string_view id = {});
 
 // Observation.identifier of a measurement: the feed system of its station and its id.
 Identifier ObservationIdentifier(const Measurement& measurement, const MappingContext& context);

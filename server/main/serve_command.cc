@@ -299,7 +299,7 @@ rest::Principal SweepPrincipal() {
   principal.subject = "fhirhub:station-feed-sweep";
   principal.client_id = "fhirhub";
   principal.roles = {rest::Role::kConnector};
-  principal.scope = "system/Patient.rs system/Observation.crs";
+  principal.scope = "system/Patient.rs system/Observation.crus";
   return principal;
 }
 
