@@ -172,8 +172,13 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   // HTTP/1.0 clients may leave Host out; the address they reached stands in for it.
   const std::string host =
       request.has("Host") ? request.getHost() : request.serverAddress().toString();
-  fhir_request.base_url = "http://" + host + base;
+  fhir_request.base_url = (socket.tls() != nullptr ? "https://" : "http://") + host + base;
   fhir_request.peer_address = request.clientAddress().host().toString();
+  if (socket.tls() != nullptr && socket.tls()->peer()) {
+    const security::PeerCertificate& peer = *socket.tls()->peer();
+    fhir_request.client_certificate =
+        rest::ClientCertificate{peer.subject, peer.fingerprint_sha256, peer.dns_names, peer.uris};
+  }
 
   const bool raw = fhir_request.method == rest::Method::kPost &&
                    std::find(options_.raw_body_paths.begin(), options_.raw_body_paths.end(),

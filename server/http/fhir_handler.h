@@ -19,8 +19,8 @@
 #include "server/http/connection_socket.h"
 #include "server/http/http_server.h"
 #include "server/http/negotiation.h"
-#include "server/rest/registry_source.h"
 #include "server/rest/dispatcher.h"
+#include "server/rest/registry_source.h"
 
 namespace server::http {
 

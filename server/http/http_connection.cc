@@ -66,6 +66,9 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
       // connection closes.
     }
     gate_.Finished(socket());
+    if (auto* connection = dynamic_cast<ConnectionSocketImpl*>(socket().impl())) {
+      connection->EndTls();
+    }
     if (linger) closer_.Close(socket());
   }
 

@@ -16,8 +16,9 @@
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
-#include "server/rest/registry_source.h"
 #include "server/rest/dispatcher.h"
+#include "server/rest/registry_source.h"
+#include "server/security/tls.h"
 
 namespace server::http {
 
@@ -44,14 +45,17 @@ struct HttpOptions {
   // reach the dispatcher as text in FhirRequest::raw_body, whatever their media type (the station
   // feed's vendor JSON).
   std::vector<std::string> raw_body_paths;
+  // When set, every connection speaks TLS (https), with client certificates as the context asks;
+  // a verified one reaches the pipeline in FhirRequest::client_certificate.
+  std::shared_ptr<const security::TlsContext> tls;
 };
 
 class HttpServer {
  public:
   // `router`, `defs` and `registries` must outlive the server. With `registries`, each request
   // carries a snapshot of its registry (rest/registry_source.h).
-  HttpServer(HttpOptions options, const rest::Dispatcher& router, const fhir::model::Definitions& defs,
-             rest::RegistrySource* registries = nullptr);
+  HttpServer(HttpOptions options, const rest::Dispatcher& router,
+             const fhir::model::Definitions& defs, rest::RegistrySource* registries = nullptr);
   ~HttpServer();
 
   // Binds and starts serving; fails when the address cannot be bound.

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "server/audit/audit_retention.h"
 #include "server/main/http_options.h"
 
 namespace server::main {
@@ -23,11 +24,13 @@ const std::set<std::string, std::less<>>& SecurityOptionNames() {
       "token-audience",
       "token-clock-skew",
       "role-mapping",
+      "certificate-clients",
       "consent-default",
       "withheld-reads",
       "audit-hash",
       "audit-signing-key",
       "audit-checkpoint-seconds",
+      "audit-retention-days",
       "consent",
       "audit",
   };
@@ -69,6 +72,23 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
     options.roles = std::move(mapping).value();
   }
 
+  if (auto file = cl.GetOrEnv("certificate-clients")) {
+    if (options.auth == AuthMode::kOff) {
+      return InvalidOption("certificate-clients", "has no effect with --auth off");
+    }
+    if (!cl.GetOrEnv("tls-client-ca")) {
+      return InvalidOption("certificate-clients",
+                           "needs TLS with client certificates (--tls-client-ca)");
+    }
+    std::optional<std::string> text = ReadFileText(*file);
+    if (!text) {
+      return InvalidOption("certificate-clients", "names a file that cannot be read: " + *file);
+    }
+    auto clients = auth::CertificateClients::FromJson(*text);
+    if (!clients.ok()) return std::move(clients).error();
+    options.certificate_clients = std::move(clients).value();
+  }
+
   for (const char* name : {"consent", "audit"}) {
     const std::string value = cl.GetOrEnv(name).value_or("on");
     if (value != "on" && value != "off") return InvalidOption(name, "is on or off");
@@ -99,6 +119,17 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
       ParseNumber(cl, "audit-checkpoint-seconds", 10, 86400, options.audit_checkpoint_seconds);
   if (!every.ok()) return std::move(every).error();
   options.audit_checkpoint_seconds = static_cast<int>(*every);
+  if (cl.GetOrEnv("audit-retention-days")) {
+    const long long floor = audit::kRetentionFloor.count();
+    auto days = ParseNumber(cl, "audit-retention-days", floor, 36500, floor);
+    if (!days.ok()) return std::move(days).error();
+    if (!options.audit_signing_key) {
+      return InvalidOption("audit-retention-days",
+                           "needs --audit-signing-key: records are removed only up to a signed "
+                           "checkpoint");
+    }
+    options.audit_retention = std::chrono::days(*days);
+  }
   return options;
 }
 
