@@ -192,19 +192,12 @@ fhir::Result<std::map<std::string, std::vector<std::string>>> DeviceFeed::FindPa
   return found;
 }
 
-fhir::Result<std::vector<std::string>> DeviceFeed::Write(
-    const Caller& caller, const std::vector<const Measurement*>& measurements,
-    const std::vector<std::string>& patient_ids, std::vector<bool>* written) const {
-  std::vector<std::string> entries(measurements.size());
-  written->assign(measurements.size(), false);
-  if (measurements.empty()) return entries;
-  std::vector<std::string> ids;
+fhir::Result<std::map<std::string, std::string, std::less<>>> DeviceFeed::FindWritten(
+    const Caller& caller, const std::vector<std::string>& ids) const {
+  std::map<std::string, std::string, std::less<>> existing;  // id -> versionId
+  if (ids.empty()) return existing;
   std::string id_list;
-  for (const Measurement* m : measurements) {
-    ids.push_back(ObservationId(mappings::station::ObservationIdentifier(*m, options_.mapping)));
-    id_list += (id_list.empty() ? "" : ",") + ids.back();
-  }
-  // Those written before (a retried batch) are answered as they are, never written again.
+  for (const std::string& id : ids) id_list += (id_list.empty() ? "" : ",") + id;
   FhirRequest search;
   search.method = Method::kGet;
   search.path = "Observation";
@@ -216,7 +209,6 @@ fhir::Result<std::vector<std::string>> DeviceFeed::Write(
   if (auto body = server::rest::MaterializeBody(&*found, defs_); !body.ok()) {
     return std::move(body).error();
   }
-  std::map<std::string, std::string, std::less<>> existing;  // id -> versionId
   if (found->body) {
     for (const fhir::Node* entry : found->body->root()->Children("entry")) {
       const fhir::Node* resource = entry->Child("resource");
@@ -224,10 +216,26 @@ fhir::Result<std::vector<std::string>> DeviceFeed::Write(
                        Value(resource != nullptr ? resource->Child("meta") : nullptr, "versionId"));
     }
   }
+  return existing;
+}
+
+fhir::Result<std::vector<std::string>> DeviceFeed::Write(
+    const Caller& caller, const std::vector<const Measurement*>& measurements,
+    const std::vector<std::string>& patient_ids, std::vector<bool>* written) const {
+  std::vector<std::string> entries(measurements.size());
+  written->assign(measurements.size(), false);
+  if (measurements.empty()) return entries;
+  std::vector<std::string> ids;
+  for (const Measurement* m : measurements) {
+    ids.push_back(ObservationId(mappings::station::ObservationIdentifier(*m, options_.mapping)));
+  }
+  // Those written before (a retried batch) are answered as they are, never written again.
+  auto existing = FindWritten(caller, ids);
+  if (!existing.ok()) return std::move(existing).error();
   std::vector<std::size_t> fresh;
   std::string entries_json;
   for (std::size_t i = 0; i < measurements.size(); ++i) {
-    if (auto it = existing.find(ids[i]); it != existing.end()) {
+    if (auto it = existing->find(ids[i]); it != existing->end()) {
       (*written)[i] = true;
       entries[i] =
           Entry(200, caller.base_url + "/Observation/" + ids[i] + "/_history/" + it->second);
@@ -307,6 +315,21 @@ fhir::Result<FhirResponse> DeviceFeed::Receive(const FhirRequest& request) const
   auto patients = FindPatients(caller, residents);
   if (!patients.ok()) return std::move(patients).error();
 
+  // A measurement whose resident is unknown may have been written all the same (an operator
+  // resolved it to a Patient): a retry answers it as written rather than queueing it again.
+  std::vector<std::string> unknown_ids;
+  for (const mappings::station::Item& item : batch->items) {
+    if (!item.measurement.ok()) continue;
+    const Measurement& m = *item.measurement;
+    auto it = patients->find(Key(m.resident.system, m.resident.value));
+    if (it == patients->end() || it->second.size() != 1) {
+      unknown_ids.push_back(
+          ObservationId(mappings::station::ObservationIdentifier(m, options_.mapping)));
+    }
+  }
+  auto resolved = FindWritten(caller, unknown_ids);
+  if (!resolved.ok()) return std::move(resolved).error();
+
   std::vector<const Measurement*> known;
   std::vector<std::string> patient_ids;
   std::vector<int> known_index;
@@ -320,6 +343,13 @@ fhir::Result<FhirResponse> DeviceFeed::Receive(const FhirRequest& request) const
       known_index.push_back(item.index);
       continue;
     }
+    const std::string id =
+        ObservationId(mappings::station::ObservationIdentifier(m, options_.mapping));
+    if (auto written = resolved->find(id); written != resolved->end()) {
+      entries[item.index] =
+          Entry(200, caller.base_url + "/Observation/" + id + "/_history/" + written->second);
+      continue;
+    }
     server::store::PendingMeasurement queued;
     queued.station = m.station_id;
     queued.measurement_id = m.id;
@@ -327,9 +357,9 @@ fhir::Result<FhirResponse> DeviceFeed::Receive(const FhirRequest& request) const
     queued.resident_value = m.resident.value;
     queued.reason = it == patients->end() ? "unknown-resident" : "ambiguous-resident";
     queued.source = m.source;
-    auto id = pending_.Add(queued);
-    if (!id.ok()) return std::move(id).error();
-    entries[item.index] = PendingEntry(*id, queued.reason, defs_);
+    auto queue_id = pending_.Add(queued);
+    if (!queue_id.ok()) return std::move(queue_id).error();
+    entries[item.index] = PendingEntry(*queue_id, queued.reason, defs_);
   }
   std::vector<bool> written;
   auto results = Write(caller, known, patient_ids, &written);

@@ -80,6 +80,9 @@ class DeviceFeed {
   // Patient ids by "system|value" of the residents' identifiers, as the caller may see them.
   fhir::Result<std::map<std::string, std::vector<std::string>>> FindPatients(
       const Caller& caller, const std::vector<mappings::station::Identifier>& residents) const;
+  // The versionId by Observation id of those of `ids` that exist, as the caller may see them.
+  fhir::Result<std::map<std::string, std::string, std::less<>>> FindWritten(
+      const Caller& caller, const std::vector<std::string>& ids) const;
   // Writes the Observations not there yet (found by id) in one transaction Bundle, or, when that
   // is refused, in a batch Bundle; per measurement the response entry's JSON text, or the error of
   // the whole request. `written` tells which Observations exist now (created, or there already).

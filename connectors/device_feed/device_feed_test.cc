@@ -271,6 +271,11 @@ TEST_F(DeviceFeedTest, OperatorResolvesAndDiscards) {
   EXPECT_EQ(Statuses(*resolved), (std::vector<std::string>{"201 Created"}));
   EXPECT_EQ(sink_.subject_of(1), "Patient/p1");
   EXPECT_EQ(feed_.Resolve(resolve, "1").error().message_id(), "station.unknown-pending");
+  // The vendor's retry finds the resolved measurement written, and queues nothing.
+  auto retried = feed_.Receive(Request(BatchText()));
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(Statuses(*retried), (std::vector<std::string>{"200 OK", "200 OK", "422"}));
+  EXPECT_EQ(queue_.size(), 0u);
 
   FhirRequest batch = Request(BatchText());
   batch.raw_body.replace(batch.raw_body.find(R"("id":"b")"), 8, R"("id":"d")");

@@ -227,6 +227,10 @@ TEST_F(StationFeedTest, OperatorResolvesAndDiscards) {
   EXPECT_EQ(Observations("op-1")["entry"][0]["resource"]["subject"]["reference"].GetString(),
             std::string("Patient/res1"));
   EXPECT_EQ(Send("POST", resolve, "station-operator").status, 404);
+  // The vendor's retry of the resolved measurement finds it written; nothing is queued again.
+  Answer retried = Feed(Batch({{"op-1", "spo2", "insurance-card", "IC-OP-1", "96", "%"}}));
+  EXPECT_EQ(Results(retried).at(0).status, "200 OK") << retried.body;
+  EXPECT_EQ(CountOf("op-1"), 1u);
 
   EXPECT_EQ(Send("DELETE", "/fhir/" + results[1].location, "station-operator").status, 204);
   EXPECT_EQ(Send("DELETE", "/fhir/" + results[1].location, "station-operator").status, 404);
