@@ -182,7 +182,10 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
         rest::ClientCertificate{peer.subject, peer.fingerprint_sha256, peer.dns_names, peer.uris};
   }
 
-  auto body = ReadBody(request, response, socket);
+  const bool raw = fhir_request.method == rest::Method::kPost &&
+                   std::find(options_.raw_body_paths.begin(), options_.raw_body_paths.end(),
+                             fhir_request.path) != options_.raw_body_paths.end();
+  auto body = ReadBody(request, response, socket, raw);
   if (!body.ok()) {
     WriteRefusal(response, head, *format, fhir_request, body.error());
     return;
@@ -233,7 +236,8 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
 
 fhir::Result<FhirHandler::Body> FhirHandler::ReadBody(Poco::Net::HTTPServerRequest& request,
                                                       Poco::Net::HTTPServerResponse& response,
-                                                      ConnectionSocketImpl& socket) const {
+                                                      ConnectionSocketImpl& socket,
+                                                      bool raw) const {
   const bool chunked = request.getChunkedTransferEncoding();
   const Poco::Int64 declared = request.hasContentLength() ? request.getContentLength64() : -1;
   if (chunked && declared >= 0) {
@@ -277,7 +281,7 @@ fhir::Result<FhirHandler::Body> FhirHandler::ReadBody(Poco::Net::HTTPServerReque
 
   Body body;
   body.content_type = MediaType(request.getContentType());
-  if (request.getMethod() == "POST" && body.content_type == kForm) {
+  if (raw || (request.getMethod() == "POST" && body.content_type == kForm)) {
     // The parameters of a POST [type]/_search; the search reads them.
     body.raw = std::move(text);
     return body;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
@@ -40,6 +41,10 @@ struct HttpOptions {
   std::size_t max_header_bytes = 16 * 1024;
   // Larger request bodies are refused with 413 http.body-too-large before they are parsed.
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // Paths below the base (without leading slash) whose POST bodies are not FHIR resources: they
+  // reach the dispatcher as text in FhirRequest::raw_body, whatever their media type (the station
+  // feed's vendor JSON).
+  std::vector<std::string> raw_body_paths;
   // When set, every connection speaks TLS (https), with client certificates as the context asks;
   // a verified one reaches the pipeline in FhirRequest::client_certificate.
   std::shared_ptr<const security::TlsContext> tls;

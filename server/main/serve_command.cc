@@ -31,8 +31,10 @@
 #include "server/main/http_options.h"
 #include "server/main/jwks_source.h"
 #include "server/main/live_registry.h"
+#include "server/main/pipeline_sink.h"
 #include "server/main/search_definitions.h"
 #include "server/main/security_options.h"
+#include "server/main/station_feed_options.h"
 #include "server/pipeline/auth/smart_configuration.h"
 #include "server/pipeline/authenticator.h"
 #include "server/pipeline/pipeline.h"
@@ -54,6 +56,7 @@
 #include "server/search/full_text.h"
 #include "server/search/reindex.h"
 #include "server/store/pg/pg_audit_log.h"
+#include "server/store/pg/pg_pending_measurements.h"
 #include "server/store/pg/pg_store.h"
 
 namespace server::main {
@@ -314,14 +317,43 @@ void SignCheckpoints(store::AuditLog& log, const security::PrivateKey& key,
   }
 }
 
+// Who the pending queue's sweep writes as: the server itself, a connector limited to finding
+// residents and creating Observations; its writes are audited under this subject.
+rest::Principal SweepPrincipal() {
+  rest::Principal principal;
+  principal.method = "internal";
+  principal.subject = "fhirhub:station-feed-sweep";
+  principal.client_id = "fhirhub";
+  principal.roles = {rest::Role::kConnector};
+  principal.scope = "system/Patient.rs system/Observation.crus";
+  return principal;
+}
+
+// Retries the pending station measurements every `period` until `stop`.
+void SweepPending(const connectors::device_feed::DeviceFeed& feed, const std::string& base_url,
+                  std::chrono::seconds period, StopSignal& stop) {
+  const rest::Principal principal = SweepPrincipal();
+  while (!stop.WaitFor(period)) {
+    auto written = feed.Sweep(principal, base_url);
+    // Only the message id: the text may quote a resident's identifier.
+    if (!written.ok()) {
+      std::fprintf(stderr, "fhirhub: station feed: pending sweep failed (%s)\n",
+                   written.error().message_id().c_str());
+    } else if (*written > 0) {
+      std::fprintf(stderr, "fhirhub: station feed: %d pending measurement%s written\n", *written,
+                   *written == 1 ? "" : "s");
+    }
+  }
+}
+
 // Wires the store, the handlers, the router and the pipeline in front of it, and serves until one
 // of `signals` arrives. The store (and its connections) is gone when this returns, before the
 // database is stopped.
 int Serve(const http::HttpOptions& options, const SecurityOptions& security,
-          const std::filesystem::path& data_dir, const fhir::model::Definitions& defs,
-          const SearchDefinitions& definitions, const search::Compartments& compartments,
-          const terminology::Terminology& terminology, const std::string& conninfo,
-          const sigset_t& signals) {
+          const StationFeedOptions& station, const std::filesystem::path& data_dir,
+          const fhir::model::Definitions& defs, const SearchDefinitions& definitions,
+          const search::Compartments& compartments, const terminology::Terminology& terminology,
+          const std::string& conninfo, const sigset_t& signals) {
   const store::SystemClock clock{};
   store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
   rest::RandomIdGenerator ids;
@@ -416,6 +448,29 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   // Bundle entries pass through the pipeline and the same router, so they behave as requests
   // of their own.
   const rest::BundleHandler bundle(pg_store, pipeline, defs, registry, ids, &terminology);
+  // The station feed writes through the pipeline as its caller (connectors/device_feed).
+  const PipelineSink sink(
+      pipeline, &live,
+      "http://" + options.host + ":" + std::to_string(options.port) + options.base_path);
+  store::pg::PgPendingMeasurements pending(store::pg::PoolOptions{.conninfo = conninfo});
+  const connectors::device_feed::DeviceFeed feed(sink, pending, defs, station.feed);
+  router.Add(rest::Method::kPost, std::string(pipeline::kStationFeedPath),
+             [&feed](const rest::FhirRequest& request, const rest::PathParams&) {
+               return feed.Receive(request);
+             });
+  router.Add(rest::Method::kGet, std::string(pipeline::kStationFeedPath) + "/pending",
+             [&feed](const rest::FhirRequest& request, const rest::PathParams&) {
+               return feed.ListPending(request);
+             });
+  router.Add(rest::Method::kDelete, std::string(pipeline::kStationFeedPath) + "/pending/{id}",
+             [&feed](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return feed.Discard(request, params.at("id"));
+             });
+  router.Add(rest::Method::kPost,
+             std::string(pipeline::kStationFeedPath) + "/pending/{id}/$resolve",
+             [&feed](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return feed.Resolve(request, params.at("id"));
+             });
   // The audit log, before the routes of every type: AuditEvents are read from it alone.
   router.Add(rest::Method::kGet, "AuditEvent",
              [&audit_events](const rest::FhirRequest& request, const rest::PathParams& params) {
@@ -508,7 +563,9 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
                return read.VRead(request, params);
              });
 
-  http::HttpServer server(options, pipeline, defs, &live);
+  http::HttpOptions http_options = options;
+  http_options.raw_body_paths.emplace_back(pipeline::kStationFeedPath);
+  http::HttpServer server(http_options, pipeline, defs, &live);
   if (auto result = server.Start(); !result.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", result.error().text().c_str());
     return 1;
@@ -531,12 +588,22 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
     });
   }
 
+  std::thread sweeping;
+  if (station.sweep.count() > 0) {
+    const std::string base_url =
+        "http://" + options.host + ":" + std::to_string(server.port()) + options.base_path;
+    sweeping =
+        std::thread([&, base_url] { SweepPending(feed, base_url, station.sweep, stopping); });
+  }
+
   int signal = 0;
   sigwait(&signals, &signal);
   std::fprintf(stderr, "fhirhub: stopping (signal %d)\n", signal);
   live.Stop();
   stopping.Stop();
   server.Stop();
+  // The sweep writes through the pipeline, whose audit records need the writer.
+  if (sweeping.joinable()) sweeping.join();
   audit_writer.Stop();
   reindexing.join();
   if (checkpoints.joinable()) checkpoints.join();
@@ -550,6 +617,7 @@ int RunServe(const std::vector<std::string>& args) {
                                                "profiles"};
   valued.insert(HttpOptionNames().begin(), HttpOptionNames().end());
   valued.insert(SecurityOptionNames().begin(), SecurityOptionNames().end());
+  valued.insert(StationFeedOptionNames().begin(), StationFeedOptionNames().end());
   auto cl = CommandLine::Parse(args, {}, valued);
   if (!cl.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", cl.error().text().c_str());
@@ -564,6 +632,12 @@ int RunServe(const std::vector<std::string>& args) {
   auto security = ParseSecurityOptions(*cl);
   if (!security.ok()) {
     std::fprintf(stderr, "fhirhub serve: %s\n", security.error().text().c_str());
+    return 2;
+  }
+
+  auto station = ParseStationFeedOptions(*cl);
+  if (!station.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", station.error().text().c_str());
     return 2;
   }
 
@@ -616,7 +690,7 @@ int RunServe(const std::vector<std::string>& args) {
                db->cluster != nullptr ? "embedded cluster" : "external server",
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
-  int status = Serve(options, *security, cl->GetOrEnv("data-dir").value_or("var"), **defs,
+  int status = Serve(options, *security, *station, cl->GetOrEnv("data-dir").value_or("var"), **defs,
                      **definitions, **compartments, **terminology, db->conninfo, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {

@@ -47,6 +47,34 @@ Interaction Make(std::string code, char action, std::optional<Permission> permis
   return out;
 }
 
+// The station feed: vendor batches become Observations (each entry is authorized again as a
+// create through the sink); the pending queue is the operators'.
+Interaction StationFeed(const std::vector<std::string_view>& s, Method m) {
+  using rest::Role;
+  const std::vector<Role> feeders = {Role::kStationOperator, Role::kConnector,
+                                     Role::kAdministrator};
+  const std::vector<Role> operators = {Role::kStationOperator, Role::kAdministrator};
+  Interaction out;
+  if (s.size() == 1 && m == Method::kPost) {
+    out = Make("operation", 'E', Permission::kCreate, {"Observation"});
+    out.roles = feeders;
+  } else if (s.size() == 2 && s[1] == "pending" && m == Method::kGet) {
+    out = Make("operation", 'E', Permission::kSearch, {"Observation"});
+    out.roles = operators;
+  } else if (s.size() == 3 && s[1] == "pending" && m == Method::kDelete) {
+    out = Make("operation", 'E', Permission::kDelete, {"Observation"});
+    out.roles = operators;
+  } else if (s.size() == 4 && s[1] == "pending" && s[3] == "$resolve" && m == Method::kPost) {
+    out = Make("operation", 'E', Permission::kCreate, {"Observation"});
+    out.roles = operators;
+  } else {
+    // A path of the feed no interaction has: only its users learn that (the router answers).
+    out.roles = operators;
+    out.roles.push_back(Role::kConnector);
+  }
+  return out;
+}
+
 }  // namespace
 
 Interaction Classify(const rest::FhirRequest& request, const fhir::model::Definitions& defs) {
@@ -66,6 +94,7 @@ Interaction Classify(const rest::FhirRequest& request, const fhir::model::Defini
     }
     return unknown;
   }
+  if (s[0] == kStationFeedPath) return StationFeed(s, m);
   if (s.size() == 1) {
     if (s[0] == "metadata") {
       Interaction open = Make("capabilities", 'R', std::nullopt, {});

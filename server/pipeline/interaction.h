@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fhir/model/definitions.h"
@@ -30,7 +31,14 @@ struct Interaction {
   std::string id;  // the resource's id, for interactions on one resource
   // No authentication needed: the CapabilityStatement and the SMART configuration.
   bool open = false;
+  // When not empty, only a principal holding one of these roles may make the request, whatever
+  // its scopes: the station feed (station operators, connectors, administrators) and its pending
+  // queue (station operators, administrators).
+  std::vector<rest::Role> roles;
 };
+
+// The station feed's paths below the FHIR base (docs/station-feed.md).
+inline constexpr std::string_view kStationFeedPath = "station-feed";
 
 Interaction Classify(const rest::FhirRequest& request, const fhir::model::Definitions& defs);
 

@@ -1,5 +1,6 @@
 #include "server/pipeline/pipeline.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <memory>
@@ -162,6 +163,18 @@ fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request, const
                                                RequestGate& gate,
                                                const auth::ScopeSet& scopes) const {
   const rest::Principal& principal = *request.principal;
+  if (!what.roles.empty() &&
+      std::none_of(what.roles.begin(), what.roles.end(), [&](rest::Role role) {
+        return std::find(principal.roles.begin(), principal.roles.end(), role) !=
+               principal.roles.end();
+      })) {
+    std::string names;
+    for (rest::Role role : what.roles) {
+      names += (names.empty() ? "" : ", ") + std::string(auth::RoleName(role));
+    }
+    return fhir::Error::Forbidden("auth.role-denied",
+                                  "only these roles may use the station feed: " + names);
+  }
   if (what.permission) {
     const std::vector<std::string> types =
         what.types.empty() ? std::vector<std::string>{"*"} : what.types;

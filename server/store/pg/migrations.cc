@@ -243,12 +243,31 @@ CREATE TRIGGER no_truncate BEFORE TRUNCATE ON audit.audit_checkpoint
   FOR EACH STATEMENT EXECUTE FUNCTION audit.reject_change();
 )sql";
 
+// The station feed's pending queue (pg_pending_measurements.h): measurements of residents not yet
+// known as Patients, one per station and measurement id.
+constexpr std::string_view kStationFeed = R"sql(
+CREATE TABLE station_pending (
+  tenant          text        NOT NULL,
+  id              bigint      NOT NULL GENERATED ALWAYS AS IDENTITY,
+  station         text        NOT NULL,
+  measurement_id  text        NOT NULL,
+  resident_system text        NOT NULL,
+  resident_value  text        NOT NULL,
+  reason          text        NOT NULL,
+  source          text        NOT NULL,
+  received        timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tenant, id),
+  UNIQUE (tenant, station, measurement_id)
+);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "resources", kResources},
     Migration{2, "version_method", kVersionMethod},
     Migration{3, "search_index", kSearchIndex},
     Migration{4, "search_text", kSearchText},
     Migration{5, "audit_log", kAuditLog},
+    Migration{7, "station_feed", kStationFeed},
 };
 
 // An arbitrary constant shared by every fhirhub server ("fhir" in ASCII).
