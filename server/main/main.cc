@@ -40,6 +40,15 @@ commands:
   audit checkpoint  sign the audit log's newest entry and store the checkpoint
               --private-key PEM   the signing key (P-256, SM2 or RSA; unencrypted)
               --database-url URL, --data-dir DIR  as for serve
+  connectors dead-letters  list the messages connectors could not process (open ones; --all
+            also the replayed)
+              --id N [--raw]      one dead letter; --raw prints its message as received
+              --database-url URL, --data-dir DIR  as for serve (beside a running server too)
+  connectors replay  send open dead letters to the MLLP listener again; those answered AA are
+            marked replayed
+              --id N              only this one
+              --host H --port P   the listener (required); --timeout S (default 30)
+              --database-url URL, --data-dir DIR  as for serve (beside a running server too)
   convert   convert one resource between JSON and XML
               --to json|xml       output format (required)
               --pretty            indent the output
@@ -88,6 +97,7 @@ int main(int argc, char** argv) {
   if (command == "reindex") return server::main::RunReindex(args);
   if (command == "token") return server::main::RunToken(args);
   if (command == "audit") return server::main::RunAudit(args);
+  if (command == "connectors") return server::main::RunConnectors(args);
   std::fprintf(stderr, "fhirhub: unknown command '%s' (see fhirhub --help)\n", command.c_str());
   return 2;
 }
