@@ -46,8 +46,9 @@ namespace connectors::mllp {
 struct HandlerOptions {
   // The SMART scopes the connector acts with (at most its role's ceiling, system/*.cruds).
   std::string scope = "system/*.cruds";
-  // MSH-11 processing ids accepted (P production, T training, D debugging); others get AR.
-  std::set<std::string, std::less<>> processing_ids = {"P"};
+  // MSH-11 processing ids accepted (P production, T training, D debugging: the mapping labels
+  // the data of T and D messages as test data); others get AR.
+  std::set<std::string, std::less<>> processing_ids = {"P", "T", "D"};
   // The size limit the listener applies, for the text of the rejection of a larger message.
   std::size_t max_message_bytes = 4 * 1024 * 1024;
   // MSH-3 and MSH-4 of the acknowledgements.

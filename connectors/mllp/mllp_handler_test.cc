@@ -170,7 +170,7 @@ TEST_F(MllpHandlerTest, AnUnmappableMessageIsDeadLetteredWithItsLocation) {
 
 TEST_F(MllpHandlerTest, RefusesUnsupportedTypesAndProcessingIds) {
   EXPECT_EQ(Answer(Message("M3", "ZZZ^Z01")).Get("MSA-1"), "AR");
-  hl7::Message training = Answer(Message("M4", "ADT^A01", "T"));
+  hl7::Message training = Answer(Message("M4", "ADT^A01", "X"));
   EXPECT_EQ(training.Get("MSA-1"), "AR");
   EXPECT_EQ(training.Get("ERR-3"), "202");
   EXPECT_TRUE(sink_.requests.empty());
