@@ -79,6 +79,8 @@ struct Shared {
   const ListenerOptions& options;
   MessageHandler& handler;
   std::atomic<bool> stopping{false};
+  // Connections admitted and not yet ended.
+  std::atomic<int> open{0};
 };
 
 void SendAll(Poco::Net::StreamSocket& socket, const std::string& bytes) {
@@ -94,6 +96,7 @@ class MllpConnection : public Poco::Net::TCPServerConnection {
  public:
   MllpConnection(const Poco::Net::StreamSocket& socket, Shared& shared)
       : Poco::Net::TCPServerConnection(socket), shared_(shared) {}
+  ~MllpConnection() override { --shared_.open; }
 
   void run() override {
     std::string peer;
@@ -159,23 +162,35 @@ class MllpConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
   Shared& shared_;
 };
 
+// Admits allowed peers while fewer than max_connections are open; each admitted connection is
+// counted until its MllpConnection ends. Runs on Poco's accepting thread.
 class PeerGate : public Poco::Net::TCPServerConnectionFilter {
  public:
-  explicit PeerGate(PeerFilter filter) : filter_(std::move(filter)) {}
+  PeerGate(PeerFilter filter, Shared& shared) : filter_(std::move(filter)), shared_(shared) {}
   bool accept(const Poco::Net::StreamSocket& socket) override {
     try {
       const std::string peer = socket.peerAddress().host().toString();
-      if (filter_.Allows(peer)) return true;
-      std::fprintf(stderr, "fhirhub: MLLP connection from %s refused: not an allowed peer\n",
-                   peer.c_str());
+      if (!filter_.Allows(peer)) {
+        std::fprintf(stderr, "fhirhub: MLLP connection from %s refused: not an allowed peer\n",
+                     peer.c_str());
+        return false;
+      }
+      if (shared_.open.load() >= shared_.options.max_connections) {
+        std::fprintf(stderr, "fhirhub: MLLP connection from %s refused: %d connections open\n",
+                     peer.c_str(), shared_.options.max_connections);
+        return false;
+      }
+      ++shared_.open;
+      return true;
     } catch (const Poco::Exception&) {
       // A peer that is already gone has nothing to be served.
+      return false;
     }
-    return false;
   }
 
  private:
   const PeerFilter filter_;
+  Shared& shared_;
 };
 
 fhir::Result<Poco::Net::ServerSocket> Listen(const ListenerOptions& options) {
@@ -237,11 +252,11 @@ fhir::Result<void> MllpListener::Start() {
     auto running = std::make_unique<Running>(options_, handler_);
     auto* params = new Poco::Net::TCPServerParams;  // owned by the server (reference counted)
     params->setMaxThreads(std::max(1, options_.max_connections));
-    // Connections wait in the queue only while a finished one's thread is being handed back.
+    // The gate admits at most max_connections, so Poco's queue never drops an admitted one.
     params->setMaxQueued(std::max(1, options_.max_connections));
     running->server = std::make_unique<Poco::Net::TCPServer>(
         new MllpConnectionFactory(running->shared), running->pool, *socket, params);
-    running->server->setConnectionFilter(new PeerGate(std::move(filter).value()));
+    running->server->setConnectionFilter(new PeerGate(std::move(filter).value(), running->shared));
     running->server->start();
     running_ = std::move(running);
     return {};

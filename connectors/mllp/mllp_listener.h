@@ -4,7 +4,7 @@
 // acknowledgement before the next message (original mode) gets them one by one, and a sender
 // that streams gets them in the order it sent.
 //
-// Limits: at most max_connections connections at once (beyond, Poco closes new ones at once); a
+// Limits: at most max_connections connections at once (beyond, new ones are closed at once); a
 // message larger than max_message_bytes is handed over as FrameDecoder::Kind::kTooLarge; a
 // message must arrive within message_timeout of its <VT>, else the connection is closed; a
 // connection without traffic for idle_timeout is closed. Who may connect: the address the

@@ -112,6 +112,20 @@ TEST_F(MllpListenerTest, RefusesPeersThatAreNotAllowed) {
   EXPECT_EQ(answer.error().message_id(), "connectors.mllp-closed");
 }
 
+TEST_F(MllpListenerTest, ClosesConnectionsBeyondTheLimit) {
+  Start({.max_connections = 1});
+  auto first = Connect();
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(first->Exchange("MSH|1\r").ok());
+  auto second = Connect();
+  ASSERT_NE(second, nullptr);
+  auto refused = second->Exchange("MSH|2\r");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message_id(), "connectors.mllp-closed");
+  // The first connection is still served.
+  EXPECT_TRUE(first->Exchange("MSH|3\r").ok());
+}
+
 TEST(PeerFilter, MatchesAddressesAndNetworks) {
   auto filter = PeerFilter::Parse({"10.1.0.0/16", "192.168.5.7", "fd00::/8"});
   ASSERT_TRUE(filter.ok()) << filter.error().text();
