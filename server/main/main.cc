@@ -74,6 +74,10 @@ commands:
               --data-dir DIR      where dev-token-key.pem is kept (default var; created with
                                   mode 0600 on first use)
               --print-jwks        print the key's JWKS instead of a token
+  hl7 map   print the FHIR transaction Bundle an HL7 v2 message maps to (no server)
+              --mappings DIR      ConceptMap files of the HL7 v2 mappings (default: the
+                                  source tree's mappings/hl7v2/conceptmaps)
+              FILE|-              one message, several, or an FHS/BHS batch
   help      show this text
 
 serve's and migrate's options and --fhir-package may also be set in the environment as FHIRHUB_<OPTION>,
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
   if (command == "token") return server::main::RunToken(args);
   if (command == "audit") return server::main::RunAudit(args);
   if (command == "connectors") return server::main::RunConnectors(args);
+  if (command == "hl7") return server::main::RunHl7(args);
   std::fprintf(stderr, "fhirhub: unknown command '%s' (see fhirhub --help)\n", command.c_str());
   return 2;
 }

@@ -1,0 +1,34 @@
+// The mappings of HL7 v2 segments and message structures to FHIR resources, adding their entries
+// to the Context's Bundle. Internal to mappings/hl7v2; the entry point is Mapper (mapper.h).
+#ifndef MAPPINGS_HL7V2_SEGMENT_MAPPINGS_H_
+#define MAPPINGS_HL7V2_SEGMENT_MAPPINGS_H_
+
+#include <string>
+
+#include "fhir/result.h"
+#include "mappings/hl7v2/context.h"
+
+namespace mappings::hl7v2 {
+
+// The Patient of PID, and the identifier that matches it (system and value).
+struct PatientEntry {
+  std::string full_url;
+  std::string system;
+  std::string value;
+};
+
+// Adds the Patient of `pid`. `authoritative` (ADT): a conditional update on the matching
+// identifier, so the message's demographics replace the stored ones; otherwise (results) a
+// create only when no Patient has that identifier. The matching identifier is a valid 身份证
+// when PID-3 has one, else PID-3's first identifier. An error when PID-3 has no usable
+// identifier.
+fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool authoritative);
+
+// ADT^A01/A04/A08/A28/A31: PID, NK1, PV1, AL1, DG1.
+fhir::Result<void> MapAdt(Context& context);
+// ORU^R01: PID, OBR, OBX, NTE; IHE PCD-01 device observations included.
+fhir::Result<void> MapOru(Context& context);
+
+}  // namespace mappings::hl7v2
+
+#endif  // MAPPINGS_HL7V2_SEGMENT_MAPPINGS_H_
