@@ -27,6 +27,10 @@ commands:
               --max-connections N  open connections; beyond, 503 (default 256)
               --max-threads N     worker threads (default 16)
               --listen-backlog N  connections waiting to be accepted (default 64)
+              --mllp-port N       also receive HL7 v2 over MLLP on this port (off by default;
+                                  --mllp-host, --mllp-allow, --mllp-tls-*, --mllp-scope ...:
+                                  docs/configuration.md)
+              --mappings DIR      ConceptMap files of the HL7 v2 mappings
   migrate   apply database schema migrations and exit
               --database-url URL  PostgreSQL to migrate (default: the embedded cluster)
   reindex   rebuild the search index and exit (a server also does so by itself at start when
@@ -78,6 +82,10 @@ commands:
               --mappings DIR      ConceptMap files of the HL7 v2 mappings (default: the
                                   source tree's mappings/hl7v2/conceptmaps)
               FILE|-              one message, several, or an FHS/BHS batch
+  hl7 send  send HL7 v2 messages to an MLLP listener and print each acknowledgement; exit 0
+            only when all were AA
+              --host H --port P   the listener (required); --timeout S (default 30)
+              FILE...             files of one message or several (\r, \n or \r\n line ends)
   help      show this text
 
 serve's and migrate's options and --fhir-package may also be set in the environment as FHIRHUB_<OPTION>,
