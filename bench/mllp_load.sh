@@ -12,7 +12,7 @@
 #   RUNS: how many times both measurements run (default 2); medians are printed at the end.
 #   MESSAGES: ORU^R01 messages per measurement (default 8000), each with OBSERVATIONS OBX
 #     segments (environment, default 10), sent by CONCURRENCY senders (environment, default 8).
-#   smoke: a few messages of each mode, to keep the script working.
+#   smoke: a few messages of each mode from 2 senders, to keep the script working.
 #
 # It starts `fhirhub serve --auth off --mllp-port 0` with its embedded PostgreSQL in a temporary
 # data directory: authentication off, consent and audit on, as the connector runs in production.
@@ -33,7 +33,8 @@ observations="${OBSERVATIONS:-10}"
 senders="${CONCURRENCY:-8}"
 if [[ "$runs" == smoke ]]; then
   runs=1
-  messages=40
+  messages=16
+  senders=2
 fi
 for program in "$build/fhirhub" "$build/mllp_load"; do
   [[ -x "$program" ]] || { echo "mllp_load.sh: $program is not built" >&2; exit 2; }
