@@ -146,6 +146,23 @@ std::string MllpHandler::Ack(const hl7::Message& message, std::string_view code,
   return encoded.ok() ? std::move(encoded).value() : ack;
 }
 
+fhir::Result<server::rest::FhirResponse> MllpHandler::SendLimited(
+    const server::rest::Principal& principal, server::rest::FhirRequest request) {
+  {
+    std::unique_lock lock(transactions_mutex_);
+    transaction_done_.wait(
+        lock, [this] { return transactions_running_ < options_.max_concurrent_transactions; });
+    ++transactions_running_;
+  }
+  auto response = sink_.Send(principal, std::move(request));
+  {
+    std::lock_guard lock(transactions_mutex_);
+    --transactions_running_;
+  }
+  transaction_done_.notify_one();
+  return response;
+}
+
 std::string MllpHandler::Handle(const FrameDecoder::Frame& frame, std::string_view peer_address) {
   switch (frame.kind) {
     case FrameDecoder::Kind::kMessage:
@@ -213,7 +230,7 @@ std::string MllpHandler::HandleMessage(const std::string& raw, std::string_view 
   request.body = std::move(bundle).value();
   request.content_type = "application/fhir+json";
   request.peer_address = std::string(peer_address);
-  auto response = sink_.Send(principal, std::move(request));
+  auto response = SendLimited(principal, std::move(request));
   if (!response.ok()) {
     if (Transient(response.error())) {
       std::fprintf(stderr, "fhirhub: MLLP message %s from %s not stored (%s); answered AE\n",

@@ -27,8 +27,10 @@
 #define CONNECTORS_MLLP_MLLP_HANDLER_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -51,6 +53,11 @@ struct HandlerOptions {
   std::set<std::string, std::less<>> processing_ids = {"P", "T", "D"};
   // The size limit the listener applies, for the text of the rejection of a larger message.
   std::size_t max_message_bytes = 4 * 1024 * 1024;
+  // Messages whose transaction runs at once; the others wait, while parsing, mapping and
+  // answering stay concurrent. The mapped Bundles are conditional, hence serializable, and
+  // concurrent ones that look up and insert neighbouring index entries abort each other (each
+  // then retried): one at a time is faster than eight on two cores (docs/performance.md).
+  int max_concurrent_transactions = 1;
   // MSH-3 and MSH-4 of the acknowledgements.
   std::string application = "FHIRHUB";
   std::string facility;
@@ -73,6 +80,9 @@ class MllpHandler final : public MessageHandler {
 
  private:
   std::string HandleMessage(const std::string& raw, std::string_view peer_address);
+  // sink_.Send, once fewer than max_concurrent_transactions are running.
+  fhir::Result<server::rest::FhirResponse> SendLimited(const server::rest::Principal& principal,
+                                                       server::rest::FhirRequest request);
   // The acknowledgement's own control id and timestamp.
   std::string NextControlId();
   std::string Timestamp() const;
@@ -91,6 +101,9 @@ class MllpHandler final : public MessageHandler {
   server::store::ConnectorLog& log_;
   const server::store::Clock& clock_;
   std::atomic<std::uint64_t> next_id_{0};
+  std::mutex transactions_mutex_;
+  std::condition_variable transaction_done_;
+  int transactions_running_ = 0;  // guarded by transactions_mutex_
 };
 
 // `bytes` with every byte outside printable ASCII (and '%') written as %XX: keys and reasons

@@ -45,6 +45,7 @@ const std::set<std::string, std::less<>>& MllpOptionNames() {
       "mllp-tls-client-ca",
       "mllp-scope",
       "mllp-processing-ids",
+      "mllp-concurrent-transactions",
   };
   return names;
 }
@@ -89,6 +90,10 @@ fhir::Result<std::optional<MllpOptions>> ParseMllpOptions(const CommandLine& cl)
   if (!listener.tls_client_ca.empty() && listener.tls_certificate.empty()) {
     return Invalid("mllp-tls-client-ca", "needs --mllp-tls-certificate and --mllp-tls-private-key");
   }
+  auto transactions = ParseNumber(cl, "mllp-concurrent-transactions", 1, 1024,
+                                  options.handler.max_concurrent_transactions);
+  if (!transactions.ok()) return std::move(transactions).error();
+  options.handler.max_concurrent_transactions = static_cast<int>(*transactions);
   if (auto scope = cl.GetOrEnv("mllp-scope")) {
     const auth::ScopeSet scopes = auth::ScopeSet::Parse(*scope);
     if (scopes.resource_scopes().empty() || !scopes.ignored_scopes().empty()) {
