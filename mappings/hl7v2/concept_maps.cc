@@ -55,7 +55,7 @@ fhir::Result<ConceptMaps> ConceptMaps::Load(const std::filesystem::path& dir,
     const std::string id = Str(doc, "id");
     if (id.empty()) return LoadError(file, "has no id");
     if (maps.maps_.count(id) > 0) return LoadError(file, "repeats the id " + id);
-    auto& codes = maps.maps_[id];
+    Map& map = maps.maps_[id];
     auto groups = doc.FindMember("group");
     if (groups == doc.MemberEnd() || !groups->value.IsArray()) {
       return LoadError(file, "has no group");
@@ -76,7 +76,8 @@ fhir::Result<ConceptMaps> ConceptMaps::Load(const std::filesystem::path& dir,
         const auto& target = targets->value[0];
         MappedCode mapped{target_system, Str(target, "code"), Str(target, "display")};
         if (mapped.code.empty()) return LoadError(file, "maps " + code + " to no code");
-        codes.emplace(code, std::move(mapped));  // the first mapping of a code wins
+        map.upper_case.emplace(Upper(code), code);
+        map.codes.emplace(code, std::move(mapped));  // the first mapping of a code wins
       }
     }
   }
@@ -92,13 +93,11 @@ fhir::Result<ConceptMaps> ConceptMaps::Load(const std::filesystem::path& dir,
 const MappedCode* ConceptMaps::Translate(std::string_view map_id, std::string_view code) const {
   auto map = maps_.find(map_id);
   if (map == maps_.end() || code.empty()) return nullptr;
-  auto it = map->second.find(code);
-  if (it != map->second.end()) return &it->second;
-  const std::string upper = Upper(code);
-  for (const auto& [source, target] : map->second) {
-    if (Upper(source) == upper) return &target;
-  }
-  return nullptr;
+  auto it = map->second.codes.find(code);
+  if (it != map->second.codes.end()) return &it->second;
+  auto other_case = map->second.upper_case.find(Upper(code));
+  if (other_case == map->second.upper_case.end()) return nullptr;
+  return &map->second.codes.find(other_case->second)->second;
 }
 
 }  // namespace mappings::hl7v2

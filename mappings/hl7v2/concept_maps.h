@@ -33,8 +33,11 @@ class ConceptMaps {
   const MappedCode* Translate(std::string_view map_id, std::string_view code) const;
 
  private:
-  // map id -> source code -> target
-  std::map<std::string, std::map<std::string, MappedCode, std::less<>>, std::less<>> maps_;
+  struct Map {
+    std::map<std::string, MappedCode, std::less<>> codes;        // source code -> target
+    std::map<std::string, std::string, std::less<>> upper_case;  // upper-cased code -> code
+  };
+  std::map<std::string, Map, std::less<>> maps_;  // by ConceptMap id
 };
 
 }  // namespace mappings::hl7v2

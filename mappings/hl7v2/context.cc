@@ -63,6 +63,30 @@ std::string Offset(std::string_view tz) {
 
 }  // namespace
 
+bool IsDecimal(std::string_view text) {
+  std::size_t i = 0;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
+  std::size_t digits = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++digits;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    std::size_t fraction = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++fraction;
+    if (fraction == 0) return false;
+  }
+  return digits > 0 && i == text.size();
+}
+
+// HL7 NM allows a leading '+' and leading zeros that JSON numbers do not.
+std::string JsonDecimal(std::string_view text) {
+  std::string out(text);
+  if (!out.empty() && out.front() == '+') out.erase(0, 1);
+  bool negative = !out.empty() && out.front() == '-';
+  std::size_t start = negative ? 1 : 0;
+  while (out.size() > start + 1 && out[start] == '0' && out[start + 1] != '.') out.erase(start, 1);
+  return out;
+}
+
 std::string PercentEncode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -111,16 +135,17 @@ std::string Context::Add(Json resource, std::string_view method, std::string url
   return full_url;
 }
 
-std::string Context::BundleJson() const {
+std::string Context::BundleJson() {
   Json entries = Json::Array();
-  for (const Entry& e : entries_) {
+  for (Entry& e : entries_) {
     Json request = Json::Object().Set("method", e.method).Set("url", e.url);
     request.Set("ifNoneExist", e.if_none_exist);
     entries.Push(Json::Object()
                      .Set("fullUrl", e.full_url)
-                     .Set("resource", e.resource)
+                     .Set("resource", std::move(e.resource))
                      .Set("request", std::move(request)));
   }
+  entries_.clear();
   return Json::Object()
       .Set("resourceType", "Bundle")
       .Set("type", "transaction")

@@ -51,7 +51,8 @@ class Context {
                   std::string if_none_exist, std::string_view key);
   // The fullUrl an entry added with `key` has (or will have).
   static std::string FullUrl(std::string_view key);
-  std::string BundleJson() const;
+  // The Bundle of the entries added; the entries are moved into it.
+  std::string BundleJson();
 
   // A search condition on one identifier ("identifier=system|value", percent-encoded), with
   // the test-data label condition that keeps test and clinical data apart.
@@ -103,6 +104,10 @@ class Context {
   std::vector<Entry> entries_;
 };
 
+// An HL7 NM value that FHIR can hold as a decimal: optional sign, digits, optional fraction.
+bool IsDecimal(std::string_view text);
+// An NM value (IsDecimal) as a JSON number: no leading '+' nor leading zeros.
+std::string JsonDecimal(std::string_view text);
 // Percent-encodes everything but unreserved characters (RFC 3986).
 std::string PercentEncode(std::string_view text);
 // The HL7 null ("") and absent both read as empty.

@@ -14,6 +14,8 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 bool IsSegmentEnd(char c) { return c == '\r' || c == '\n'; }
 
+bool IsHeader(std::string_view name) { return name == "MSH" || name == "FHS" || name == "BHS"; }
+
 bool ValidSegmentName(std::string_view name) {
   if (name.size() != 3 || !std::isupper(static_cast<unsigned char>(name[0]))) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
@@ -22,21 +24,27 @@ bool ValidSegmentName(std::string_view name) {
   });
 }
 
-// The n-th (1-based) part of `text` split at `delimiter`; "" when there are fewer parts.
+// The n-th (1-based) part of `text` split at `delimiter`; "" when there are fewer parts. A plain
+// loop: the parts are short, and a library search call per part costs more than the scan.
 std::string_view Part(std::string_view text, char delimiter, std::size_t n) {
   if (n == 0) return {};
-  std::size_t begin = 0;
-  for (std::size_t i = 1; i < n; ++i) {
-    std::size_t next = text.find(delimiter, begin);
-    if (next == std::string_view::npos) return {};
-    begin = next + 1;
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  const char* start = begin;
+  std::size_t i = 1;
+  for (const char* p = begin; p < end; ++p) {
+    if (*p != delimiter) continue;
+    if (i == n) return std::string_view(start, static_cast<std::size_t>(p - start));
+    ++i;
+    start = p + 1;
   }
-  std::size_t end = text.find(delimiter, begin);
-  return text.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
+  return i == n ? std::string_view(start, static_cast<std::size_t>(end - start))
+                : std::string_view();
 }
 
 std::size_t PartCount(std::string_view text, char delimiter) {
   if (text.empty()) return 0;
+  if (text.find(delimiter) == std::string_view::npos) return 1;
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), delimiter)) + 1;
 }
 
@@ -146,62 +154,68 @@ int HexValue(char c) {
 
 }  // namespace
 
+const Message::FieldRecord* Message::FieldAt(std::size_t segment, std::size_t field) const {
+  const SegmentRecord& rec = segments_[segment];
+  if (field == 0 || field >= rec.field_count) return nullptr;
+  return &fields_[rec.first_field + field];
+}
+
+const Message::RepetitionRecord* Message::RepetitionAt(std::size_t segment, std::size_t field,
+                                                       std::size_t repetition) const {
+  const FieldRecord* f = FieldAt(segment, field);
+  if (f == nullptr || repetition == 0 || repetition > f->repetition_count) return nullptr;
+  return &repetitions_[f->first_repetition + repetition - 1];
+}
+
 std::string_view Segment::name() const {
   const auto& rec = message_->segments_[index_];
-  return message_->View(message_->fields_[rec.first_field]);
+  return message_->View(message_->fields_[rec.first_field].raw);
 }
 
 std::size_t Segment::field_count() const { return message_->segments_[index_].field_count - 1; }
 
 std::string_view Segment::Raw(std::size_t field) const {
-  const auto& rec = message_->segments_[index_];
-  if (field == 0 || field >= rec.field_count) return {};
-  return message_->View(message_->fields_[rec.first_field + field]);
+  const auto* f = message_->FieldAt(index_, field);
+  return f == nullptr ? std::string_view() : message_->View(f->raw);
 }
 
-namespace {
-bool IsHeader(std::string_view name) { return name == "MSH" || name == "FHS" || name == "BHS"; }
-}  // namespace
-
 std::string_view Segment::RawRepetition(std::size_t field, std::size_t repetition) const {
-  std::string_view raw = Raw(field);
-  // MSH-1 and MSH-2 are the delimiters themselves: never split.
-  if (field <= 2 && IsHeader(name())) return repetition == 1 ? raw : std::string_view();
-  return Part(raw, message_->delimiters_.repetition, repetition);
+  const auto* r = message_->RepetitionAt(index_, field, repetition);
+  return r == nullptr ? std::string_view() : message_->View(r->raw);
 }
 
 std::string_view Segment::RawComponent(std::size_t field, std::size_t repetition,
                                        std::size_t component) const {
-  std::string_view rep = RawRepetition(field, repetition);
-  if (field <= 2 && IsHeader(name())) return component == 1 ? rep : std::string_view();
-  return Part(rep, message_->delimiters_.component, component);
+  const auto* r = message_->RepetitionAt(index_, field, repetition);
+  if (r == nullptr || component == 0 || component > r->component_count) return {};
+  return message_->View(message_->components_[r->first_component + component - 1]);
 }
 
 std::size_t Segment::RepetitionCount(std::size_t field) const {
-  if (field <= 2 && IsHeader(name())) return Raw(field).empty() ? 0 : 1;
-  return PartCount(Raw(field), message_->delimiters_.repetition);
+  const auto* f = message_->FieldAt(index_, field);
+  return f == nullptr ? 0 : f->repetition_count;
 }
 
 std::size_t Segment::ComponentCount(std::size_t field, std::size_t repetition) const {
-  if (field <= 2 && IsHeader(name())) return RawRepetition(field, repetition).empty() ? 0 : 1;
-  return PartCount(RawRepetition(field, repetition), message_->delimiters_.component);
+  const auto* r = message_->RepetitionAt(index_, field, repetition);
+  return r == nullptr ? 0 : r->component_count;
 }
 
 std::size_t Segment::SubcomponentCount(std::size_t field, std::size_t repetition,
                                        std::size_t component) const {
-  if (field <= 2 && IsHeader(name())) {
-    return RawComponent(field, repetition, component).empty() ? 0 : 1;
-  }
-  return PartCount(RawComponent(field, repetition, component), message_->delimiters_.subcomponent);
+  std::string_view comp = RawComponent(field, repetition, component);
+  if (comp.empty()) return 0;
+  if (field <= 2 && message_->segments_[index_].header) return 1;
+  return PartCount(comp, message_->delimiters_.subcomponent);
 }
 
 std::string Segment::Get(std::size_t field, std::size_t repetition, std::size_t component,
                          std::size_t subcomponent) const {
-  if (field <= 2 && IsHeader(name())) {
-    return repetition == 1 && component == 1 && subcomponent == 1 ? std::string(Raw(field))
-                                                                  : std::string();
-  }
   std::string_view comp = RawComponent(field, repetition, component);
+  // MSH-1 and MSH-2 are the delimiters themselves: never split nor unescaped.
+  if (field <= 2 && message_->segments_[index_].header) {
+    return subcomponent == 1 ? std::string(comp) : std::string();
+  }
   return message_->Unescape(Part(comp, message_->delimiters_.subcomponent, subcomponent));
 }
 
@@ -222,7 +236,7 @@ Segment Message::segment(std::size_t index) const {
 
 std::size_t Message::Find(std::string_view name, std::size_t ordinal) const {
   for (std::size_t i = 0; i < segments_.size(); ++i) {
-    if (segments_[i].ordinal == ordinal && View(fields_[segments_[i].first_field]) == name) {
+    if (segments_[i].ordinal == ordinal && View(fields_[segments_[i].first_field].raw) == name) {
       return i;
     }
   }
@@ -331,6 +345,68 @@ std::string Message::Unescape(std::string_view raw) const {
   return out;
 }
 
+void Message::AddFields(std::string_view line, std::uint32_t base, bool header) {
+  const auto at = [base](std::size_t offset) { return base + static_cast<std::uint32_t>(offset); };
+  const auto unsplit = [&](std::size_t begin, std::size_t size) {
+    FieldRecord field{{at(begin), static_cast<std::uint32_t>(size)},
+                      static_cast<std::uint32_t>(repetitions_.size()),
+                      0};
+    if (size > 0) {
+      repetitions_.push_back({field.raw, static_cast<std::uint32_t>(components_.size()), 1});
+      components_.push_back(field.raw);
+      field.repetition_count = 1;
+    }
+    fields_.push_back(field);
+  };
+  const char fs = delimiters_.field;
+  const char rs = delimiters_.repetition;
+  const char cs = delimiters_.component;
+  const std::size_t n = line.size();
+  std::size_t k = std::min(line.find(fs), n);
+  unsplit(0, k);  // the segment name
+  if (k == n) return;
+  if (header) {
+    // MSH-1 is the separator itself and MSH-2 the encoding characters: neither is split.
+    unsplit(3, 1);
+    std::size_t end = std::min(line.find(fs, 4), n);
+    unsplit(4, end - 4);
+    if (end == n) return;
+    k = end;
+  }
+  // One pass over the rest, splitting fields, repetitions and components together.
+  std::size_t field_start = ++k, rep_start = k, comp_start = k;
+  FieldRecord field{{}, static_cast<std::uint32_t>(repetitions_.size()), 0};
+  RepetitionRecord rep{{}, static_cast<std::uint32_t>(components_.size()), 0};
+  for (;; ++k) {
+    const bool end = k == n;
+    const char c = end ? fs : line[k];
+    if (c != fs && c != rs && c != cs) continue;
+    components_.push_back({at(comp_start), static_cast<std::uint32_t>(k - comp_start)});
+    ++rep.component_count;
+    comp_start = k + 1;
+    if (c == cs) continue;
+    rep.raw = {at(rep_start), static_cast<std::uint32_t>(k - rep_start)};
+    if (rep.raw.size == 0) {  // an empty repetition has no components
+      components_.pop_back();
+      rep.component_count = 0;
+    }
+    repetitions_.push_back(rep);
+    ++field.repetition_count;
+    rep_start = k + 1;
+    rep = {{}, static_cast<std::uint32_t>(components_.size()), 0};
+    if (c == rs) continue;
+    field.raw = {at(field_start), static_cast<std::uint32_t>(k - field_start)};
+    if (field.raw.size == 0) {  // an empty field has no repetitions
+      repetitions_.pop_back();
+      field.repetition_count = 0;
+    }
+    fields_.push_back(field);
+    if (end) return;
+    field_start = k + 1;
+    field = {{}, static_cast<std::uint32_t>(repetitions_.size()), 0};
+  }
+}
+
 fhir::Result<Message> Parse(std::string_view bytes) {
   bytes = TrimStart(bytes);
   if (bytes.empty()) {
@@ -362,7 +438,17 @@ fhir::Result<Message> Parse(std::string_view bytes) {
                       "MSH-18 names a character set that is not supported: " + std::string(msh18),
                       "MSH-18");
   }
-  if (!ConvertToUtf8(bytes, charset, &text, &bad)) {
+  // UTF-8 is only checked; other character sets are converted once, before splitting.
+  std::string_view source = bytes;
+  if (charset == "UTF-8") {
+    bad = InvalidUtf8Offset(bytes);
+    if (bad != std::string_view::npos) {
+      return ParseError("hl7v2.data-type", "byte " + std::to_string(bad) + " is not valid UTF-8",
+                        LocateOffset(bytes, bad, delimiters->field));
+    }
+  } else if (ConvertToUtf8(bytes, charset, &text, &bad)) {
+    source = text;
+  } else {
     return ParseError("hl7v2.data-type", "byte " + std::to_string(bad) + " is not valid " + charset,
                       LocateOffset(text, text.size(), delimiters->field));
   }
@@ -371,15 +457,15 @@ fhir::Result<Message> Parse(std::string_view bytes) {
   message.delimiters_ = *delimiters;
   message.charset_ = std::move(charset);
   std::string normal;
-  normal.reserve(text.size());
+  normal.reserve(source.size());
   std::vector<std::pair<std::string, std::uint32_t>> counts;
   std::size_t pos = 0;
   std::size_t line_number = 0;
   const char fs = delimiters->field;
-  while (pos < text.size()) {
+  while (pos < source.size()) {
     std::size_t end = pos;
-    while (end < text.size() && !IsSegmentEnd(text[end])) ++end;
-    std::string_view line = std::string_view(text).substr(pos, end - pos);
+    while (end < source.size() && !IsSegmentEnd(source[end])) ++end;
+    std::string_view line = source.substr(pos, end - pos);
     pos = end + 1;
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
     ++line_number;
@@ -403,21 +489,9 @@ fhir::Result<Message> Parse(std::string_view bytes) {
       ordinal = 1;
     }
     const std::uint32_t base = static_cast<std::uint32_t>(normal.size());
-    Message::SegmentRecord rec{static_cast<std::uint32_t>(message.fields_.size()), 0, ordinal};
-    std::size_t field_start = 0;
-    bool header = IsHeader(name);
-    for (std::size_t k = 0; k <= line.size(); ++k) {
-      if (k < line.size() && line[k] != fs) continue;
-      if (header && field_start == 0) {
-        // MSH-1 is the separator itself, between the name and MSH-2.
-        message.fields_.push_back({base, 3});
-        message.fields_.push_back({base + 3, 1});
-      } else {
-        message.fields_.push_back({base + static_cast<std::uint32_t>(field_start),
-                                   static_cast<std::uint32_t>(k - field_start)});
-      }
-      field_start = k + 1;
-    }
+    Message::SegmentRecord rec{static_cast<std::uint32_t>(message.fields_.size()), 0, ordinal,
+                               IsHeader(name)};
+    message.AddFields(line, base, rec.header);
     rec.field_count = static_cast<std::uint32_t>(message.fields_.size()) - rec.first_field;
     message.segments_.push_back(rec);
     normal.append(line);
@@ -450,9 +524,13 @@ fhir::Result<std::vector<Message>> ParseBatch(std::string_view bytes) {
       if (name == "FHS" || name == "BHS") saw_header = true;
     } else if (chunk_start == std::string_view::npos &&
                line.find_first_not_of(" \t") != std::string_view::npos) {
+      if (!ValidSegmentName(name)) {
+        return ParseError("hl7v2.segment-sequence", "the data does not start with an MSH segment",
+                          "MSH");
+      }
       return ParseError("hl7v2.segment-sequence",
                         "segment " + std::string(name) + " is outside any message",
-                        std::string(name.size() == 3 ? name : "segment"));
+                        std::string(name));
     }
     pos = end + 1;
   }

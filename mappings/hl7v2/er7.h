@@ -114,6 +114,7 @@ class Message {
     std::uint32_t first_field;  // index in fields_ of field 0 (the segment name)
     std::uint32_t field_count;  // entries in fields_, name included
     std::uint32_t ordinal;
+    bool header;  // MSH, FHS or BHS: fields 1 and 2 are the delimiters
   };
 
   std::string_view View(Span span) const {
@@ -123,8 +124,29 @@ class Message {
   std::shared_ptr<const std::string> text_;
   Delimiters delimiters_;
   std::string charset_;
+  // Fields, repetitions and components are split once, while parsing, so reading a value is a
+  // lookup; sub-components are split when read.
+  struct FieldRecord {
+    Span raw;
+    std::uint32_t first_repetition;  // index in repetitions_
+    std::uint32_t repetition_count;  // 0 for an empty field
+  };
+  struct RepetitionRecord {
+    Span raw;
+    std::uint32_t first_component;  // index in components_
+    std::uint32_t component_count;  // 0 for an empty repetition
+  };
+  // Adds the fields of one segment's `line` (which starts at `base` in the text), split into
+  // repetitions and components; `header` for MSH, FHS and BHS.
+  void AddFields(std::string_view line, std::uint32_t base, bool header);
+  const FieldRecord* FieldAt(std::size_t segment, std::size_t field) const;
+  const RepetitionRecord* RepetitionAt(std::size_t segment, std::size_t field,
+                                       std::size_t repetition) const;
+
   std::vector<SegmentRecord> segments_;
-  std::vector<Span> fields_;
+  std::vector<FieldRecord> fields_;
+  std::vector<RepetitionRecord> repetitions_;
+  std::vector<Span> components_;
 };
 
 // One message. A second MSH is an error (use ParseBatch for several messages).

@@ -184,6 +184,10 @@ TEST(Er7Test, ParsesBatchesAndSingleMessages) {
   EXPECT_EQ(bad.error().issues().front().expression, "MSH-2");
   EXPECT_EQ(bad.error().text().substr(0, 10), "message 2:");
 
+  auto garbage = ParseBatch("garbage");
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_EQ(garbage.error().issues().front().expression, "MSH");
+
   auto stray = ParseBatch("BHS|^~\\&|LAB\rPID|1\r");
   ASSERT_FALSE(stray.ok());
   EXPECT_EQ(stray.error().issues().front().expression, "PID");

@@ -61,14 +61,13 @@ bool Json::empty() const {
   }
 }
 
-Json& Json::Set(std::string_view key, Json value) {
-  if (value.empty()) return *this;
+void Json::SetMember(std::string_view key, Json value) {
+  if (value.empty()) return;
   if (Json* existing = Find(key)) {
     *existing = std::move(value);
   } else {
     members_.emplace_back(std::string(key), std::move(value));
   }
-  return *this;
 }
 
 Json& Json::Insert(std::size_t position, std::string_view key, Json value) {
@@ -79,9 +78,8 @@ Json& Json::Insert(std::size_t position, std::string_view key, Json value) {
   return *this;
 }
 
-Json& Json::Push(Json value) {
+void Json::PushItem(Json value) {
   if (!value.empty()) items_.push_back(std::move(value));
-  return *this;
 }
 
 const Json* Json::Find(std::string_view key) const {

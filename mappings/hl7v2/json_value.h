@@ -29,14 +29,35 @@ class Json {
   bool empty() const;
   const std::string& text() const { return text_; }
 
-  // Sets (or replaces) a member of an object; an empty `value` is not set. Returns *this.
-  Json& Set(std::string_view key, Json value);
-  Json& Set(std::string_view key, std::string_view text) { return Set(key, String(text)); }
-  Json& Set(std::string_view key, const char* text) { return Set(key, String(text)); }
+  // Sets (or replaces) a member of an object; an empty `value` is not set. Returns *this (as an
+  // rvalue on a temporary, so chains build without copies).
+  Json& Set(std::string_view key, Json value) & {
+    SetMember(key, std::move(value));
+    return *this;
+  }
+  Json&& Set(std::string_view key, Json value) && {
+    SetMember(key, std::move(value));
+    return std::move(*this);
+  }
+  Json& Set(std::string_view key, std::string_view text) & { return Set(key, String(text)); }
+  Json&& Set(std::string_view key, std::string_view text) && {
+    return std::move(*this).Set(key, String(text));
+  }
+  Json& Set(std::string_view key, const char* text) & { return Set(key, String(text)); }
+  Json&& Set(std::string_view key, const char* text) && {
+    return std::move(*this).Set(key, String(text));
+  }
   // Sets a member of an object at `position` (0 is first); an empty `value` is not set.
   Json& Insert(std::size_t position, std::string_view key, Json value);
   // Appends to an array; an empty `value` is not appended. Returns *this.
-  Json& Push(Json value);
+  Json& Push(Json value) & {
+    PushItem(std::move(value));
+    return *this;
+  }
+  Json&& Push(Json value) && {
+    PushItem(std::move(value));
+    return std::move(*this);
+  }
   // The member named `key` of an object, or nullptr.
   const Json* Find(std::string_view key) const;
   Json* Find(std::string_view key);
@@ -46,6 +67,8 @@ class Json {
 
  private:
   Json(Kind kind, std::string text) : kind_(kind), text_(std::move(text)) {}
+  void SetMember(std::string_view key, Json value);
+  void PushItem(Json value);
   void DumpTo(std::string* out, bool pretty, int depth) const;
 
   Kind kind_ = Kind::kNull;

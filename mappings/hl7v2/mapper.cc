@@ -20,6 +20,7 @@ const std::vector<std::string>& RequiredMaps() {
       "v2-0078-interpretation",
       "v2-0085-observation-status",
       "v2-0123-diagnostic-report-status",
+      "v2-0278-appointment-status",
       "v2-0127-allergy-category",
       "v2-0128-allergy-criticality",
       "v2-0128-reaction-severity",
@@ -49,11 +50,18 @@ fhir::Result<Mapped> Mapper::Map(const Message& message) const {
     mapped = MapAdt(context);
   } else if (type == "ORU" && event == "R01") {
     mapped = MapOru(context);
+  } else if (type == "ORM" && event == "O01") {
+    mapped = MapOrm(context);
+  } else if (type == "RDE" && event == "O11") {
+    mapped = MapRde(context);
+  } else if (type == "SIU" && event == "S12") {
+    mapped = MapSiu(context);
   } else {
-    return fhir::Error::Invalid("hl7v2.unsupported-message-type",
-                                "message type " + type + "^" + event +
-                                    " is not mapped (ADT^A01/A04/A08/A28/A31 and ORU^R01 are)",
-                                "MSH-9");
+    return fhir::Error::Invalid(
+        "hl7v2.unsupported-message-type",
+        "message type " + type + "^" + event +
+            " is not mapped (ADT^A01/A04/A08/A28/A31, ORU^R01, ORM^O01, RDE^O11 and SIU^S12 are)",
+        "MSH-9");
   }
   if (!mapped.ok()) return std::move(mapped).error();
   return Mapped{context.BundleJson(), context.TakeWarnings()};

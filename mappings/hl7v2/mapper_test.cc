@@ -65,7 +65,8 @@ TEST(MapperTest, AnInvalidIdentityNumberIsKeptButNotMatchedOn) {
       result->warnings[0],
       "PID-3[1].1: the 身份证 check digit (GB 11643) is wrong; not used to match the patient");
   EXPECT_FALSE(Has(result->bundle_json, "2.16.156.10011.1.3|"));
-  EXPECT_TRUE(Has(result->bundle_json, "Patient?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR1"));
+  EXPECT_TRUE(
+      Has(result->bundle_json, "Patient?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR1"));
   // The number stays, as a temporary identifier without system.
   EXPECT_TRUE(Has(result->bundle_json, R"("value": "110105194912310020")"));
 }
@@ -88,7 +89,8 @@ TEST(MapperTest, ResultsDoNotOverwriteDemographicsAndCreateOnlyOnce) {
   auto first = TheMapper().Map(MustParse(text));
   ASSERT_TRUE(first.ok()) << first.error().text();
   EXPECT_TRUE(Has(first->bundle_json, R"("url": "Patient",)"));
-  EXPECT_TRUE(Has(first->bundle_json, R"("ifNoneExist": "identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR1)"))
+  EXPECT_TRUE(Has(first->bundle_json,
+                  R"("ifNoneExist": "identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR1)"))
       << first->bundle_json;
   EXPECT_FALSE(Has(first->bundle_json, R"("method": "PUT")"));
   EXPECT_TRUE(Has(first->bundle_json, R"("value": 5.6)"));
@@ -110,6 +112,40 @@ TEST(MapperTest, TestMessagesAreLabelledAndMatchOnlyTestData) {
   ASSERT_TRUE(production.ok());
   EXPECT_FALSE(Has(production->bundle_json, R"("code": "HTEST")"));
   EXPECT_TRUE(Has(production->bundle_json, "&_security:not=http"));
+}
+
+TEST(MapperTest, OrdersAreUpdatedByTheirPlacerNumber) {
+  auto cancel = TheMapper().Map(MustParse(Header("ORM^O01") + "PID|1||MR1^^^HOSP\r" +
+                                          "ORC|CA|P100^HIS||||||||||D1^Wang^Li\r" +
+                                          "OBR|1|P100^HIS||24627-2^Chest CT^LN\r"));
+  ASSERT_TRUE(cancel.ok()) << cancel.error().text();
+  EXPECT_TRUE(
+      Has(cancel->bundle_json,
+          R"("url": "ServiceRequest?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHIS|P100)"))
+      << cancel->bundle_json;
+  EXPECT_TRUE(Has(cancel->bundle_json, R"("status": "active")"));  // CA asks; CR confirms
+  auto diet = TheMapper().Map(
+      MustParse(Header("ORM^O01") + "PID|1||MR1^^^HOSP\r" + "ORC|NW|P101\r" + "ODS|D||LOWSALT\r"));
+  ASSERT_FALSE(diet.ok());
+  EXPECT_EQ(diet.error().issues().front().expression, "ODS");
+  EXPECT_EQ(AckErrorsFor(diet.error()).front().code, "200");
+}
+
+TEST(MapperTest, PrescriptionsCarryDoseRouteAndDispense) {
+  auto result = TheMapper().Map(
+      MustParse(Header("RDE^O11") + "PID|1||MR1^^^HOSP\r" + "ORC|DC|RX9^HIS||||||||20240315\r" +
+                "RXE||86.0^硝苯地平控释片^L|30||mg^mg^UCUM|TAB|每日一次~晨服|||28|TAB^片|2\r" +
+                "RXR|PO^口服^HL70162\r"));
+  ASSERT_TRUE(result.ok()) << result.error().text();
+  const std::string& json = result->bundle_json;
+  EXPECT_TRUE(Has(
+      json, R"("url": "MedicationRequest?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHIS|RX9)"))
+      << json;
+  EXPECT_TRUE(Has(json, R"("status": "cancelled")"));  // DC: discontinued
+  EXPECT_TRUE(Has(json, R"("text": "每日一次\n晨服")"));
+  EXPECT_TRUE(Has(json, R"("code": "mg")"));
+  EXPECT_TRUE(Has(json, R"("numberOfRepeatsAllowed": 2)"));
+  EXPECT_TRUE(Has(json, R"("display": "口服")"));
 }
 
 TEST(MapperTest, BadValuesAreWarnedAboutWithTheirPosition) {

@@ -20,30 +20,6 @@ constexpr std::string_view kSubIdExtension = "urn:fhirhub:extension:hl7v2-obx-su
 
 Json Reference(std::string_view url) { return Json::Object().Set("reference", url); }
 
-bool IsDecimal(std::string_view text) {
-  std::size_t i = 0;
-  if (i < text.size() && (text[i] == '-' || text[i] == '+')) ++i;
-  std::size_t digits = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++digits;
-  if (i < text.size() && text[i] == '.') {
-    ++i;
-    std::size_t fraction = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i, ++fraction;
-    if (fraction == 0) return false;
-  }
-  return digits > 0 && i == text.size();
-}
-
-// HL7 NM allows a leading '+' and leading zeros that JSON numbers do not.
-std::string JsonDecimal(std::string_view text) {
-  std::string out(text);
-  if (!out.empty() && out.front() == '+') out.erase(0, 1);
-  bool negative = !out.empty() && out.front() == '-';
-  std::size_t start = negative ? 1 : 0;
-  while (out.size() > start + 1 && out[start] == '0' && out[start + 1] != '.') out.erase(start, 1);
-  return out;
-}
-
 struct Report {
   std::size_t obr = 0;
   std::string full_url;
@@ -210,20 +186,21 @@ class OruMapper {
     return quantity;
   }
 
-  // OBX-5 by OBX-2; false when the value cannot be read as its type (a warning said why).
-  bool Value(const Segment& obx, Json* observation) {
+  // OBX-5 by OBX-2; a value that cannot be read as its type is kept as text or left out, with a
+  // warning.
+  void Value(const Segment& obx, Json* observation) {
     const std::string type = obx.Get(2);
     const std::string first = obx.Get(5);
-    if (obx.RepetitionCount(5) == 0 || !Valued(first)) return true;
+    if (obx.RepetitionCount(5) == 0 || !Valued(first)) return;
     const std::string where = obx.Location(5);
     if (type == "NM") {
       if (!IsDecimal(first)) {
         context_.Warn(where + ": not a number (OBX-2 is NM); kept as text");
         observation->Set("valueString", first);
-        return true;
+        return;
       }
       observation->Set("valueQuantity", Quantity(first, obx));
-      return true;
+      return;
     }
     if (type == "SN") {
       // comparator ^ number ^ separator ^ number
@@ -237,7 +214,7 @@ class OruMapper {
         Json quantity = Quantity(n1, obx);
         quantity.Set("comparator", comparator);
         observation->Set("valueQuantity", std::move(quantity));
-        return true;
+        return;
       }
       if ((separator == "-" || separator == ":" || separator == "/") && IsDecimal(n1) &&
           IsDecimal(n2)) {
@@ -252,19 +229,19 @@ class OruMapper {
                   .Set("numerator", Json::Object().Set("value", Json::Number(JsonDecimal(n1))))
                   .Set("denominator", Json::Object().Set("value", Json::Number(JsonDecimal(n2)))));
         }
-        return true;
+        return;
       }
       context_.Warn(where + ": not a structured numeric (OBX-2 is SN); kept as text");
       observation->Set("valueString", std::string(obx.Raw(5)));
-      return true;
+      return;
     }
     if (type == "CE" || type == "CWE" || type == "CNE" || type == "CF") {
       observation->Set("valueCodeableConcept", context_.CodeableConcept(FieldRef{obx, 5}));
-      return true;
+      return;
     }
     if (type == "DT" || type == "TS" || type == "DTM") {
       observation->Set("valueDateTime", context_.DateTime(first, where));
-      return true;
+      return;
     }
     if (type == "ST" || type == "TX" || type == "FT" || type == "IS" || type == "ID" ||
         type == "NA" || type == "TM" || type.empty()) {
@@ -279,10 +256,9 @@ class OruMapper {
         }
       }
       observation->Set("valueString", text);
-      return true;
+      return;
     }
     context_.Warn(where + ": OBX-2 value type " + type + " is not mapped; value left out");
-    return false;
   }
 
   // Devices of OBX-18: EUI-64 system ids and vendor ids. Returns the Device's fullUrl.
@@ -311,8 +287,8 @@ class OruMapper {
     if (auto it = devices_.find(key); it != devices_.end()) return it->second;
     Json device = Json::Object().Set("resourceType", "Device");
     device.Set("identifier", std::move(identifiers));
+    // No Device.patient: monitors and station devices serve many residents in turn.
     device.Set("status", "active");
-    device.Set("patient", Reference(patient_.full_url));
     const std::string query = context_.IdentifierQuery(system, value);
     std::string url = context_.Add(std::move(device), "POST", "Device", query, key);
     devices_.emplace(key, url);

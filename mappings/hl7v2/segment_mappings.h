@@ -28,6 +28,12 @@ fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool
 fhir::Result<void> MapAdt(Context& context);
 // ORU^R01: PID, OBR, OBX, NTE; IHE PCD-01 device observations included.
 fhir::Result<void> MapOru(Context& context);
+// ORM^O01: PID, ORC, OBR, NTE.
+fhir::Result<void> MapOrm(Context& context);
+// RDE^O11: PID, ORC, TQ1, RXE, RXR, NTE.
+fhir::Result<void> MapRde(Context& context);
+// SIU^S12: SCH, TQ1, NTE, PID, AIS, AIG, AIL, AIP.
+fhir::Result<void> MapSiu(Context& context);
 
 }  // namespace mappings::hl7v2
 
