@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "server/audit/audit_chain.h"
+#include "server/audit/audit_retention.h"
 #include "server/security/digest.h"
 
 namespace server::audit {
@@ -52,7 +53,7 @@ std::string_view BreakKindName(BreakKind kind) {
 }
 
 fhir::Result<VerifyReport> VerifyAuditLog(store::AuditLog& log, const SignatureCheck& check,
-                                          int page) {
+                                          store::Timestamp now, int page) {
   VerifyReport report;
   auto checkpoints = log.Checkpoints();
   if (!checkpoints.ok()) return std::move(checkpoints).error();
@@ -61,6 +62,33 @@ fhir::Result<VerifyReport> VerifyAuditLog(store::AuditLog& log, const SignatureC
 
   std::int64_t expected = 1;
   std::string prev_hash = GenesisHash();
+  auto first = log.Range(0, 1);
+  if (!first.ok()) return std::move(first).error();
+  if (!first->empty() && first->front().seq > 1) {
+    // Cut by retention, if a checkpoint old enough vouches for the first entry's predecessor.
+    const store::AuditEntry& start = first->front();
+    for (const store::AuditCheckpoint& checkpoint : *checkpoints) {
+      if (checkpoint.seq == start.seq - 1 && checkpoint.hash == start.prev_hash &&
+          checkpoint.signed_at <= now - kRetentionFloor &&
+          (!check || check(checkpoint, CheckpointMessage(checkpoint)))) {
+        expected = start.seq;
+        prev_hash = start.prev_hash;
+        report.first_seq = start.seq;
+        break;
+      }
+    }
+    // The checkpoints of removed entries: only their signatures can still be checked.
+    while (expected > 1 && next_checkpoint < checkpoints->size() &&
+           (*checkpoints)[next_checkpoint].seq < expected - 1) {
+      const store::AuditCheckpoint& checkpoint = (*checkpoints)[next_checkpoint++];
+      if (check && !check(checkpoint, CheckpointMessage(checkpoint))) {
+        report.broken = Break(
+            checkpoint.seq, BreakKind::kBadCheckpointSignature,
+            "the signature of the checkpoint by key " + checkpoint.key_id + " does not verify");
+        return report;
+      }
+    }
+  }
   // Checkpoints at or below `seq` (whose entry hash is `hash`) are checked; true if one broke.
   auto check_up_to = [&](std::int64_t seq, std::string_view hash) {
     while (next_checkpoint < checkpoints->size() && (*checkpoints)[next_checkpoint].seq <= seq) {
@@ -74,7 +102,7 @@ fhir::Result<VerifyReport> VerifyAuditLog(store::AuditLog& log, const SignatureC
     }
     return false;
   };
-  if (check_up_to(0, prev_hash)) return report;
+  if (check_up_to(expected - 1, prev_hash)) return report;
 
   for (;;) {
     auto entries = log.Range(expected - 1, page);

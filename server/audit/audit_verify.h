@@ -4,10 +4,16 @@
 // signature (when a SignatureCheck is given), that its hash is the hash of the entry at its seq,
 // and that the log still reaches its seq. Returns the first broken link in seq order.
 //
+// A log that retention has cut (audit_retention.h) starts after seq 1: it is intact only if its
+// first entry follows a checkpoint at the seq before it (its prev_hash is the checkpoint's hash)
+// that verifies and was signed at least the retention floor before `now`. Checkpoints below the
+// cut are checked for their signatures only.
+//
 // What each kind of break means:
 //   modified   the entry's stored hash is not the hash of its content: a field was changed (or
 //              its hash algorithm is unknown)
-//   deleted    seq is missing: entries were removed from the middle of the log
+//   deleted    seq is missing: entries were removed from the middle of the log, or from its
+//              start other than by retention
 //   inserted   the entry's prev_hash is not the hash of the entry before: an entry was inserted
 //              before it, or entries were reordered
 //   truncated  a checkpoint names a seq beyond the last entry: the tail was removed
@@ -50,6 +56,7 @@ struct ChainBreak {
 };
 
 struct VerifyReport {
+  std::int64_t first_seq = 1;    // where the log starts: above 1 once retention has cut it
   std::int64_t entries = 0;      // entries read (all of them when intact)
   std::int64_t checkpoints = 0;  // checkpoints stored
   std::optional<ChainBreak> broken;
@@ -61,10 +68,11 @@ struct VerifyReport {
 using SignatureCheck =
     std::function<bool(const store::AuditCheckpoint& checkpoint, std::string_view message)>;
 
-// Verifies the whole log. Without `check`, signatures are not verified (the other checkpoint
-// checks still are). `page` is the Range page size (1..1000).
-fhir::Result<VerifyReport> VerifyAuditLog(store::AuditLog& log, const SignatureCheck& check = {},
-                                          int page = 1000);
+// Verifies the whole log at `now` (for the age of a retention cut). Without `check`, signatures
+// are not verified (the other checkpoint checks still are). `page` is the Range page size
+// (1..1000).
+fhir::Result<VerifyReport> VerifyAuditLog(store::AuditLog& log, const SignatureCheck& check,
+                                          store::Timestamp now, int page = 1000);
 
 }  // namespace server::audit
 

@@ -43,6 +43,10 @@ class FakeLog final : public store::AuditLog {
   fhir::Result<std::vector<store::AuditCheckpoint>> Checkpoints() override {
     return std::vector<store::AuditCheckpoint>{};
   }
+  fhir::Result<std::optional<std::int64_t>> FirstRecordedFrom(store::Timestamp) override {
+    return std::optional<std::int64_t>();
+  }
+  fhir::Result<std::int64_t> Purge(std::int64_t) override { return std::int64_t{0}; }
 
   void SetOpen(bool open) {
     std::lock_guard lock(mu_);

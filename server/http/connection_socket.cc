@@ -4,18 +4,26 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocketImpl.h>
 #include <Poco/Timespan.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace server::http {
 
 namespace {
 
+// How long a TLS read or write may wait when no deadline was set for it.
+constexpr auto kTlsDefaultWait = std::chrono::seconds(60);
+
 class ListeningSocketImpl : public Poco::Net::ServerSocketImpl {
  public:
+  explicit ListeningSocketImpl(std::shared_ptr<const security::TlsContext> tls)
+      : tls_(std::move(tls)) {}
+
   Poco::Net::SocketImpl* acceptConnection(Poco::Net::SocketAddress& client) override {
     if (sockfd() == POCO_INVALID_SOCKET) throw Poco::Net::InvalidSocketException();
     sockaddr_storage address{};
@@ -32,11 +40,23 @@ class ListeningSocketImpl : public Poco::Net::ServerSocketImpl {
       ::close(fd);
       throw;
     }
-    return new ConnectionSocketImpl(fd);
+    auto* connection = new ConnectionSocketImpl(fd);
+    if (tls_ != nullptr) {
+      auto tls = tls_->Accept(fd);
+      if (tls == nullptr) {
+        connection->release();  // closes fd
+        throw Poco::Net::NetException("no TLS connection could be set up");
+      }
+      connection->StartTls(std::move(tls));
+    }
+    return connection;
   }
 
  protected:
   ~ListeningSocketImpl() override = default;
+
+ private:
+  const std::shared_ptr<const security::TlsContext> tls_;
 };
 
 }  // namespace
@@ -62,11 +82,73 @@ void ConnectionSocketImpl::SetSendTimeout(std::chrono::milliseconds timeout) {
   send_timeout_ = timeout;
 }
 
+void ConnectionSocketImpl::StartTls(std::unique_ptr<security::TlsConnection> tls) {
+  const int flags = ::fcntl(sockfd(), F_GETFL);
+  if (flags < 0 || ::fcntl(sockfd(), F_SETFL, flags | O_NONBLOCK) < 0) error(errno);
+  tls_ = std::move(tls);
+}
+
+void ConnectionSocketImpl::EndTls() {
+  if (tls_ != nullptr) tls_->Shutdown();
+}
+
+int ConnectionSocketImpl::ReceiveTls(void* buffer, int length) {
+  const Clock::time_point deadline = receive_deadline_.value_or(Clock::now() + kTlsDefaultWait);
+  for (;;) {
+    const security::TlsConnection::Io io = tls_->Read(buffer, length);
+    switch (io.status) {
+      case security::TlsConnection::Status::kDone:
+        return io.bytes;
+      case security::TlsConnection::Status::kClosed:
+        return 0;
+      case security::TlsConnection::Status::kFailed:
+        // A failed handshake (no valid client certificate, not TLS at all) or a broken record.
+        throw Poco::Net::ConnectionResetException("TLS");
+      case security::TlsConnection::Status::kWantRead:
+      case security::TlsConnection::Status::kWantWrite:
+        if (!WaitReady(deadline, io.status == security::TlsConnection::Status::kWantRead
+                                     ? SELECT_READ
+                                     : SELECT_WRITE)) {
+          timed_out_ = true;
+          throw Poco::TimeoutException();
+        }
+    }
+  }
+}
+
+int ConnectionSocketImpl::SendTls(const void* buffer, int length) {
+  if (send_timeout_.count() > 0 && !send_deadline_) send_deadline_ = Clock::now() + send_timeout_;
+  const Clock::time_point deadline = send_deadline_.value_or(Clock::now() + kTlsDefaultWait);
+  const char* data = static_cast<const char*>(buffer);
+  int sent = 0;
+  while (sent < length) {
+    const security::TlsConnection::Io io = tls_->Write(data + sent, length - sent);
+    switch (io.status) {
+      case security::TlsConnection::Status::kDone:
+        sent += io.bytes;
+        break;
+      case security::TlsConnection::Status::kClosed:
+      case security::TlsConnection::Status::kFailed:
+        throw Poco::Net::ConnectionResetException("TLS");
+      case security::TlsConnection::Status::kWantRead:
+      case security::TlsConnection::Status::kWantWrite:
+        if (!WaitReady(deadline, io.status == security::TlsConnection::Status::kWantRead
+                                     ? SELECT_READ
+                                     : SELECT_WRITE)) {
+          throw Poco::TimeoutException();
+        }
+    }
+  }
+  return sent;
+}
+
 int ConnectionSocketImpl::receiveBytes(void* buffer, int length, int flags) {
   // Once the head is too large, the rest of it is not read: the parser sees the end of the stream.
   if (head_too_large_) return 0;
   int received = -1;
-  if (receive_deadline_) {
+  if (tls_ != nullptr) {
+    received = ReceiveTls(buffer, length);
+  } else if (receive_deadline_) {
     // The bytes are usually there already (the wait for the next request saw them arrive): read
     // before waiting, and wait only when there is nothing yet.
     const ssize_t n =
@@ -88,6 +170,7 @@ int ConnectionSocketImpl::receiveBytes(void* buffer, int length, int flags) {
 }
 
 int ConnectionSocketImpl::sendBytes(const void* buffer, int length, int flags) {
+  if (tls_ != nullptr) return SendTls(buffer, length);
   if (send_timeout_.count() <= 0) return StreamSocketImpl::sendBytes(buffer, length, flags);
   // Poco hands an answer over in blocks of a few KiB; one deadline for them all keeps a client that
   // reads a byte now and then from holding the connection's thread for longer than the timeout.
@@ -111,6 +194,8 @@ int ConnectionSocketImpl::sendBytes(const void* buffer, int length, int flags) {
 }
 
 bool ConnectionSocketImpl::Ready(std::chrono::microseconds timeout, int mode) {
+  // Bytes TLS has decrypted already do not make the socket readable.
+  if (tls_ != nullptr && (mode & Poco::Net::Socket::SELECT_READ) && tls_->Pending()) return true;
   pollfd fd{.fd = sockfd(), .events = 0, .revents = 0};
   if (mode & Poco::Net::Socket::SELECT_READ) fd.events |= POLLIN;
   if (mode & Poco::Net::Socket::SELECT_WRITE) fd.events |= POLLOUT;
@@ -182,8 +267,9 @@ void ConnectionSocketImpl::CountHead(const char* data, std::size_t size) {
   if (head_bytes_ > max_head_bytes_) head_too_large_ = true;
 }
 
-ListeningSocket::ListeningSocket(const Poco::Net::SocketAddress& address, int backlog)
-    : Poco::Net::ServerSocket(new ListeningSocketImpl, true) {
+ListeningSocket::ListeningSocket(const Poco::Net::SocketAddress& address, int backlog,
+                                 std::shared_ptr<const security::TlsContext> tls)
+    : Poco::Net::ServerSocket(new ListeningSocketImpl(std::move(tls)), true) {
   impl()->bind(address, true);
   impl()->listen(backlog);
 }

@@ -4,6 +4,10 @@
 // sending an answer. When a limit is hit the socket records which one, so the connection can answer
 // 408 or 431 instead of the generic error Poco's parser raises.
 //
+// With TLS (the listening socket was given a security::TlsContext) the socket is non-blocking and
+// every byte passes through its TlsConnection, under the same deadlines; the handshake runs with
+// the first request's receive.
+//
 // A ConnectionSocketImpl is used by one connection thread at a time; it is not thread-safe.
 #ifndef SERVER_HTTP_CONNECTION_SOCKET_H_
 #define SERVER_HTTP_CONNECTION_SOCKET_H_
@@ -14,7 +18,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
+
+#include "server/security/tls.h"
 
 namespace server::http {
 
@@ -23,6 +30,13 @@ using Clock = std::chrono::steady_clock;
 class ConnectionSocketImpl : public Poco::Net::StreamSocketImpl {
  public:
   explicit ConnectionSocketImpl(poco_socket_t fd) : StreamSocketImpl(fd) {}
+
+  // From now on the connection speaks TLS through `tls`; the socket becomes non-blocking.
+  void StartTls(std::unique_ptr<security::TlsConnection> tls);
+  // The connection's TLS, or null for plain TCP.
+  const security::TlsConnection* tls() const { return tls_.get(); }
+  // Sends TLS close_notify, when the connection speaks TLS; before the socket is closed.
+  void EndTls();
 
   // Poco's own limits on a request head (MessageHeader), enforced here too so that every head it
   // would refuse is recognised as too large rather than malformed.
@@ -63,7 +77,10 @@ class ConnectionSocketImpl : public Poco::Net::StreamSocketImpl {
   // Waits until the socket is ready for `mode`; false when `deadline` passed first.
   bool WaitReady(Clock::time_point deadline, int mode);
   void CountHead(const char* data, std::size_t size);
+  int ReceiveTls(void* buffer, int length);
+  int SendTls(const void* buffer, int length);
 
+  std::unique_ptr<security::TlsConnection> tls_;
   std::optional<Clock::time_point> receive_deadline_;
   std::chrono::milliseconds send_timeout_{0};
   std::optional<Clock::time_point> send_deadline_;
@@ -85,8 +102,9 @@ class ConnectionSocketImpl : public Poco::Net::StreamSocketImpl {
 class ListeningSocket : public Poco::Net::ServerSocket {
  public:
   // Binds (reusing the address) and listens with `backlog` pending connections; throws
-  // Poco::Exception when the address cannot be bound.
-  ListeningSocket(const Poco::Net::SocketAddress& address, int backlog);
+  // Poco::Exception when the address cannot be bound. With `tls`, accepted connections speak TLS.
+  ListeningSocket(const Poco::Net::SocketAddress& address, int backlog,
+                  std::shared_ptr<const security::TlsContext> tls = nullptr);
 };
 
 }  // namespace server::http

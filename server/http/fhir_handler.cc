@@ -142,20 +142,23 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   for (const auto& [name, value] : request) {
     fhir_request.headers.emplace_back(Lower(name), value);
   }
+  fhir_request.method = rest::ParseMethod(request.getMethod());
+  fhir_request.path = path;
+  fhir_request.peer_address = request.clientAddress().host().toString();
   auto format = ResponseFormat(fhir_request.Param("_format"), fhir_request.Header("accept"));
   if (!format.ok()) {
-    WriteError(response, head, Format::kJson, format.error());
+    WriteRefusal(response, head, Format::kJson, fhir_request, format.error());
     return;
   }
 
   const std::string& base = options_.base_path;
   if (path.compare(0, base.size(), base) != 0 ||
       (path.size() > base.size() && path[base.size()] != '/')) {
-    WriteError(response, head, *format,
-               fhir::Error::NotFound("http.outside-base", "The FHIR API is served under " + base));
+    WriteRefusal(
+        response, head, *format, fhir_request,
+        fhir::Error::NotFound("http.outside-base", "The FHIR API is served under " + base));
     return;
   }
-  fhir_request.method = rest::ParseMethod(request.getMethod());
   fhir_request.path = path.substr(std::min(path.size(), base.size() + 1));
   // _summary=count is a search's own: the search handler answers it (a Bundle with the total and
   // no entries), which is not reduced further; any other answer to it is refused below.
@@ -163,7 +166,7 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   const bool count_only = summary_text == "count";
   auto summary = fhir::ParseSummaryMode(count_only ? "false" : summary_text);
   if (!summary.ok()) {
-    WriteError(response, head, *format, summary.error());
+    WriteRefusal(response, head, *format, fhir_request, summary.error());
     return;
   }
   std::vector<std::string> elements;
@@ -172,12 +175,16 @@ void FhirHandler::Handle(Poco::Net::HTTPServerRequest& request,
   // HTTP/1.0 clients may leave Host out; the address they reached stands in for it.
   const std::string host =
       request.has("Host") ? request.getHost() : request.serverAddress().toString();
-  fhir_request.base_url = "http://" + host + base;
-  fhir_request.peer_address = request.clientAddress().host().toString();
+  fhir_request.base_url = (socket.tls() != nullptr ? "https://" : "http://") + host + base;
+  if (socket.tls() != nullptr && socket.tls()->peer()) {
+    const security::PeerCertificate& peer = *socket.tls()->peer();
+    fhir_request.client_certificate =
+        rest::ClientCertificate{peer.subject, peer.fingerprint_sha256, peer.dns_names, peer.uris};
+  }
 
   auto body = ReadBody(request, response, socket);
   if (!body.ok()) {
-    WriteError(response, head, *format, body.error());
+    WriteRefusal(response, head, *format, fhir_request, body.error());
     return;
   }
   fhir_request.body = std::move(body->resource);
@@ -299,6 +306,17 @@ void FhirHandler::WriteError(Poco::Net::HTTPServerResponse& response, bool head,
                              const fhir::Error& error) const {
   Send(response, head, error.http_status(), ContentType(format),
        Serialize(fhir::ToOperationOutcome(error, defs_), format, false));
+}
+
+fhir::Error FhirHandler::Refuse(const rest::FhirRequest& request, fhir::Error error) const {
+  auto recorded = router_.Refused(request, error);
+  if (!recorded.ok()) return std::move(recorded).error();
+  return error;
+}
+
+void FhirHandler::WriteRefusal(Poco::Net::HTTPServerResponse& response, bool head, Format format,
+                               const rest::FhirRequest& request, const fhir::Error& error) const {
+  WriteError(response, head, format, Refuse(request, error));
 }
 
 }  // namespace server::http

@@ -19,8 +19,8 @@
 #include "server/http/connection_socket.h"
 #include "server/http/http_server.h"
 #include "server/http/negotiation.h"
-#include "server/rest/registry_source.h"
 #include "server/rest/dispatcher.h"
+#include "server/rest/registry_source.h"
 
 namespace server::http {
 
@@ -39,6 +39,9 @@ class FhirHandler {
 
   // The OperationOutcome of `error` in JSON, for answers given before a request could be parsed.
   std::string OutcomeJson(const fhir::Error& error) const;
+  // Has the refusal of a request that could not be read recorded (rest::Dispatcher::Refused);
+  // returns the error to answer: `error`, or the recording's own failure.
+  fhir::Error Refuse(const rest::FhirRequest& request, fhir::Error error) const;
 
  private:
   struct Body;
@@ -50,6 +53,9 @@ class FhirHandler {
   fhir::Error BodyTooLarge() const;
   void WriteError(Poco::Net::HTTPServerResponse& response, bool head, Format format,
                   const fhir::Error& error) const;
+  // WriteError for a request refused before dispatch, recorded first (Refuse).
+  void WriteRefusal(Poco::Net::HTTPServerResponse& response, bool head, Format format,
+                    const rest::FhirRequest& request, const fhir::Error& error) const;
 
   const HttpOptions& options_;
   const rest::Dispatcher& router_;

@@ -66,6 +66,9 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
       // connection closes.
     }
     gate_.Finished(socket());
+    if (auto* connection = dynamic_cast<ConnectionSocketImpl*>(socket().impl())) {
+      connection->EndTls();
+    }
     if (linger) closer_.Close(socket());
   }
 
@@ -192,8 +195,15 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
                                        "The request is not a well-formed HTTP/1.1 request"));
   }
 
-  // Writes `error` as the connection's last answer.
-  Next Answer(Session& session, const fhir::Error& error) {
+  // Writes `error` as the connection's last answer, once its refusal is recorded.
+  Next Answer(Session& session, const fhir::Error& refused) {
+    rest::FhirRequest unread;
+    try {
+      unread.peer_address = socket().peerAddress().host().toString();
+    } catch (const Poco::Exception&) {
+      // The peer is gone; the record has no address.
+    }
+    const fhir::Error error = handler_.Refuse(unread, refused);
     try {
       // A fresh response: the one given to the failed request refers to it.
       Poco::Net::HTTPServerResponseImpl answer(session);

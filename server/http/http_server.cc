@@ -70,7 +70,7 @@ HttpServer::~HttpServer() { Stop(); }
 fhir::Result<void> HttpServer::Start() {
   try {
     ListeningSocket socket(Poco::Net::SocketAddress(options_.host, options_.port),
-                           options_.listen_backlog);
+                           options_.listen_backlog, options_.tls);
     port_ = socket.address().port();
     auto running = std::make_unique<Running>(options_, router_, defs_, registries_);
     auto* params = new Poco::Net::TCPServerParams;  // owned by the server (reference counted)

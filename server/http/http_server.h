@@ -15,8 +15,9 @@
 
 #include "fhir/model/definitions.h"
 #include "fhir/result.h"
-#include "server/rest/registry_source.h"
 #include "server/rest/dispatcher.h"
+#include "server/rest/registry_source.h"
+#include "server/security/tls.h"
 
 namespace server::http {
 
@@ -39,14 +40,17 @@ struct HttpOptions {
   std::size_t max_header_bytes = 16 * 1024;
   // Larger request bodies are refused with 413 http.body-too-large before they are parsed.
   std::size_t max_body_bytes = 16 * 1024 * 1024;
+  // When set, every connection speaks TLS (https), with client certificates as the context asks;
+  // a verified one reaches the pipeline in FhirRequest::client_certificate.
+  std::shared_ptr<const security::TlsContext> tls;
 };
 
 class HttpServer {
  public:
   // `router`, `defs` and `registries` must outlive the server. With `registries`, each request
   // carries a snapshot of its registry (rest/registry_source.h).
-  HttpServer(HttpOptions options, const rest::Dispatcher& router, const fhir::model::Definitions& defs,
-             rest::RegistrySource* registries = nullptr);
+  HttpServer(HttpOptions options, const rest::Dispatcher& router,
+             const fhir::model::Definitions& defs, rest::RegistrySource* registries = nullptr);
   ~HttpServer();
 
   // Binds and starts serving; fails when the address cannot be bound.

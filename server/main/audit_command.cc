@@ -13,6 +13,10 @@
 //     [--until DATE]
 //     Prints the AuditEvents (of one patient; recorded from --since, before --until) as NDJSON,
 //     one resource per line in the log's order, for regulators. Exits 0, or 2 / 3 as above.
+//   fhirhub audit seal-sql [--role ROLE]
+//     Prints the SQL that hands the audit schema to the role fhirhub_audit and leaves the server's
+//     role (default fhirhub) only reading, appending and the retention function, for the operator
+//     of an external database to run as a superuser (docs/storage.md). Exits 0, or 2.
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -37,7 +41,8 @@ constexpr const char* kUsage =
     "       fhirhub audit checkpoint --private-key PEM_FILE [--database-url URL | --data-dir "
     "DIR]\n"
     "       fhirhub audit export [--database-url URL | --data-dir DIR] [--patient ID] "
-    "[--since DATE] [--until DATE]\n";
+    "[--since DATE] [--until DATE]\n"
+    "       fhirhub audit seal-sql [--role ROLE]\n";
 
 int Fail(const std::string& text) {
   std::fprintf(stderr, "fhirhub audit: %s\n", text.c_str());
@@ -71,12 +76,18 @@ int Verify(const CommandLine& cl) {
   auto db = OpenDatabase(cl);
   if (!db.ok()) return Fail(db.error().text());
   auto log = OpenLog(*db);
-  auto report = audit::VerifyAuditLog(*log, check ? *check : audit::SignatureCheck());
+  auto report = audit::VerifyAuditLog(*log, check ? *check : audit::SignatureCheck(),
+                                      store::SystemClock().Now());
   if (!report.ok()) return Finish(*db, Fail(report.error().text()));
   if (report->intact()) {
-    std::printf("audit log intact: %lld record%s, %lld checkpoint%s\n",
+    const std::string retained = report->first_seq > 1
+                                     ? " from seq " + std::to_string(report->first_seq) +
+                                           " (older ones removed by retention)"
+                                     : "";
+    std::printf("audit log intact: %lld record%s%s, %lld checkpoint%s\n",
                 static_cast<long long>(report->entries), report->entries == 1 ? "" : "s",
-                static_cast<long long>(report->checkpoints), report->checkpoints == 1 ? "" : "s");
+                retained.c_str(), static_cast<long long>(report->checkpoints),
+                report->checkpoints == 1 ? "" : "s");
     return Finish(*db, 0);
   }
   std::printf("audit log broken at seq %lld (%s): %s\n",
@@ -143,9 +154,9 @@ int Export(const CommandLine& cl) {
 }  // namespace
 
 int RunAudit(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(
-      args, {},
-      {"database-url", "data-dir", "public-key", "private-key", "patient", "since", "until"});
+  auto cl = CommandLine::Parse(args, {},
+                               {"database-url", "data-dir", "public-key", "private-key", "patient",
+                                "since", "until", "role"});
   if (!cl.ok()) {
     std::fprintf(stderr, "fhirhub audit: %s\n", cl.error().text().c_str());
     return 2;
@@ -160,6 +171,16 @@ int RunAudit(const std::vector<std::string>& args) {
   if (positional.size() == 1 && positional[0] == "export" && !cl->Get("public-key") &&
       !cl->Get("private-key")) {
     return Export(*cl);
+  }
+  if (positional.size() == 1 && positional[0] == "seal-sql") {
+    const std::string role = cl->Get("role").value_or("fhirhub");
+    if (role.empty() ||
+        role.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos) {
+      std::fprintf(stderr, "fhirhub audit: --role must be lower-case letters, digits and '_'\n");
+      return 2;
+    }
+    std::fputs(("BEGIN;\n" + store::pg::SealAuditTablesSql(role) + "COMMIT;\n").c_str(), stdout);
+    return 0;
   }
   std::fputs(kUsage, stderr);
   return 2;

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
+#include <string>
 #include <string_view>
 
 namespace server::main {
@@ -24,6 +26,53 @@ fhir::Result<long long> ParseNumber(const CommandLine& cl, std::string_view name
   return value;
 }
 
+namespace {
+
+fhir::Error InvalidTlsOption(std::string_view name, const std::string& text) {
+  const std::string option = "--" + std::string(name);
+  return fhir::Error::Invalid("cli.invalid-option", option + ": " + text, option);
+}
+
+// The TLS context of --tls-certificate and --tls-private-key (both or neither), with client
+// certificates as --tls-client-certificates asks, issued by --tls-client-ca.
+fhir::Result<std::shared_ptr<const security::TlsContext>> ParseTls(const CommandLine& cl) {
+  auto certificate = cl.GetOrEnv("tls-certificate");
+  auto key = cl.GetOrEnv("tls-private-key");
+  auto ca = cl.GetOrEnv("tls-client-ca");
+  auto clients = cl.GetOrEnv("tls-client-certificates");
+  if (!certificate && !key) {
+    if (ca || clients) {
+      return InvalidTlsOption(ca ? "tls-client-ca" : "tls-client-certificates",
+                              "needs --tls-certificate and --tls-private-key");
+    }
+    return std::shared_ptr<const security::TlsContext>();
+  }
+  if (!certificate || !key) {
+    return InvalidTlsOption(certificate ? "tls-private-key" : "tls-certificate",
+                            "TLS needs both --tls-certificate and --tls-private-key");
+  }
+  security::TlsServerOptions tls{.certificate = *certificate, .private_key = *key};
+  const std::string mode = clients.value_or(ca ? "optional" : "none");
+  if (mode == "none") {
+    tls.clients = security::ClientCertificates::kNone;
+  } else if (mode == "optional") {
+    tls.clients = security::ClientCertificates::kOptional;
+  } else if (mode == "required") {
+    tls.clients = security::ClientCertificates::kRequired;
+  } else {
+    return InvalidTlsOption("tls-client-certificates", "is none, optional or required");
+  }
+  if (tls.clients != security::ClientCertificates::kNone) {
+    if (!ca) return InvalidTlsOption("tls-client-ca", "client certificates need their CAs");
+    tls.client_ca = *ca;
+  }
+  auto context = security::TlsContext::Server(tls);
+  if (!context.ok()) return InvalidTlsOption("tls-certificate", context.error().text());
+  return context;
+}
+
+}  // namespace
+
 const std::set<std::string, std::less<>>& HttpOptionNames() {
   static const std::set<std::string, std::less<>> names = {
       "host",
@@ -35,6 +84,10 @@ const std::set<std::string, std::less<>>& HttpOptionNames() {
       "max-connections",
       "max-threads",
       "listen-backlog",
+      "tls-certificate",
+      "tls-private-key",
+      "tls-client-ca",
+      "tls-client-certificates",
   };
   return names;
 }
@@ -79,6 +132,9 @@ fhir::Result<http::HttpOptions> ParseHttpOptions(const CommandLine& cl) {
   if (!backlog.ok()) return std::move(backlog).error();
   options.listen_backlog = static_cast<int>(*backlog);
 
+  auto tls = ParseTls(cl);
+  if (!tls.ok()) return std::move(tls).error();
+  options.tls = std::move(tls).value();
   return options;
 }
 

@@ -17,6 +17,9 @@ class RecordingDispatcher final : public rest::Dispatcher {
     if (request.path == "fail") return fhir::Error::Conflict("test.conflict", "refused");
     return rest::FhirResponse{201};
   }
+  fhir::Result<void> Refused(const rest::FhirRequest&, const fhir::Error&) const override {
+    return {};
+  }
   struct Seen {
     std::shared_ptr<const rest::Principal> principal;
     std::string base_url;

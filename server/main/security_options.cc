@@ -1,7 +1,9 @@
 #include "server/main/security_options.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "server/audit/audit_retention.h"
 #include "server/main/http_options.h"
 
 namespace server::main {
@@ -23,11 +25,15 @@ const std::set<std::string, std::less<>>& SecurityOptionNames() {
       "token-audience",
       "token-clock-skew",
       "role-mapping",
+      "certificate-clients",
+      "rate-limit",
+      "rate-limit-burst",
       "consent-default",
       "withheld-reads",
       "audit-hash",
       "audit-signing-key",
       "audit-checkpoint-seconds",
+      "audit-retention-days",
       "consent",
       "audit",
   };
@@ -69,6 +75,33 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
     options.roles = std::move(mapping).value();
   }
 
+  if (auto file = cl.GetOrEnv("certificate-clients")) {
+    if (options.auth == AuthMode::kOff) {
+      return InvalidOption("certificate-clients", "has no effect with --auth off");
+    }
+    if (!cl.GetOrEnv("tls-client-ca")) {
+      return InvalidOption("certificate-clients",
+                           "needs TLS with client certificates (--tls-client-ca)");
+    }
+    std::optional<std::string> text = ReadFileText(*file);
+    if (!text) {
+      return InvalidOption("certificate-clients", "names a file that cannot be read: " + *file);
+    }
+    auto clients = auth::CertificateClients::FromJson(*text);
+    if (!clients.ok()) return std::move(clients).error();
+    options.certificate_clients = std::move(clients).value();
+  }
+
+  auto rate = ParseNumber(cl, "rate-limit", 0, 1000000, 0);
+  if (!rate.ok()) return std::move(rate).error();
+  auto burst = ParseNumber(cl, "rate-limit-burst", 1, 10000000, std::max<long long>(1, 2 * *rate));
+  if (!burst.ok()) return std::move(burst).error();
+  if (*rate == 0 && cl.GetOrEnv("rate-limit-burst")) {
+    return InvalidOption("rate-limit-burst", "needs --rate-limit");
+  }
+  options.rate_limit.per_second = static_cast<double>(*rate);
+  options.rate_limit.burst = static_cast<double>(*burst);
+
   for (const char* name : {"consent", "audit"}) {
     const std::string value = cl.GetOrEnv(name).value_or("on");
     if (value != "on" && value != "off") return InvalidOption(name, "is on or off");
@@ -99,6 +132,17 @@ fhir::Result<SecurityOptions> ParseSecurityOptions(const CommandLine& cl) {
       ParseNumber(cl, "audit-checkpoint-seconds", 10, 86400, options.audit_checkpoint_seconds);
   if (!every.ok()) return std::move(every).error();
   options.audit_checkpoint_seconds = static_cast<int>(*every);
+  if (cl.GetOrEnv("audit-retention-days")) {
+    const long long floor = audit::kRetentionFloor.count();
+    auto days = ParseNumber(cl, "audit-retention-days", floor, 36500, floor);
+    if (!days.ok()) return std::move(days).error();
+    if (!options.audit_signing_key) {
+      return InvalidOption("audit-retention-days",
+                           "needs --audit-signing-key: records are removed only up to a signed "
+                           "checkpoint");
+    }
+    options.audit_retention = std::chrono::days(*days);
+  }
   return options;
 }
 

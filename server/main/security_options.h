@@ -6,6 +6,7 @@
 #ifndef SERVER_MAIN_SECURITY_OPTIONS_H_
 #define SERVER_MAIN_SECURITY_OPTIONS_H_
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -13,8 +14,10 @@
 
 #include "fhir/result.h"
 #include "server/main/command_line.h"
+#include "server/pipeline/auth/certificate_clients.h"
 #include "server/pipeline/auth/roles.h"
 #include "server/pipeline/gate.h"
+#include "server/pipeline/rate_limiter.h"
 #include "server/security/digest.h"
 #include "server/security/jwt.h"
 
@@ -31,11 +34,18 @@ struct SecurityOptions {
   std::string jwks;  // a JWKS file path, or an http(s) URL
   security::JwtOptions jwt;
   auth::RoleMapping roles = auth::RoleMapping::Default();
+  // The system clients that authenticate with TLS client certificates instead of tokens.
+  std::optional<auth::CertificateClients> certificate_clients;
   pipeline::GateOptions gate;
+  // Requests per second and burst per client; per_second 0: no limit.
+  pipeline::RateLimitOptions rate_limit;
   security::HashAlgorithm audit_hash = security::HashAlgorithm::kSha256;
   // The key that signs audit checkpoints (PEM: P-256 or SM2), and how often.
   std::optional<std::filesystem::path> audit_signing_key;
   int audit_checkpoint_seconds = 300;
+  // How long audit records are kept (at least audit::kRetentionFloor); none: for ever. Needs the
+  // signing key: the log is cut only at signed checkpoints.
+  std::optional<std::chrono::days> audit_retention;
   // Off only with --auth off, to measure what the pipeline costs: no consent enforcement, no
   // audit records.
   bool audit = true;

@@ -21,6 +21,7 @@
 
 #include "conformance/capability_statement.h"
 #include "server/audit/audit_checkpoint.h"
+#include "server/audit/audit_retention.h"
 #include "server/audit/audit_writer.h"
 #include "server/http/http_server.h"
 #include "server/main/command_line.h"
@@ -249,8 +250,14 @@ fhir::Result<std::unique_ptr<pipeline::Authenticator>> MakeAuthenticator(
     std::fprintf(stderr, "fhirhub: bearer tokens verified with %zu key%s from %s\n",
                  from->Keys()->size(), from->Keys()->size() == 1 ? "" : "s", security.jwks.c_str());
   }
-  return std::unique_ptr<pipeline::Authenticator>(
+  std::unique_ptr<pipeline::Authenticator> tokens(
       new pipeline::TokenAuthenticator(std::move(keys), jwt, security.roles, seconds));
+  if (!security.certificate_clients) return tokens;
+  std::fprintf(stderr, "fhirhub: %zu system client%s known by their TLS client certificates\n",
+               security.certificate_clients->size(),
+               security.certificate_clients->size() == 1 ? "" : "s");
+  return std::unique_ptr<pipeline::Authenticator>(
+      new pipeline::CertificateAuthenticator(*security.certificate_clients, std::move(tokens)));
 }
 
 // Wakes the threads that wait for the server to stop.
@@ -275,18 +282,37 @@ class StopSignal {
 
 // Signs the audit log's head every `period` until `stop`, when it moved on.
 void SignCheckpoints(store::AuditLog& log, const security::PrivateKey& key,
-                     std::chrono::seconds period, StopSignal& stop) {
+                     std::chrono::seconds period, std::optional<std::chrono::days> retention,
+                     StopSignal& stop) {
   std::int64_t signed_seq = -1;
+  std::optional<std::chrono::steady_clock::time_point> retained;
   while (!stop.WaitFor(period)) {
     auto head = log.Head();
-    if (!head.ok() || head->seq == signed_seq || head->seq == 0) continue;
-    auto checkpoint = audit::WriteCheckpoint(log, key, store::SystemClock().Now());
-    if (!checkpoint.ok()) {
-      std::fprintf(stderr, "fhirhub: audit checkpoint failed (%s)\n",
-                   checkpoint.error().message_id().c_str());
-      continue;
+    if (head.ok() && head->seq != signed_seq && head->seq != 0) {
+      auto checkpoint = audit::WriteCheckpoint(log, key, store::SystemClock().Now());
+      if (checkpoint.ok()) {
+        signed_seq = checkpoint->seq;
+      } else {
+        std::fprintf(stderr, "fhirhub: audit checkpoint failed (%s)\n",
+                     checkpoint.error().message_id().c_str());
+      }
     }
-    signed_seq = checkpoint->seq;
+    // Retention, once a day (and in the first period after start).
+    const auto now = std::chrono::steady_clock::now();
+    if (!retention || (retained && now - *retained < std::chrono::hours(24))) continue;
+    retained = now;
+    auto removed = audit::ApplyRetention(log, store::SystemClock().Now(), *retention);
+    if (!removed.ok()) {
+      std::fprintf(stderr, "fhirhub: audit retention failed (%s)\n",
+                   removed.error().message_id().c_str());
+    } else if (removed->removed > 0) {
+      std::fprintf(stderr,
+                   "fhirhub: audit retention removed %lld records (up to seq %lld) recorded "
+                   "more than %lld days ago\n",
+                   static_cast<long long>(removed->removed),
+                   static_cast<long long>(removed->through),
+                   static_cast<long long>(retention->count()));
+    }
   }
 }
 
@@ -375,8 +401,10 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
                  security.audit ? "" : "audit records");
   }
   const rest::AuditHandler audit_events(
-      audit_log, checkpoint_key ? audit::CheckpointSignatureCheck(checkpoint_key->Public())
-                                : audit::SignatureCheck());
+      audit_log,
+      checkpoint_key ? audit::CheckpointSignatureCheck(checkpoint_key->Public())
+                     : audit::SignatureCheck(),
+      clock);
   auth::SmartConfigurationOptions smart;
   smart.patient_context = true;
   const std::string smart_json = auth::SmartConfigurationJson(smart);
@@ -384,6 +412,8 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   rest::Router router(defs);
   pipeline::PipelineOptions pipeline_options;
   pipeline_options.gate = security.gate;
+  pipeline::RateLimiter limiter(security.rate_limit);
+  if (security.rate_limit.per_second > 0) pipeline_options.limiter = &limiter;
   const pipeline::Pipeline pipeline(pipeline_options, router, pg_store, defs, registry,
                                     compartments, **authenticator, trail, clock);
   // Bundle entries pass through the pipeline and the same router, so they behave as requests
@@ -486,8 +516,9 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
     std::fprintf(stderr, "fhirhub serve: %s\n", result.error().text().c_str());
     return 1;
   }
-  const std::string base_url =
-      "http://" + options.host + ":" + std::to_string(server.port()) + options.base_path;
+  const std::string base_url = std::string(options.tls != nullptr ? "https" : "http") + "://" +
+                               options.host + ":" + std::to_string(server.port()) +
+                               options.base_path;
   // HL7 v2 messages enter the same pipeline as REST requests, as the connector principal.
   std::unique_ptr<MllpService> mllp_service;
   if (mllp) {
@@ -520,7 +551,8 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   if (checkpoint_key) {
     checkpoints = std::thread([&] {
       SignCheckpoints(audit_log, *checkpoint_key,
-                      std::chrono::seconds(security.audit_checkpoint_seconds), stopping);
+                      std::chrono::seconds(security.audit_checkpoint_seconds),
+                      security.audit_retention, stopping);
     });
   }
 

@@ -89,6 +89,18 @@ fhir::Result<rest::Principal> TokenAuthenticator::Verify(std::string_view value,
   return principal;
 }
 
+fhir::Result<rest::Principal> CertificateAuthenticator::Authenticate(
+    const rest::FhirRequest& request) const {
+  if (request.Header("authorization") || !request.client_certificate) {
+    return next_->Authenticate(request);
+  }
+  if (auto principal = clients_.Find(*request.client_certificate)) return *std::move(principal);
+  return fhir::Error::Unauthorized(
+      "auth.unknown-certificate",
+      "The client certificate verified but is not one this server's operator has named; send a "
+      "bearer token or ask for the certificate to be registered");
+}
+
 fhir::Result<rest::Principal> OpenAuthenticator::Authenticate(const rest::FhirRequest&) const {
   rest::Principal principal;
   principal.method = "none";

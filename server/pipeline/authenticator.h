@@ -13,8 +13,10 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "fhir/result.h"
+#include "server/pipeline/auth/certificate_clients.h"
 #include "server/pipeline/auth/roles.h"
 #include "server/rest/fhir_request.h"
 #include "server/rest/principal.h"
@@ -59,6 +61,21 @@ class TokenAuthenticator : public Authenticator {
   std::function<std::int64_t()> now_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<std::string, Verified> verified_;  // by token
+};
+
+// Mutual TLS beside bearer tokens: a request that carries no Authorization header and came over a
+// connection with a verified client certificate is that certificate's client, as the operator's
+// file names it (auth::CertificateClients; 401 auth.unknown-certificate for one it does not
+// name). Every other request goes to `next`.
+class CertificateAuthenticator : public Authenticator {
+ public:
+  CertificateAuthenticator(auth::CertificateClients clients, std::unique_ptr<Authenticator> next)
+      : clients_(std::move(clients)), next_(std::move(next)) {}
+  fhir::Result<rest::Principal> Authenticate(const rest::FhirRequest& request) const override;
+
+ private:
+  const auth::CertificateClients clients_;
+  const std::unique_ptr<Authenticator> next_;
 };
 
 // No authentication: every request is an administrator's with `system/*.cruds user/*.cruds`.

@@ -22,10 +22,11 @@ bool Writes(const Interaction& what) {
 }
 
 // AuditEvent.outcome: 0 success, 4 minor failure (the client's request was wrong), 8 serious
-// failure (refused: authentication, authorization, consent), 12 major failure (the server).
+// failure (refused: authentication, authorization, consent, rate limit), 12 major failure (the
+// server).
 int Outcome(int status) {
   if (status < 400) return 0;
-  if (status == 401 || status == 403) return 8;
+  if (status == 401 || status == 403 || status == 429) return 8;
   if (status < 500) return 4;
   return 12;
 }
@@ -79,6 +80,23 @@ rest::FhirResponse Pipeline::Dispatch(rest::FhirRequest& request) const {
   const Interaction what = Classify(request, defs_);
   auto principal = what.open ? fhir::Result<rest::Principal>(rest::Principal())
                              : authenticator_.Authenticate(request);
+  if (principal.ok()) {
+    request.principal = std::make_shared<const rest::Principal>(std::move(principal).value());
+  }
+  // Over its rate limit, a client is refused before anything else, a failed login included (by
+  // its address then), so that guessing tokens is throttled too.
+  if (auto wait = Throttle(request)) {
+    const fhir::Error error(
+        429, fhir::Issue{fhir::Severity::kError, fhir::IssueType::kThrottled, "http.rate-limited",
+                         "Too many requests from this client: retry after " +
+                             std::to_string(wait->count()) + " s"});
+    rest::FhirResponse refused = router_.ErrorResponse(error);
+    refused.headers.emplace_back("retry-after", std::to_string(wait->count()));
+    if (auto audited = Audit(request, what, nullptr, refused, &error); !audited.ok()) {
+      return router_.ErrorResponse(audited.error());
+    }
+    return refused;
+  }
   if (!principal.ok()) {
     rest::FhirResponse refused = router_.ErrorResponse(principal.error());
     refused.headers.emplace_back("www-authenticate",
@@ -88,7 +106,6 @@ rest::FhirResponse Pipeline::Dispatch(rest::FhirRequest& request) const {
     }
     return refused;
   }
-  request.principal = std::make_shared<const rest::Principal>(std::move(principal).value());
   const auth::ScopeSet scopes = auth::ScopeSet::Parse(request.principal->scope);
   RequestGate gate(options_.gate, defs_, rest::RegistryFor(request, fixed_), compartments_,
                    *request.principal, scopes, clock_.Now());
@@ -100,6 +117,26 @@ rest::FhirResponse Pipeline::Dispatch(rest::FhirRequest& request) const {
     return router_.ErrorResponse(audited.error());
   }
   return response;
+}
+
+fhir::Result<void> Pipeline::Refused(const rest::FhirRequest& request,
+                                     const fhir::Error& error) const {
+  // A request whose head could not be read has neither path nor headers: no interaction.
+  const Interaction what =
+      request.path.empty() && request.headers.empty() ? Interaction() : Classify(request, defs_);
+  return Audit(request, what, nullptr, router_.ErrorResponse(error), &error);
+}
+
+std::optional<std::chrono::seconds> Pipeline::Throttle(const rest::FhirRequest& request) const {
+  if (options_.limiter == nullptr) return std::nullopt;
+  const rest::Principal* who = request.principal.get();
+  if (who != nullptr && !who->client_id.empty()) {
+    return options_.limiter->Take("client:" + who->client_id);
+  }
+  if (who != nullptr && !who->subject.empty() && who->method != "none") {
+    return options_.limiter->Take("sub:" + who->subject);
+  }
+  return options_.limiter->Take("peer:" + request.peer_address);
 }
 
 fhir::Result<rest::FhirResponse> Pipeline::Route(rest::FhirRequest& request) const {

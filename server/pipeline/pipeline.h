@@ -12,6 +12,8 @@
 #ifndef SERVER_PIPELINE_PIPELINE_H_
 #define SERVER_PIPELINE_PIPELINE_H_
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 #include "fhir/model/definitions.h"
@@ -20,6 +22,7 @@
 #include "server/pipeline/authenticator.h"
 #include "server/pipeline/gate.h"
 #include "server/pipeline/interaction.h"
+#include "server/pipeline/rate_limiter.h"
 #include "server/rest/dispatcher.h"
 #include "server/rest/router.h"
 #include "server/search/compartments.h"
@@ -57,6 +60,8 @@ struct PipelineOptions {
   GateOptions gate;
   // The server's identity in audit records (AuditEvent.source.observer).
   std::string server_id = "fhirhub";
+  // Request rate limits per client; null: none. Must outlive the pipeline.
+  RateLimiter* limiter = nullptr;
 };
 
 class Pipeline : public rest::Dispatcher {
@@ -69,8 +74,14 @@ class Pipeline : public rest::Dispatcher {
 
   rest::FhirResponse Dispatch(rest::FhirRequest& request) const override;
   fhir::Result<rest::FhirResponse> Route(rest::FhirRequest& request) const override;
+  // Audits the refusal, with no principal (the request was never authenticated).
+  fhir::Result<void> Refused(const rest::FhirRequest& request,
+                             const fhir::Error& error) const override;
 
  private:
+  // How long the request's client must wait when it is over its rate limit (429); by the token's
+  // client, else its subject, else the sender's address.
+  std::optional<std::chrono::seconds> Throttle(const rest::FhirRequest& request) const;
   // Authorizes, checks consent and routes a request whose principal is set.
   fhir::Result<rest::FhirResponse> Run(rest::FhirRequest& request, const Interaction& what,
                                        RequestGate& gate, const auth::ScopeSet& scopes) const;

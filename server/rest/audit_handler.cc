@@ -186,11 +186,12 @@ fhir::Result<FhirResponse> AuditHandler::Read(const FhirRequest&, const PathPara
 }
 
 fhir::Result<FhirResponse> AuditHandler::Verify(const FhirRequest&, const PathParams&) const {
-  auto report = audit::VerifyAuditLog(log_, check_);
+  auto report = audit::VerifyAuditLog(log_, check_, clock_.Now());
   if (!report.ok()) return std::move(report).error();
   std::string json =
       R"({"resourceType":"Parameters","parameter":[{"name":"intact","valueBoolean":)";
   json += report->intact() ? "true" : "false";
+  json += R"(},{"name":"firstRecord","valueInteger":)" + std::to_string(report->first_seq);
   json += R"(},{"name":"records","valueInteger":)" + std::to_string(report->entries) +
           R"(},{"name":"checkpoints","valueInteger":)" + std::to_string(report->checkpoints) + "}";
   if (report->broken) {

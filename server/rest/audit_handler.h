@@ -11,15 +11,16 @@
 #include "server/rest/fhir_request.h"
 #include "server/rest/router.h"
 #include "server/store/audit_log.h"
+#include "server/store/store.h"
 
 namespace server::rest {
 
 class AuditHandler {
  public:
-  // `log` must outlive the handler. `check` verifies checkpoint signatures; without one only the
-  // chain and the checkpoints' hashes are checked.
-  AuditHandler(store::AuditLog& log, audit::SignatureCheck check)
-      : log_(log), check_(std::move(check)) {}
+  // `log` and `clock` must outlive the handler. `check` verifies checkpoint signatures; without
+  // one only the chain and the checkpoints' hashes are checked.
+  AuditHandler(store::AuditLog& log, audit::SignatureCheck check, const store::Clock& clock)
+      : log_(log), check_(std::move(check)), clock_(clock) {}
 
   // GET AuditEvent: patient, agent, entity (references or the agent's identifier as recorded),
   // action (C R U D E), outcome (0 4 8 12), date (with prefixes eq ge gt le lt; repeatable),
@@ -27,13 +28,15 @@ class AuditHandler {
   fhir::Result<FhirResponse> Search(const FhirRequest& request, const PathParams& params) const;
   // GET AuditEvent/{id}: 404 when there is no such record.
   fhir::Result<FhirResponse> Read(const FhirRequest& request, const PathParams& params) const;
-  // GET AuditEvent/$verify: a Parameters resource: intact (boolean), records, checkpoints, and
-  // for a broken log brokenAt (the sequence number), kind and text.
+  // GET AuditEvent/$verify: a Parameters resource: intact (boolean), firstRecord (the sequence
+  // number the log starts at: above 1 once retention has removed older records), records,
+  // checkpoints, and for a broken log brokenAt (the sequence number), kind and text.
   fhir::Result<FhirResponse> Verify(const FhirRequest& request, const PathParams& params) const;
 
  private:
   store::AuditLog& log_;
   audit::SignatureCheck check_;
+  const store::Clock& clock_;
 };
 
 // The stored AuditEvent JSON of an entry with its id (the sequence number) set.

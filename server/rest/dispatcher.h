@@ -19,6 +19,12 @@ class Dispatcher {
   // Answers an entry of a Bundle, which carries the Bundle's principal, with the error as a value
   // (the Bundle places it in its entry). Thread-safe.
   virtual fhir::Result<FhirResponse> Route(FhirRequest& request) const = 0;
+  // Records a request that the HTTP adapter refused itself before it could be dispatched (a head
+  // or body over the limits, a request that did not arrive in time or is not HTTP, a body that is
+  // not FHIR, a format the server cannot give); `request` holds what could be read of it. An error
+  // when the record could not be made: the adapter answers that instead. Thread-safe.
+  virtual fhir::Result<void> Refused(const FhirRequest& request,
+                                     const fhir::Error& error) const = 0;
 };
 
 }  // namespace server::rest

@@ -60,6 +60,8 @@ struct FhirRequest {
   std::shared_ptr<const Principal> principal;
   // The client's network address ("127.0.0.1"), for the audit record.
   std::string peer_address;
+  // The client certificate of a mutual-TLS connection; nullopt without one.
+  std::optional<ClientCertificate> client_certificate;
   // Screens every resource a handler is about to send (consent, scopes, patient context); null:
   // everything is sent. Set by the pipeline for the request, and for each entry of a Bundle.
   ResourceGate* gate = nullptr;

@@ -9,6 +9,14 @@
 
 namespace server::rest {
 
+// A client certificate that verified in the TLS handshake (mutual TLS), as the HTTP adapter saw it.
+struct ClientCertificate {
+  std::string subject;             // RFC 2253 distinguished name
+  std::string fingerprint_sha256;  // lower-case hex of the DER certificate's SHA-256
+  std::vector<std::string> dns_names;
+  std::vector<std::string> uris;
+};
+
 // The roles of fhirhub, mapped from token claims by configuration (docs/security.md).
 enum class Role { kClinician, kStationOperator, kConnector, kRegulator, kAdministrator };
 

@@ -42,6 +42,8 @@ class Router : public Dispatcher {
   fhir::Result<FhirResponse> Route(FhirRequest& request) const override {
     return Route(static_cast<const FhirRequest&>(request));
   }
+  // Without a pipeline in front nothing is recorded.
+  fhir::Result<void> Refused(const FhirRequest&, const fhir::Error&) const override { return {}; }
 
   // The response for an error: status from the error, body an OperationOutcome.
   FhirResponse ErrorResponse(const fhir::Error& error) const;

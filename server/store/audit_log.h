@@ -12,6 +12,7 @@
 //   audit.invalid-query      400  an AuditQuery or Range with a count outside 1..1000
 //   audit.invalid-entry      400  an entry whose action is not one of C R U D E or whose outcome
 //                                 is not 0, 4, 8 or 12
+//   audit.retention-refused  403  a Purge the storage refuses (see Purge)
 //   store.unavailable        503  no connection within the pool timeout, or the database is down
 //   store.sql-error          500  anything else the database reported
 //
@@ -102,6 +103,13 @@ class AuditLog {
 
   // Every checkpoint, in seq order.
   virtual fhir::Result<std::vector<AuditCheckpoint>> Checkpoints() = 0;
+  // The seq of the first entry, in seq order, recorded at or after `from`; nullopt when none is.
+  virtual fhir::Result<std::optional<std::int64_t>> FirstRecordedFrom(Timestamp from) = 0;
+  // Removes the entries up to and including `through` (retention, server/audit/audit_retention.h).
+  // `through` must be the seq of a checkpoint and below the last entry, and the storage itself
+  // refuses to remove an entry recorded less than the retention floor ago: then nothing is
+  // removed (audit.retention-refused, 403). Returns the number of entries removed.
+  virtual fhir::Result<std::int64_t> Purge(std::int64_t through) = 0;
 };
 
 }  // namespace server::store

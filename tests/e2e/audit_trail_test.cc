@@ -1,6 +1,7 @@
 // End-to-end: the audit trail of the real fhirhub binary with development tokens. Requests of
 // every kind (reads, searches, writes, history, batch and transaction entries, refused
-// authentication, refused access) leave exactly one record each, every record is committed
+// authentication, refused access, requests the HTTP side refused before dispatch) leave exactly
+// one record each, every record is committed
 // before its answer, and a server killed with SIGKILL under a write load loses no record of a
 // request it acknowledged. Regulators find records by patient, agent, entity, action and outcome,
 // $verify reports the chain intact, and `fhirhub audit export` gives them as NDJSON.
@@ -114,6 +115,11 @@ TEST(AuditTrailTest, EveryInteractionLeavesExactlyOneRecord) {
        R"("resourceType":"Patient","id":"au3"}}]})",
        200, 3},
       {"DELETE", "/fhir/Patient/au3", admin, "", 204, 1},
+      // Refused by the HTTP side before dispatch: a body that is not JSON, a bad _summary, a path
+      // outside the FHIR API.
+      {"POST", "/fhir/Patient", admin, "{not json", 400, 1},
+      {"GET", "/fhir/Patient?_summary=sometimes", admin, "", 400, 1},
+      {"GET", "/wp-login.php", "", "", 404, 1},
   };
   int expected = 1;  // the first Newest's own record
   for (const Step& step : steps) {
@@ -121,6 +127,11 @@ TEST(AuditTrailTest, EveryInteractionLeavesExactlyOneRecord) {
     EXPECT_EQ(answer.status, step.status) << step.method << " " << step.path << ": " << answer.body;
     expected += step.records;
   }
+  // A head over the limit, which never becomes a request.
+  std::map<std::string, std::string> fields;
+  for (int i = 0; i < 101; ++i) fields["X-F" + std::to_string(i)] = "v";
+  EXPECT_EQ(Call(server.port(), "GET", "/fhir/metadata", "", "", fields).status, 431);
+  expected += 1;
   EXPECT_EQ(Newest(server, regulator) - before, expected);
 
   // Found by patient, agent, entity, action and outcome.
@@ -132,6 +143,7 @@ TEST(AuditTrailTest, EveryInteractionLeavesExactlyOneRecord) {
   EXPECT_GE(count("agent=sub:dev-administrator"), 10u);
   EXPECT_EQ(count("entity=Patient/au3&action=D"), 1u);
   EXPECT_EQ(count("outcome=8&date=ge2020-01-01"), 3u);
+  EXPECT_EQ(count("outcome=4&date=ge2020-01-01"), 4u);
   Answer verify = Send(server, "GET", "/fhir/AuditEvent/$verify", regulator);
   ASSERT_EQ(verify.status, 200) << verify.body;
   EXPECT_NE(verify.body.find(R"("name":"intact","valueBoolean":true)"), std::string::npos)

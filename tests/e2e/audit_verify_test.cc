@@ -124,6 +124,33 @@ TEST_F(AuditVerifyTest, ReportsAnIntactLogThenTheFirstBrokenLink) {
   EXPECT_EQ(Run("verify extra", output), 2) << output;
 }
 
+TEST_F(AuditVerifyTest, SealSqlHandsTheAuditSchemaOverOnAnExternalDatabase) {
+  std::string sql;
+  ASSERT_EQ(testing_support::RunCommand(
+                std::string(FHIRHUB_BINARY) + " audit seal-sql --role fhirhub", sql),
+            0)
+      << sql;
+  auto superuser = PgConnection::Connect(superuser_conninfo_);
+  ASSERT_TRUE(superuser.ok());
+  auto sealed = (*superuser)->ExecSimple(sql);
+  ASSERT_TRUE(sealed.ok()) << sealed.error().text();
+  auto granted =
+      (*superuser)
+          ->ExecSimple(
+              "SELECT tableowner, has_table_privilege('fhirhub', 'audit.audit_event', 'DELETE'), "
+              "has_function_privilege('fhirhub', 'audit.purge(bigint)', 'EXECUTE') "
+              "FROM pg_tables WHERE schemaname = 'audit' AND tablename = 'audit_event'");
+  ASSERT_TRUE(granted.ok()) << granted.error().text();
+  EXPECT_EQ(granted->Get(0, 0), "fhirhub_audit");
+  EXPECT_FALSE(granted->GetBool(0, 1));
+  EXPECT_TRUE(granted->GetBool(0, 2));
+
+  std::string output;
+  EXPECT_EQ(testing_support::RunCommand(
+                std::string(FHIRHUB_BINARY) + " audit seal-sql --role 'x; DROP'", output),
+            2);
+}
+
 TEST_F(AuditVerifyTest, TheEmbeddedClusterGivesTheServerRoleOnlySelectAndInsert) {
   ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);  // searchable by the cluster's user when run as root
   const std::string data_dir = dir_ + "/pg";

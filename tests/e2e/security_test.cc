@@ -378,6 +378,10 @@ TEST(SecurityOptionsTest, UnsafeOrInvalidSettingsAreRefusedNamingTheOption) {
            {"--auth off --withheld-reads 410", "--withheld-reads"},
            {"--auth off --audit-hash md5", "--audit-hash"},
            {"--auth off --token-clock-skew -1", "--token-clock-skew"},
+           // Below the six-month floor; and without the key that signs the checkpoints the log
+           // could be cut at.
+           {"--auth off --audit-retention-days 100", "--audit-retention-days"},
+           {"--auth off --audit-retention-days 365", "--audit-retention-days"},
        }) {
     std::string output;
     const int status = testing_support::RunCommand(

@@ -57,9 +57,9 @@ void ServerProcess::Launch(const std::string& binary, const std::vector<std::str
     _exit(127);
   }
   close(out[1]);
-  // Read until the announcement line: "... serving FHIR R4 at http://host:port/fhir".
+  // Read until the announcement line: "... serving FHIR R4 at http(s)://host:port/fhir".
   std::string seen;
-  const std::regex url(R"((http://[^:\s]+:(\d+)/\S*))");
+  const std::regex url(R"((https?://[^:\s]+:(\d+)/\S*))");
   // Announced before the HTTP URL when the MLLP listener runs.
   const std::regex mllp(R"(mllp://[^:\s]+:(\d+))");
   for (int waited_ms = 0; waited_ms < 60000 && port_ == 0;) {

@@ -104,29 +104,11 @@ std::vector<const char*> Values(const std::vector<Param>& params) {
 
 }  // namespace
 
-fhir::Result<PgResult> PgConnection::ExecCached(const std::string& sql,
+fhir::Result<PgResult> PgConnection::ExecParams(const std::string& sql,
                                                 const std::vector<Param>& params) {
-  auto found = cached_.find(sql);
-  if (found != cached_.end()) {
-    cached_use_.splice(cached_use_.begin(), cached_use_, found->second.use);
-  } else {
-    if (cached_.size() >= kCachedStatements) {
-      auto oldest = cached_.find(*cached_use_.back());
-      auto freed = Check(PQexec(conn_, ("DEALLOCATE " + oldest->second.name).c_str()));
-      if (!freed.ok()) return freed;
-      cached_.erase(oldest);
-      cached_use_.pop_back();
-    }
-    std::string name = "search_" + std::to_string(next_cached_++);
-    auto prepared = Check(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr));
-    if (!prepared.ok()) return prepared;
-    found = cached_.emplace(sql, Cached{std::move(name), {}}).first;
-    cached_use_.push_front(&found->first);
-    found->second.use = cached_use_.begin();
-  }
   std::vector<const char*> values = Values(params);
-  return Check(PQexecPrepared(conn_, found->second.name.c_str(), static_cast<int>(values.size()),
-                              values.data(), nullptr, nullptr, 0));
+  return Check(PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                            values.data(), nullptr, nullptr, 0));
 }
 
 fhir::Result<PgResult> PgConnection::Exec(const std::string& name, const std::string& sql,

@@ -10,14 +10,11 @@
 #ifndef SERVER_STORE_PG_CONNECTION_H_
 #define SERVER_STORE_PG_CONNECTION_H_
 
-#include <cstdint>
-#include <list>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "fhir/result.h"
@@ -64,12 +61,11 @@ class PgConnection {
   // Runs the statement `sql` prepared as `name`. One name must always denote the same SQL.
   fhir::Result<PgResult> Exec(const std::string& name, const std::string& sql,
                               const std::vector<Param>& params);
-  // Runs `sql`, prepared on this connection the first time its text is seen: for statements
-  // built per request (searches), whose shapes repeat while their values vary. The connection
-  // keeps the kCachedStatements most recently used and deallocates the others, so a client that
-  // sends ever new shapes cannot fill the server's memory.
-  fhir::Result<PgResult> ExecCached(const std::string& sql, const std::vector<Param>& params);
-  static constexpr std::size_t kCachedStatements = 128;
+  // Runs `sql` as an unnamed statement, planned for these values each time: for statements built
+  // per request (searches). A prepared statement would move to a generic plan after five runs,
+  // chosen without the values, and for searches over skewed index rows such a plan can be ten
+  // times slower than the custom one (docs/performance.md).
+  fhir::Result<PgResult> ExecParams(const std::string& sql, const std::vector<Param>& params);
   // Runs parameterless `first` and then the prepared statement in one round trip (libpq pipeline
   // mode) and returns the statement's result, or the first error of either.
   fhir::Result<PgResult> ExecAfter(const char* first, const std::string& name,
@@ -91,14 +87,6 @@ class PgConnection {
 
   pg_conn* conn_;
   std::set<std::string, std::less<>> prepared_;
-  // ExecCached's statements: the SQL texts, most recently used first, and each one's entry.
-  struct Cached {
-    std::string name;
-    std::list<const std::string*>::iterator use;
-  };
-  std::list<const std::string*> cached_use_;  // keys of cached_
-  std::unordered_map<std::string, Cached> cached_;
-  std::uint64_t next_cached_ = 0;
   bool broken_ = false;
 };
 

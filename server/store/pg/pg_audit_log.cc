@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "server/audit/audit_chain.h"
+#include "server/audit/audit_retention.h"
 #include "server/store/pg/sql_values.h"
 
 namespace server::store::pg {
@@ -233,7 +234,7 @@ fhir::Result<std::vector<AuditEntry>> PgAuditLog::Search(const AuditQuery& query
          "::int";
   auto conn = pool_.Acquire();
   if (!conn.ok()) return std::move(conn).error();
-  auto rows = (*conn)->ExecCached(sql, params);
+  auto rows = (*conn)->ExecParams(sql, params);
   if (!rows.ok()) return std::move(rows).error();
   return ReadEntries(*rows);
 }
@@ -306,9 +307,82 @@ fhir::Result<std::vector<AuditCheckpoint>> PgAuditLog::Checkpoints() {
   return checkpoints;
 }
 
+fhir::Result<std::optional<std::int64_t>> PgAuditLog::FirstRecordedFrom(Timestamp from) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) return std::move(conn).error();
+  // In seq order from the oldest: the scan passes over the entries recorded before `from`,
+  // which are the ones retention is about to remove.
+  auto rows = (*conn)->Exec("audit_first_recorded_from",
+                            "SELECT seq FROM audit.audit_event WHERE recorded >= timestamptz "
+                            "'epoch' + $1::bigint * interval '1 microsecond' ORDER BY seq LIMIT 1",
+                            {Micros(from)});
+  if (!rows.ok()) return std::move(rows).error();
+  if (rows->rows() == 0) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(rows->GetInt(0, 0));
+}
+
+fhir::Result<std::int64_t> PgAuditLog::Purge(std::int64_t through) {
+  auto conn = pool_.Acquire();
+  if (!conn.ok()) return std::move(conn).error();
+  auto removed =
+      (*conn)->Exec("audit_purge", "SELECT audit.purge($1::bigint)", {std::to_string(through)});
+  if (!removed.ok()) {
+    // audit.purge and the trigger raise insufficient_privilege for what they refuse; a missing
+    // function means the tables were never sealed (SealAuditTables).
+    const std::string& text = removed.error().text();
+    if (text.starts_with("PostgreSQL error 42501")) {
+      return fhir::Error::Forbidden("audit.retention-refused", text);
+    }
+    if (text.starts_with("PostgreSQL error 42883")) {
+      return fhir::Error::Internal("audit.retention-unavailable",
+                                   "the audit tables are not sealed (docs/storage.md), so the "
+                                   "retention function audit.purge does not exist");
+    }
+    return std::move(removed).error();
+  }
+  return removed->GetInt(0, 0);
+}
+
 std::string SealAuditTablesSql(std::string_view server_role) {
   const std::string role(server_role);
   const std::string owner(kAuditOwnerRole);
+  // The trigger refuses every change but one: the deletion, by audit.purge, of entries recorded
+  // longer ago than the retention floor. audit.purge runs as the owner (the server's role has no
+  // DELETE privilege) and only up to a signed checkpoint below the last entry, so the rest of the
+  // chain stays verifiable from that checkpoint (server/audit/audit_verify.h).
+  const std::string functions =
+      "CREATE OR REPLACE FUNCTION audit.reject_change() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
+      "BEGIN\n"
+      "  IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'audit_event'\n"
+      "     AND current_setting('fhirhub.audit_purge', true) = 'on'\n"
+      "     AND OLD.recorded < now() - interval '" +
+      std::to_string(audit::kRetentionFloor.count()) +
+      " days' THEN\n"
+      "    RETURN OLD;\n"
+      "  END IF;\n"
+      "  RAISE EXCEPTION 'the audit log is append-only: % on %.% is refused',\n"
+      "    TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';\n"
+      "END\n"
+      "$f$;\n"
+      "CREATE OR REPLACE FUNCTION audit.purge(through bigint) RETURNS bigint\n"
+      "  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$\n"
+      "DECLARE removed bigint;\n"
+      "BEGIN\n"
+      "  IF NOT EXISTS (SELECT 1 FROM audit.audit_checkpoint WHERE seq = through) THEN\n"
+      "    RAISE EXCEPTION 'audit entries are removed only up to a signed checkpoint'\n"
+      "      USING ERRCODE = 'insufficient_privilege';\n"
+      "  END IF;\n"
+      "  IF through >= (SELECT max(seq) FROM audit.audit_event) THEN\n"
+      "    RAISE EXCEPTION 'the last audit entry is never removed'\n"
+      "      USING ERRCODE = 'insufficient_privilege';\n"
+      "  END IF;\n"
+      "  PERFORM set_config('fhirhub.audit_purge', 'on', true);\n"
+      "  DELETE FROM audit.audit_event WHERE seq <= through;\n"
+      "  GET DIAGNOSTICS removed = ROW_COUNT;\n"
+      "  PERFORM set_config('fhirhub.audit_purge', 'off', true);\n"
+      "  RETURN removed;\n"
+      "END\n"
+      "$f$;\n";
   return "DO $$ BEGIN\n"
          "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" +
          owner +
@@ -320,10 +394,14 @@ std::string SealAuditTablesSql(std::string_view server_role) {
          "END $$;\n"
          "ALTER SCHEMA audit OWNER TO " +
          owner + ";\nALTER TABLE audit.audit_event OWNER TO " + owner +
-         ";\nALTER TABLE audit.audit_checkpoint OWNER TO " + owner +
-         ";\nALTER FUNCTION audit.reject_change() OWNER TO " + owner +
-         ";\nREVOKE ALL ON SCHEMA audit FROM " + role + ";\nGRANT USAGE ON SCHEMA audit TO " +
-         role + ";\nREVOKE ALL ON audit.audit_event, audit.audit_checkpoint FROM " + role +
+         ";\nALTER TABLE audit.audit_checkpoint OWNER TO " + owner + ";\n" + functions +
+         "ALTER FUNCTION audit.reject_change() OWNER TO " + owner +
+         ";\nALTER FUNCTION audit.purge(bigint) OWNER TO " + owner +
+         ";\nREVOKE ALL ON FUNCTION audit.purge(bigint) FROM PUBLIC;\nGRANT EXECUTE ON FUNCTION "
+         "audit.purge(bigint) TO " +
+         role + ";\nREVOKE ALL ON SCHEMA audit FROM " + role +
+         ";\nGRANT USAGE ON SCHEMA audit TO " + role +
+         ";\nREVOKE ALL ON audit.audit_event, audit.audit_checkpoint FROM " + role +
          ";\nGRANT SELECT, INSERT ON audit.audit_event, audit.audit_checkpoint TO " + role + ";\n";
 }
 

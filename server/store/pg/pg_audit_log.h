@@ -54,6 +54,8 @@ class PgAuditLog final : public AuditLog {
   fhir::Result<AuditHead> Head() override;
   fhir::Result<void> AddCheckpoint(const AuditCheckpoint& checkpoint) override;
   fhir::Result<std::vector<AuditCheckpoint>> Checkpoints() override;
+  fhir::Result<std::optional<std::int64_t>> FirstRecordedFrom(Timestamp from) override;
+  fhir::Result<std::int64_t> Purge(std::int64_t through) override;
 
  private:
   ConnectionPool pool_;
@@ -65,8 +67,10 @@ class PgAuditLog final : public AuditLog {
 inline constexpr std::string_view kAuditOwnerRole = "fhirhub_audit";
 
 // Run as a superuser on the database (migrated): creates the NOLOGIN role fhirhub_audit if
-// missing, gives it the audit schema, tables and trigger function, and grants `server_role` only
-// USAGE on the schema and SELECT, INSERT on the tables. Idempotent. `server_role` must be
+// missing, gives it the audit schema, tables and trigger function, (re)defines the trigger
+// function and the retention function audit.purge (which only the floor-respecting removal up to
+// a checkpoint gets past), and grants `server_role` only USAGE on the schema, SELECT, INSERT on
+// the tables and EXECUTE on audit.purge. Idempotent. `server_role` must be
 // lower-case letters, digits and '_' (store.sql-error otherwise).
 fhir::Result<void> SealAuditTables(PgConnection& superuser, std::string_view server_role);
 

@@ -14,6 +14,7 @@
 
 #include "server/audit/audit_chain.h"
 #include "server/audit/audit_checkpoint.h"
+#include "server/audit/audit_retention.h"
 #include "server/audit/audit_verify.h"
 #include "server/audit/audit_writer.h"
 #include "server/security/digest.h"
@@ -114,7 +115,7 @@ class PgAuditLogTest : public ::testing::Test {
   }
 
   audit::VerifyReport Verify(int page = 1000) {
-    auto report = audit::VerifyAuditLog(*log_, kFakeCheck, page);
+    auto report = audit::VerifyAuditLog(*log_, kFakeCheck, At(1000), page);
     EXPECT_TRUE(report.ok()) << report.error().text();
     return report.ok() ? *report : audit::VerifyReport{};
   }
@@ -402,7 +403,8 @@ TEST_F(PgAuditLogTest, SignsCheckpointsWithP256AndSm2Keys) {
     EXPECT_EQ(checkpoint->algorithm,
               algorithm == security::KeyAlgorithm::kSm2 ? "SM2SM3" : "ES256");
 
-    auto report = audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key->Public()));
+    auto report =
+        audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key->Public()), At(1000));
     ASSERT_TRUE(report.ok()) << report.error().text();
     EXPECT_TRUE(report->intact()) << report->broken->text;
     EXPECT_EQ(report->checkpoints, 1);
@@ -410,7 +412,8 @@ TEST_F(PgAuditLogTest, SignsCheckpointsWithP256AndSm2Keys) {
     // Another key does not vouch for it.
     auto other = security::PrivateKey::Generate(algorithm);
     ASSERT_TRUE(other.ok());
-    report = audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(other->Public()));
+    report =
+        audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(other->Public()), At(1000));
     ASSERT_TRUE(report.ok());
     ASSERT_FALSE(report->intact());
     EXPECT_EQ(report->broken->kind, BreakKind::kBadCheckpointSignature);
@@ -418,7 +421,7 @@ TEST_F(PgAuditLogTest, SignsCheckpointsWithP256AndSm2Keys) {
 
     // A signature moved to another seq no longer verifies.
     Tamper("UPDATE audit.audit_checkpoint SET seq = seq - 1");
-    report = audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key->Public()));
+    report = audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key->Public()), At(1000));
     ASSERT_TRUE(report.ok());
     ASSERT_FALSE(report->intact());
     EXPECT_EQ(report->broken->kind, BreakKind::kBadCheckpointSignature);
@@ -432,9 +435,145 @@ TEST_F(PgAuditLogTest, ChecksACheckpointOfTheEmptyLog) {
   auto checkpoint = audit::WriteCheckpoint(*log_, *key, At(0));
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.error().text();
   EXPECT_EQ(checkpoint->seq, 0);
-  auto report = audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key->Public()));
+  auto report =
+      audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key->Public()), At(1000));
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->intact()) << report->broken->text;
+}
+
+// Entries recorded `age` before `now`, a minute apart, and a checkpoint signed right after them.
+class PgAuditRetentionTest : public PgAuditLogTest {
+ protected:
+  void SetUp() override {
+    PgAuditLogTest::SetUp();
+    auto key = security::PrivateKey::Generate(security::KeyAlgorithm::kEcP256);
+    ASSERT_TRUE(key.ok());
+    key_ = std::make_unique<security::PrivateKey>(std::move(*key));
+  }
+
+  void AppendAged(int count, std::chrono::days age, bool checkpoint = true) {
+    std::vector<AuditEntry> entries;
+    for (int i = 0; i < count; ++i) {
+      AuditEntry entry = Entry(i);
+      entry.recorded = now_ - age + std::chrono::minutes(i);
+      entries.push_back(std::move(entry));
+    }
+    ASSERT_TRUE(log_->Append(entries).ok());
+    if (!checkpoint) return;
+    auto signed_at = now_ - age + std::chrono::minutes(count);
+    auto written = audit::WriteCheckpoint(*log_, *key_, signed_at);
+    ASSERT_TRUE(written.ok()) << written.error().text();
+  }
+
+  audit::VerifyReport VerifyNow() {
+    auto report =
+        audit::VerifyAuditLog(*log_, audit::CheckpointSignatureCheck(key_->Public()), now_);
+    EXPECT_TRUE(report.ok()) << report.error().text();
+    return report.ok() ? *report : audit::VerifyReport{};
+  }
+
+  const Timestamp now_ = At(0);
+  std::unique_ptr<security::PrivateKey> key_;
+};
+
+TEST_F(PgAuditRetentionTest, RemovesOldRecordsUpToASignedCheckpointAndStaysVerifiable) {
+  Seal();
+  AppendAged(4, std::chrono::days(400));  // seq 1-4, checkpoint at 4
+  AppendAged(2, std::chrono::days(200));  // seq 5-6, checkpoint at 6
+  AppendAged(3, std::chrono::days(7));    // seq 7-9, checkpoint at 9
+
+  auto short_period = audit::ApplyRetention(*log_, now_, std::chrono::days(100));
+  ASSERT_FALSE(short_period.ok());
+  EXPECT_EQ(short_period.error().message_id(), "audit.retention");
+
+  auto removed = audit::ApplyRetention(*log_, now_, std::chrono::days(365));
+  ASSERT_TRUE(removed.ok()) << removed.error().text();
+  EXPECT_EQ(removed->removed, 4);
+  EXPECT_EQ(removed->through, 4);
+  audit::VerifyReport report = VerifyNow();
+  EXPECT_TRUE(report.intact()) << report.broken->text;
+  EXPECT_EQ(report.first_seq, 5);
+  EXPECT_EQ(report.entries, 5);
+  EXPECT_EQ(report.checkpoints, 3);
+
+  // Nothing else is a year old.
+  removed = audit::ApplyRetention(*log_, now_, std::chrono::days(365));
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->removed, 0);
+
+  // A shorter period reaches the records of 200 days ago; last week's stay.
+  removed = audit::ApplyRetention(*log_, now_, std::chrono::days(190));
+  ASSERT_TRUE(removed.ok()) << removed.error().text();
+  EXPECT_EQ(removed->removed, 2);
+  report = VerifyNow();
+  EXPECT_TRUE(report.intact()) << report.broken->text;
+  EXPECT_EQ(report.first_seq, 7);
+  EXPECT_EQ(report.entries, 3);
+
+  // Appending goes on from the chain's head.
+  AppendAged(1, std::chrono::days(0), false);
+  report = VerifyNow();
+  EXPECT_TRUE(report.intact()) << report.broken->text;
+  EXPECT_EQ(report.entries, 4);
+}
+
+TEST_F(PgAuditRetentionTest, OldRecordsWithoutACheckpointAfterThemStay) {
+  Seal();
+  AppendAged(3, std::chrono::days(400), false);
+  AppendAged(2, std::chrono::days(3));  // the only checkpoint covers young records
+  auto removed = audit::ApplyRetention(*log_, now_, std::chrono::days(365));
+  ASSERT_TRUE(removed.ok()) << removed.error().text();
+  EXPECT_EQ(removed->removed, 0);
+  EXPECT_EQ(VerifyNow().entries, 5);
+}
+
+TEST_F(PgAuditRetentionTest, TheDatabaseRefusesToRemoveYoungRecords) {
+  Seal();
+  AppendAged(3, std::chrono::days(10));  // checkpoint at seq 3
+  AppendAged(2, std::chrono::days(1));   // checkpoint at seq 5
+  for (std::int64_t through : {3, 4, 5}) {
+    // Young records at a checkpoint, a seq without one, the last entry.
+    auto refused = log_->Purge(through);
+    ASSERT_FALSE(refused.ok()) << through;
+    EXPECT_EQ(refused.error().message_id(), "audit.retention-refused") << through;
+  }
+  // The server's role may not delete rows itself.
+  auto conn = PgConnection::Connect(conninfo_);
+  ASSERT_TRUE(conn.ok());
+  EXPECT_FALSE((*conn)->ExecSimple("DELETE FROM audit.audit_event WHERE seq = 1").ok());
+  EXPECT_FALSE((*conn)
+                   ->ExecSimple("SET fhirhub.audit_purge = 'on'; "
+                                "DELETE FROM audit.audit_event WHERE seq = 1")
+                   .ok());
+  const audit::VerifyReport report = VerifyNow();
+  EXPECT_TRUE(report.intact()) << report.broken->text;
+  EXPECT_EQ(report.entries, 5);
+}
+
+TEST_F(PgAuditRetentionTest, ACutThatRetentionCouldNotHaveMadeIsReportedAsDeleted) {
+  AppendAged(4, std::chrono::days(400));  // checkpoint at seq 4, a year old
+  AppendAged(2, std::chrono::days(30));   // checkpoint at seq 6, a month old
+  AppendAged(1, std::chrono::days(1));
+  // Not at a checkpoint.
+  Tamper("DELETE FROM audit.audit_event WHERE seq <= 2");
+  audit::VerifyReport report = VerifyNow();
+  ASSERT_FALSE(report.intact());
+  EXPECT_EQ(report.broken->kind, BreakKind::kDeleted);
+  EXPECT_EQ(report.broken->seq, 1);
+  // At a checkpoint younger than the floor.
+  Tamper("DELETE FROM audit.audit_event WHERE seq <= 6");
+  report = VerifyNow();
+  ASSERT_FALSE(report.intact());
+  EXPECT_EQ(report.broken->kind, BreakKind::kDeleted);
+  EXPECT_EQ(report.broken->seq, 1);
+}
+
+TEST_F(PgAuditLogTest, RetentionNeedsTheSealedTables) {
+  AppendN(2);
+  Checkpoint(1);
+  auto unsealed = log_->Purge(1);
+  ASSERT_FALSE(unsealed.ok());
+  EXPECT_EQ(unsealed.error().message_id(), "audit.retention-unavailable");
 }
 
 TEST_F(PgAuditLogTest, ConcurrentWritersFormOneChain) {

@@ -370,7 +370,7 @@ class PgTransaction final : public Transaction {
     if (!walk_has.ok()) return std::move(walk_has).error();
     auto statement = SearchStatement(tenant_, query, *walk_has);
     if (!statement.ok()) return std::move(statement).error();
-    auto rows = lease_->ExecCached(statement->sql, statement->params);
+    auto rows = lease_->ExecParams(statement->sql, statement->params);
     if (!rows.ok()) return std::move(rows).error();
     const int count = std::clamp(query.count, 1, kMaxHistoryCount);
     SearchPage page;
@@ -396,7 +396,7 @@ class PgTransaction final : public Transaction {
         walk[i] = true;
         continue;
       }
-      auto rows = lease_->ExecCached(density->sql, density->params);
+      auto rows = lease_->ExecParams(density->sql, density->params);
       if (!rows.ok()) return std::move(rows).error();
       walk[i] = rows->GetInt(0, 0) >= kDenseReverseChain;
     }
@@ -407,7 +407,7 @@ class PgTransaction final : public Transaction {
     if (!open_) return Closed();
     if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
     const Statement statement = CountStatement(tenant_, query);
-    auto rows = lease_->ExecCached(statement.sql, statement.params);
+    auto rows = lease_->ExecParams(statement.sql, statement.params);
     if (!rows.ok()) return std::move(rows).error();
     return rows->GetInt(0, 0);
   }
@@ -418,7 +418,7 @@ class PgTransaction final : public Transaction {
     std::vector<ResourceVersion> out;
     if (query.from.empty() || query.limit <= 0) return out;
     const Statement statement = IncludeStatement(tenant_, query);
-    auto rows = lease_->ExecCached(statement.sql, statement.params);
+    auto rows = lease_->ExecParams(statement.sql, statement.params);
     if (!rows.ok()) return std::move(rows).error();
     out.reserve(rows->rows());
     for (int row = 0; row < rows->rows(); ++row) out.push_back(RowToVersion(*rows, row));
