@@ -51,7 +51,10 @@ int RunMigrate(const std::vector<std::string>& args);
 int RunReindex(const std::vector<std::string>& args);
 int RunToken(const std::vector<std::string>& args);
 int RunAudit(const std::vector<std::string>& args);
+int RunConnectors(const std::vector<std::string>& args);
 int RunHl7(const std::vector<std::string>& args);
+// `fhirhub hl7 send`, dispatched by RunHl7.
+int RunHl7Send(const std::vector<std::string>& args);
 
 }  // namespace server::main
 

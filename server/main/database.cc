@@ -36,4 +36,16 @@ fhir::Result<Database> OpenDatabase(const CommandLine& cl) {
   return db;
 }
 
+fhir::Result<Database> OpenDatabaseBesideServer(const CommandLine& cl) {
+  if (!cl.GetOrEnv("database-url")) {
+    store::pg::EmbeddedClusterOptions options;
+    if (auto dir = cl.GetOrEnv("data-dir")) options.data_dir = *dir;
+    Database db;
+    db.conninfo = store::pg::EmbeddedCluster::ConnectionStringOf(options);
+    // A running server has migrated its database; connecting is the test that one runs.
+    if (store::pg::PgConnection::Connect(db.conninfo).ok()) return db;
+  }
+  return OpenDatabase(cl);
+}
+
 }  // namespace server::main

@@ -25,6 +25,10 @@ struct Database {
 // embedded cluster is tied to the thread that starts it).
 fhir::Result<Database> OpenDatabase(const CommandLine& cl);
 
+// The same for a tool that may run beside a server: without --database-url, the embedded
+// cluster of the running server that uses --data-dir (through its socket), else as OpenDatabase.
+fhir::Result<Database> OpenDatabaseBesideServer(const CommandLine& cl);
+
 }  // namespace server::main
 
 #endif  // SERVER_MAIN_DATABASE_H_

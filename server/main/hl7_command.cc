@@ -1,4 +1,4 @@
-// `fhirhub hl7`: HL7 v2 messages from the command line, without a server.
+// `fhirhub hl7`: HL7 v2 messages from the command line.
 //
 //   fhirhub hl7 map [--mappings DIR] FILE|-
 //     Prints the transaction Bundle each message of FILE (one message, several, or an FHS/BHS
@@ -7,6 +7,8 @@
 //     tree). Exits 0; 1 when a message does not parse or cannot be mapped (the error, with its
 //     HL7 position and table 0357 code, on standard error); 2 on a usage error; 3 when FILE or
 //     DIR cannot be read.
+//   fhirhub hl7 send --host H --port P [--timeout SECONDS] FILE...
+//     Sends messages to an MLLP listener and prints each acknowledgement (hl7_send_command.cc).
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -21,7 +23,9 @@
 namespace server::main {
 namespace {
 
-constexpr const char* kUsage = "usage: fhirhub hl7 map [--mappings DIR] FILE|-\n";
+constexpr const char* kUsage =
+    "usage: fhirhub hl7 map [--mappings DIR] FILE|-\n"
+    "       fhirhub hl7 send --host H --port P [--timeout SECONDS] FILE...\n";
 
 void PrintError(std::size_t message_number, const fhir::Error& error) {
   for (const auto& e : mappings::hl7v2::AckErrorsFor(error)) {
@@ -86,6 +90,7 @@ int RunHl7(const std::vector<std::string>& args) {
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "map") return Map(rest);
+  if (args[0] == "send") return RunHl7Send(rest);
   std::fprintf(stderr, "fhirhub hl7: unknown subcommand '%s'\n%s", args[0].c_str(), kUsage);
   return 2;
 }

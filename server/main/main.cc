@@ -27,6 +27,10 @@ commands:
               --max-connections N  open connections; beyond, 503 (default 256)
               --max-threads N     worker threads (default 16)
               --listen-backlog N  connections waiting to be accepted (default 64)
+              --mllp-port N       also receive HL7 v2 over MLLP on this port (off by default;
+                                  --mllp-host, --mllp-allow, --mllp-tls-*, --mllp-scope ...:
+                                  docs/configuration.md)
+              --mappings DIR      ConceptMap files of the HL7 v2 mappings
   migrate   apply database schema migrations and exit
               --database-url URL  PostgreSQL to migrate (default: the embedded cluster)
   reindex   rebuild the search index and exit (a server also does so by itself at start when
@@ -40,6 +44,15 @@ commands:
   audit checkpoint  sign the audit log's newest entry and store the checkpoint
               --private-key PEM   the signing key (P-256, SM2 or RSA; unencrypted)
               --database-url URL, --data-dir DIR  as for serve
+  connectors dead-letters  list the messages connectors could not process (open ones; --all
+            also the replayed)
+              --id N [--raw]      one dead letter; --raw prints its message as received
+              --database-url URL, --data-dir DIR  as for serve (beside a running server too)
+  connectors replay  send open dead letters to the MLLP listener again; those answered AA are
+            marked replayed
+              --id N              only this one
+              --host H --port P   the listener (required); --timeout S (default 30)
+              --database-url URL, --data-dir DIR  as for serve (beside a running server too)
   convert   convert one resource between JSON and XML
               --to json|xml       output format (required)
               --pretty            indent the output
@@ -69,6 +82,10 @@ commands:
               --mappings DIR      ConceptMap files of the HL7 v2 mappings (default: the
                                   source tree's mappings/hl7v2/conceptmaps)
               FILE|-              one message, several, or an FHS/BHS batch
+  hl7 send  send HL7 v2 messages to an MLLP listener and print each acknowledgement; exit 0
+            only when all were AA
+              --host H --port P   the listener (required); --timeout S (default 30)
+              FILE...             files of one message or several (\r, \n or \r\n line ends)
   help      show this text
 
 serve's and migrate's options and --fhir-package may also be set in the environment as FHIRHUB_<OPTION>,
@@ -92,6 +109,7 @@ int main(int argc, char** argv) {
   if (command == "reindex") return server::main::RunReindex(args);
   if (command == "token") return server::main::RunToken(args);
   if (command == "audit") return server::main::RunAudit(args);
+  if (command == "connectors") return server::main::RunConnectors(args);
   if (command == "hl7") return server::main::RunHl7(args);
   std::fprintf(stderr, "fhirhub: unknown command '%s' (see fhirhub --help)\n", command.c_str());
   return 2;

@@ -31,6 +31,8 @@
 #include "server/main/http_options.h"
 #include "server/main/jwks_source.h"
 #include "server/main/live_registry.h"
+#include "server/main/mllp_options.h"
+#include "server/main/mllp_service.h"
 #include "server/main/pipeline_sink.h"
 #include "server/main/search_definitions.h"
 #include "server/main/security_options.h"
@@ -353,7 +355,8 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
           const StationFeedOptions& station, const std::filesystem::path& data_dir,
           const fhir::model::Definitions& defs, const SearchDefinitions& definitions,
           const search::Compartments& compartments, const terminology::Terminology& terminology,
-          const std::string& conninfo, const sigset_t& signals) {
+          const std::string& conninfo, const std::optional<MllpOptions>& mllp,
+          const std::filesystem::path& mappings_dir, const sigset_t& signals) {
   const store::SystemClock clock{};
   store::pg::PgStore pg_store(store::pg::PoolOptions{.conninfo = conninfo}, clock);
   rest::RandomIdGenerator ids;
@@ -570,9 +573,31 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
     std::fprintf(stderr, "fhirhub serve: %s\n", result.error().text().c_str());
     return 1;
   }
-  std::printf("fhirhub %s serving FHIR R4 at %s://%s:%u%s\n", FHIRHUB_VERSION,
-              options.tls != nullptr ? "https" : "http", options.host.c_str(),
-              static_cast<unsigned>(server.port()), options.base_path.c_str());
+  const std::string base_url = std::string(options.tls != nullptr ? "https" : "http") + "://" +
+                               options.host + ":" + std::to_string(server.port()) +
+                               options.base_path;
+  // HL7 v2 messages enter the same pipeline as REST requests, as the connector principal.
+  std::unique_ptr<MllpService> mllp_service;
+  if (mllp) {
+    auto started = MllpService::Start(*mllp, mappings_dir,
+                                      {.pipeline = pipeline,
+                                       .registries = &live,
+                                       .base_url = base_url,
+                                       .defs = defs,
+                                       .conninfo = conninfo,
+                                       .clock = clock});
+    if (!started.ok()) {
+      std::fprintf(stderr, "fhirhub serve: %s\n", started.error().text().c_str());
+      server.Stop();
+      audit_writer.Stop();
+      return 1;
+    }
+    mllp_service = std::move(started).value();
+    std::printf("fhirhub: HL7 v2 over MLLP%s at mllp://%s:%u\n",
+                mllp->listener.tls_certificate.empty() ? "" : " (TLS)", mllp->listener.host.c_str(),
+                static_cast<unsigned>(mllp_service->port()));
+  }
+  std::printf("fhirhub %s serving FHIR R4 at %s\n", FHIRHUB_VERSION, base_url.c_str());
   std::fflush(stdout);
 
   // Index rows built with other definitions (or none, for data written before) are rebuilt in
@@ -601,6 +626,8 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   std::fprintf(stderr, "fhirhub: stopping (signal %d)\n", signal);
   live.Stop();
   stopping.Stop();
+  // The MLLP listener first: its messages in flight still need the pipeline to be answered.
+  if (mllp_service) mllp_service->Stop();
   server.Stop();
   // The sweep writes through the pipeline, whose audit records need the writer.
   if (sweeping.joinable()) sweeping.join();
@@ -614,7 +641,8 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
 
 int RunServe(const std::vector<std::string>& args) {
   std::set<std::string, std::less<>> valued = {"fhir-package", "database-url", "data-dir",
-                                               "profiles"};
+                                               "profiles", "mappings"};
+  valued.insert(MllpOptionNames().begin(), MllpOptionNames().end());
   valued.insert(HttpOptionNames().begin(), HttpOptionNames().end());
   valued.insert(SecurityOptionNames().begin(), SecurityOptionNames().end());
   valued.insert(StationFeedOptionNames().begin(), StationFeedOptionNames().end());
@@ -634,6 +662,13 @@ int RunServe(const std::vector<std::string>& args) {
     std::fprintf(stderr, "fhirhub serve: %s\n", security.error().text().c_str());
     return 2;
   }
+  auto mllp = ParseMllpOptions(*cl);
+  if (!mllp.ok()) {
+    std::fprintf(stderr, "fhirhub serve: %s\n", mllp.error().text().c_str());
+    return 2;
+  }
+  const std::filesystem::path mappings_dir =
+      cl->GetOrEnv("mappings").value_or(FHIRHUB_DEFAULT_HL7V2_MAPPINGS);
 
   auto station = ParseStationFeedOptions(*cl);
   if (!station.ok()) {
@@ -691,7 +726,8 @@ int RunServe(const std::vector<std::string>& args) {
                db->migrations_applied, db->migrations_applied == 1 ? "" : "s");
 
   int status = Serve(options, *security, *station, cl->GetOrEnv("data-dir").value_or("var"), **defs,
-                     **definitions, **compartments, **terminology, db->conninfo, signals);
+                     **definitions, **compartments, **terminology, db->conninfo, *mllp,
+                     mappings_dir, signals);
   if (db->cluster != nullptr) {
     if (auto stopped = db->cluster->Stop(); !stopped.ok()) {
       std::fprintf(stderr, "fhirhub serve: %s\n", stopped.error().text().c_str());

@@ -60,6 +60,8 @@ void ServerProcess::Launch(const std::string& binary, const std::vector<std::str
   // Read until the announcement line: "... serving FHIR R4 at http(s)://host:port/fhir".
   std::string seen;
   const std::regex url(R"((https?://[^:\s]+:(\d+)/\S*))");
+  // Announced before the HTTP URL when the MLLP listener runs.
+  const std::regex mllp(R"(mllp://[^:\s]+:(\d+))");
   for (int waited_ms = 0; waited_ms < 60000 && port_ == 0;) {
     pollfd p{out[0], POLLIN, 0};
     if (poll(&p, 1, 100) <= 0) {
@@ -74,6 +76,7 @@ void ServerProcess::Launch(const std::string& binary, const std::vector<std::str
     if (std::regex_search(seen, m, url)) {
       base_url_ = m[1];
       port_ = std::stoi(m[2]);
+      if (std::regex_search(seen, m, mllp)) mllp_port_ = std::stoi(m[1]);
     }
   }
   close(out[0]);
@@ -104,6 +107,7 @@ void ServerProcess::Kill() {
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
   port_ = 0;
+  mllp_port_ = 0;
 }
 
 int RunCommand(const std::string& command, std::string& output) {

@@ -34,6 +34,9 @@ class ServerProcess {
   int port() const { return port_; }
   // "http://127.0.0.1:<port>/fhir"
   const std::string& base_url() const { return base_url_; }
+  // The MLLP listener's port when the server was started with --mllp-port (0 picks a free one:
+  // the server announces the port it bound); 0 otherwise.
+  int mllp_port() const { return mllp_port_; }
   const std::string& data_dir() const { return data_dir_; }
   // The fhirhub process, or -1 once stopped or killed.
   pid_t pid() const { return pid_; }
@@ -54,6 +57,7 @@ class ServerProcess {
   std::string data_dir_;
   bool owns_data_dir_ = true;
   int port_ = 0;
+  int mllp_port_ = 0;
   std::string base_url_;
 };
 

@@ -469,6 +469,12 @@ std::string EmbeddedCluster::ConnectionString(std::string_view database) const {
          " user=" + Quote(options_.role);
 }
 
+std::string EmbeddedCluster::ConnectionStringOf(const EmbeddedClusterOptions& options) {
+  return "host=" + Quote((options.data_dir / "socket").string()) +
+         " port=" + std::to_string(kPort) + " dbname=" + Quote(options.database) +
+         " user=" + Quote(options.role);
+}
+
 std::string EmbeddedCluster::SuperuserConnectionString(std::string_view database) const {
   return "host=" + Quote(socket_dir_.string()) + " port=" + std::to_string(kPort) +
          " dbname=" + Quote(database) + " user=" + Quote(kSuperuser);

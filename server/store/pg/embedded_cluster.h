@@ -64,6 +64,9 @@ class EmbeddedCluster {
 
   // libpq connection string for the server's role, to `database` (default: the options').
   std::string ConnectionString(std::string_view database = {}) const;
+  // The connection string ConnectionString gives for a cluster of `options` started by another
+  // process (a running server), for tools that work beside it without starting their own.
+  static std::string ConnectionStringOf(const EmbeddedClusterOptions& options);
   // libpq connection string for the cluster's superuser, for administration and tests.
   std::string SuperuserConnectionString(std::string_view database = "postgres") const;
   const std::filesystem::path& socket_dir() const { return socket_dir_; }

@@ -243,6 +243,42 @@ CREATE TRIGGER no_truncate BEFORE TRUNCATE ON audit.audit_checkpoint
   FOR EACH STATEMENT EXECUTE FUNCTION audit.reject_change();
 )sql";
 
+// What the connectors remember (connector_log.h): the acknowledgement each message was answered
+// with, and the messages they could not process. Messages and acknowledgements are bytea: HL7 v2
+// senders use other character sets than the database's (GB 18030 among them), and both must come
+// back byte for byte. At most one open dead letter holds the same raw bytes (a unique index on
+// their digest), so a message that fails again updates its dead letter in one statement.
+constexpr std::string_view kConnectors = R"sql(
+CREATE TABLE connector_ack (
+  tenant     text        NOT NULL,
+  connector  text        NOT NULL,
+  sender     text        NOT NULL,
+  control_id text        NOT NULL,
+  ack        bytea       NOT NULL,
+  recorded   timestamptz NOT NULL,
+  PRIMARY KEY (tenant, connector, sender, control_id)
+);
+
+CREATE TABLE connector_dead_letter (
+  id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tenant       text        NOT NULL,
+  connector    text        NOT NULL,
+  sender       text        NOT NULL,
+  control_id   text        NOT NULL,
+  received     timestamptz NOT NULL,
+  last_attempt timestamptz NOT NULL,
+  attempts     integer     NOT NULL CHECK (attempts > 0),
+  raw          bytea       NOT NULL,
+  reasons      text[]      NOT NULL,
+  status       text        NOT NULL CHECK (status IN ('open', 'replayed')),
+  replayed_at  timestamptz,
+  CHECK ((status = 'replayed') = (replayed_at IS NOT NULL))
+);
+CREATE UNIQUE INDEX connector_dead_letter_open ON connector_dead_letter
+  (tenant, connector, sha256(raw)) WHERE status = 'open';
+CREATE INDEX connector_dead_letter_status ON connector_dead_letter (tenant, status, id);
+)sql";
+
 // The station feed's pending queue (pg_pending_measurements.h): measurements of residents not yet
 // known as Patients, one per station and measurement id.
 constexpr std::string_view kStationFeed = R"sql(
@@ -267,6 +303,7 @@ constexpr std::array kMigrations = {
     Migration{3, "search_index", kSearchIndex},
     Migration{4, "search_text", kSearchText},
     Migration{5, "audit_log", kAuditLog},
+    Migration{6, "connectors", kConnectors},
     Migration{7, "station_feed", kStationFeed},
 };
 
