@@ -49,7 +49,8 @@ class ConnectionSocketImpl : public Poco::Net::StreamSocketImpl {
   // Starts a request: from now on receiving fails with Poco::TimeoutException once `deadline` has
   // passed, and the bytes up to the blank line that ends the head are counted. Past
   // `max_head_bytes`, or past the field limits above, the socket reports end of stream and
-  // head_too_large() becomes true.
+  // head_too_large() becomes true. Poco's parser may take that end of stream for the end of a
+  // shorter head and raise nothing, so head_too_large() must be checked after a head parsed too.
   void BeginRequest(Clock::time_point deadline, std::size_t max_head_bytes);
   // An answer must be sent within `timeout` of its first byte, else sending fails with
   // Poco::TimeoutException. Zero: no limit. The clock restarts with BeginRequest and BeginAnswer.
