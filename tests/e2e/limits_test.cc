@@ -459,6 +459,26 @@ TEST_F(DefaultLimitsTest, HeadWithinTheLimitIsServed) {
   EXPECT_NE(answer.body.find("4.0.1"), std::string::npos) << answer.body;
 }
 
+TEST_F(DefaultLimitsTest, PipelinedHeadBeyondTheLimitsIs431) {
+  ASSERT_TRUE(server().ok());
+  // Sent at once, the second head arrives partly with the first request, read ahead of it.
+  for (const std::string& fields : {"X-Padding: " + std::string(9000, 'a') + "\r\n",
+                                    SmallFields(17000 - kFixedHeadBytes - 2)}) {
+    RawConnection connection(Port());
+    ASSERT_TRUE(connection.ok());
+    connection.Send(Request("") + Request(fields));
+    bool closed = false;
+    const std::string text = connection.ReadUntilClosed(closed);
+    const size_t second = text.find("HTTP/1.1 ", 1);
+    ASSERT_NE(second, std::string::npos) << text;
+    EXPECT_EQ(ParseAnswer(text.substr(0, second)).status, 200);
+    RawAnswer answer = ParseAnswer(text.substr(second));
+    EXPECT_EQ(answer.status, 431);
+    ExpectOutcome(answer.body, "http.headers-too-large");
+    EXPECT_TRUE(closed);
+  }
+}
+
 TEST(LimitOptionsTest, InvalidValuesAreRefusedNamingTheOption) {
   struct Case {
     std::string args;
