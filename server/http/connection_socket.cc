@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
 namespace server::http {
@@ -146,7 +148,11 @@ int ConnectionSocketImpl::receiveBytes(void* buffer, int length, int flags) {
   // Once the head is too large, the rest of it is not read: the parser sees the end of the stream.
   if (head_too_large_) return 0;
   int received = -1;
-  if (tls_ != nullptr) {
+  if (!unread_.empty()) {
+    received = static_cast<int>(std::min(unread_.size(), static_cast<std::size_t>(length)));
+    std::memcpy(buffer, unread_.data(), static_cast<std::size_t>(received));
+    if ((flags & MSG_PEEK) == 0) unread_.erase(0, static_cast<std::size_t>(received));
+  } else if (tls_ != nullptr) {
     received = ReceiveTls(buffer, length);
   } else if (receive_deadline_) {
     // The bytes are usually there already (the wait for the next request saw them arrive): read
@@ -194,6 +200,7 @@ int ConnectionSocketImpl::sendBytes(const void* buffer, int length, int flags) {
 }
 
 bool ConnectionSocketImpl::Ready(std::chrono::microseconds timeout, int mode) {
+  if ((mode & Poco::Net::Socket::SELECT_READ) && !unread_.empty()) return true;
   // Bytes TLS has decrypted already do not make the socket readable.
   if (tls_ != nullptr && (mode & Poco::Net::Socket::SELECT_READ) && tls_->Pending()) return true;
   pollfd fd{.fd = sockfd(), .events = 0, .revents = 0};

@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "server/security/tls.h"
 
@@ -49,8 +50,13 @@ class ConnectionSocketImpl : public Poco::Net::StreamSocketImpl {
   // Starts a request: from now on receiving fails with Poco::TimeoutException once `deadline` has
   // passed, and the bytes up to the blank line that ends the head are counted. Past
   // `max_head_bytes`, or past the field limits above, the socket reports end of stream and
-  // head_too_large() becomes true.
+  // head_too_large() becomes true. Poco's parser may take that end of stream for the end of a
+  // shorter head and raise nothing, so head_too_large() must be checked after a head parsed too.
   void BeginRequest(Clock::time_point deadline, std::size_t max_head_bytes);
+  // Bytes read from the connection before the current request began (Poco's session buffers
+  // ahead, so a pipelined request's head may have arrived with the previous request): receiving
+  // returns them before any new ones, and counts them as part of the head like those.
+  void Unread(const char* data, std::size_t size) { unread_.append(data, size); }
   // An answer must be sent within `timeout` of its first byte, else sending fails with
   // Poco::TimeoutException. Zero: no limit. The clock restarts with BeginRequest and BeginAnswer.
   void SetSendTimeout(std::chrono::milliseconds timeout);
@@ -81,6 +87,7 @@ class ConnectionSocketImpl : public Poco::Net::StreamSocketImpl {
   int SendTls(const void* buffer, int length);
 
   std::unique_ptr<security::TlsConnection> tls_;
+  std::string unread_;
   std::optional<Clock::time_point> receive_deadline_;
   std::chrono::milliseconds send_timeout_{0};
   std::optional<Clock::time_point> send_deadline_;

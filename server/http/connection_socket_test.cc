@@ -69,6 +69,21 @@ TEST_F(ConnectionSocketTest, HeadExactlyAtTheLimitPasses) {
   EXPECT_FALSE(socket_->head_too_large());
 }
 
+TEST_F(ConnectionSocketTest, BytesReadAheadComeFirstAndCountAsHead) {
+  socket_->BeginRequest(Clock::now() + 10s, 64);
+  socket_->Unread("GET / HTTP/1.1\r\nHost: x\r\n", 25);
+  EXPECT_TRUE(socket_->Ready(0us, Poco::Net::Socket::SELECT_READ));
+  Write("X-Padding: " + std::string(100, 'a') + "\r\n\r\n");
+  char buffer[10];
+  ASSERT_EQ(socket_->receiveBytes(buffer, sizeof buffer), 10);
+  EXPECT_EQ(std::string(buffer, 10), "GET / HTTP");
+  EXPECT_EQ(Receive(), "/1.1\r\nHost: x\r\n");
+  EXPECT_EQ(socket_->head_bytes(), 25u);
+  // The network's bytes continue the same head, which is now over the limit.
+  EXPECT_EQ(Receive(), "");
+  EXPECT_TRUE(socket_->head_too_large());
+}
+
 TEST(ConnectionSocketLimitsTest, FieldLimitsOfTheParserAreHeadLimits) {
   struct Case {
     std::string fields;

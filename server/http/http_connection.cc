@@ -34,6 +34,16 @@ class Session : public Poco::Net::HTTPServerSession {
  public:
   using HTTPServerSession::HTTPServerSession;
   int Buffered() const { return buffered(); }
+  // Hands the buffered bytes back to `connection`, which returns them to the next reads: read
+  // through it, the head of a pipelined request is counted against the limits in full.
+  void ReturnBuffered(ConnectionSocketImpl& connection) {
+    char buffer[1024];
+    while (buffered() > 0) {
+      const int n = read(buffer, sizeof buffer);
+      if (n <= 0) break;
+      connection.Unread(buffer, static_cast<std::size_t>(n));
+    }
+  }
 };
 
 // Poco's own head limits (MessageHeader) that ConnectionSocketImpl does not check first: the total
@@ -98,6 +108,7 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
         deadline = Clock::now() + options_.request_timeout;
       }
       connection.BeginRequest(deadline, options_.max_header_bytes);
+      session.ReturnBuffered(connection);
       const Next next = ServeOne(session, connection);
       if (next != Next::kKeepAlive) return next == Next::kCloseAfterAnswer;
     }
@@ -132,6 +143,10 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
     } catch (const std::exception&) {
       return AnswerUnreadable(session, connection, nullptr);
     }
+    // The socket ends the stream where a head exceeds a limit, and Poco's parser takes the end of
+    // the stream for the end of the head: the cut head parses as a shorter request, which must be
+    // refused, not served.
+    if (connection.head_too_large()) return AnswerUnreadable(session, connection, nullptr);
     response.setDate(Poco::Timestamp());
     response.setVersion(request->getVersion());
     response.setKeepAlive(request->getKeepAlive() && !gate_.stopping());

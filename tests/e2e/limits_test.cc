@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <string>
@@ -360,6 +362,121 @@ TEST(ConnectionLimitTest, ConnectionBeyondTheLimitIs503) {
   // The connections held open are served.
   held[0]->Send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(ParseAnswer(held[0]->ReadUntilClosed(closed)).status, 200);
+}
+
+// The server at its default limits: a 16 KiB head, beyond which a head reaches the fixed limits
+// of fields before the total. A head cut at a limit must be refused, not parsed as a shorter one.
+class DefaultLimitsTest : public testing_support::ServerSuite<> {
+ protected:
+  // A GET of the capability statement whose head holds `fields` (each "Name: value\r\n") besides
+  // Host; the connection is kept alive unless the server closes it.
+  static std::string Request(const std::string& fields) {
+    return "GET /fhir/metadata?_elements=fhirVersion HTTP/1.1\r\nHost: x\r\n" + fields + "\r\n";
+  }
+  // The request line and the Host field of Request.
+  static constexpr std::size_t kFixedHeadBytes = 60;
+
+  // Sends the request and reads until the server closes the connection.
+  static RawAnswer Refused(const std::string& fields, bool& closed) {
+    RawConnection connection(Port());
+    EXPECT_TRUE(connection.ok());
+    connection.Send(Request(fields));
+    return ParseAnswer(connection.ReadUntilClosed(closed));
+  }
+  // Sends the request and reads its answer.
+  static RawAnswer Served(const std::string& fields) {
+    RawConnection connection(Port());
+    EXPECT_TRUE(connection.ok());
+    connection.Send(Request(fields));
+    return ParseAnswer(connection.ReadAnswer());
+  }
+};
+
+TEST_F(DefaultLimitsTest, FieldValueBeyondTheFieldLimitIs431) {
+  ASSERT_TRUE(server().ok());
+  bool closed = false;
+  RawAnswer answer = Refused("X-Padding: " + std::string(9000, 'a') + "\r\n", closed);
+  EXPECT_EQ(answer.status, 431);
+  ExpectOutcome(answer.body, "http.headers-too-large");
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(DefaultLimitsTest, FieldValueAtTheFieldLimitIsServed) {
+  ASSERT_TRUE(server().ok());
+  RawAnswer answer = Served("X-Padding: " + std::string(8192, 'a') + "\r\n");
+  EXPECT_EQ(answer.status, 200) << answer.body;
+}
+
+TEST_F(DefaultLimitsTest, FieldFarBeyondEveryLimitIs431) {
+  ASSERT_TRUE(server().ok());
+  bool closed = false;
+  RawAnswer answer = Refused("X-Padding: " + std::string(100000, 'a') + "\r\n", closed);
+  EXPECT_EQ(answer.status, 431);
+  ExpectOutcome(answer.body, "http.headers-too-large");
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(DefaultLimitsTest, FieldNameBeyondTheFieldLimitIs431) {
+  ASSERT_TRUE(server().ok());
+  bool closed = false;
+  RawAnswer answer = Refused("X-" + std::string(300, 'n') + ": v\r\n", closed);
+  EXPECT_EQ(answer.status, 431);
+  ExpectOutcome(answer.body, "http.headers-too-large");
+  EXPECT_TRUE(closed);
+}
+
+// Many small fields, each within the field limits, that together exceed the 16 KiB head.
+std::string SmallFields(std::size_t total_bytes) {
+  std::string fields;
+  for (int i = 0; fields.size() < total_bytes; ++i) {
+    const std::string name = "X-F" + std::to_string(100 + i) + ": ";
+    const std::size_t value = std::min<std::size_t>(200, total_bytes - fields.size());
+    fields +=
+        name + std::string(value < name.size() + 2 ? 1 : value - name.size() - 2, 'b') + "\r\n";
+  }
+  return fields;
+}
+
+TEST_F(DefaultLimitsTest, HeadOfManySmallFieldsBeyondTheLimitIs431) {
+  ASSERT_TRUE(server().ok());
+  const std::string fields = SmallFields(17000 - kFixedHeadBytes - 2);
+  ASSERT_EQ(Request(fields).size(), 17000u);
+  ASSERT_LT(std::count(fields.begin(), fields.end(), '\n'), 99);
+  bool closed = false;
+  RawAnswer answer = Refused(fields, closed);
+  EXPECT_EQ(answer.status, 431);
+  ExpectOutcome(answer.body, "http.headers-too-large");
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(DefaultLimitsTest, HeadWithinTheLimitIsServed) {
+  ASSERT_TRUE(server().ok());
+  const std::string fields = SmallFields(16000 - kFixedHeadBytes - 2);
+  ASSERT_EQ(Request(fields).size(), 16000u);
+  ASSERT_LT(std::count(fields.begin(), fields.end(), '\n'), 99);
+  RawAnswer answer = Served(fields);
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  EXPECT_NE(answer.body.find("4.0.1"), std::string::npos) << answer.body;
+}
+
+TEST_F(DefaultLimitsTest, PipelinedHeadBeyondTheLimitsIs431) {
+  ASSERT_TRUE(server().ok());
+  // Sent at once, the second head arrives partly with the first request, read ahead of it.
+  for (const std::string& fields : {"X-Padding: " + std::string(9000, 'a') + "\r\n",
+                                    SmallFields(17000 - kFixedHeadBytes - 2)}) {
+    RawConnection connection(Port());
+    ASSERT_TRUE(connection.ok());
+    connection.Send(Request("") + Request(fields));
+    bool closed = false;
+    const std::string text = connection.ReadUntilClosed(closed);
+    const size_t second = text.find("HTTP/1.1 ", 1);
+    ASSERT_NE(second, std::string::npos) << text;
+    EXPECT_EQ(ParseAnswer(text.substr(0, second)).status, 200);
+    RawAnswer answer = ParseAnswer(text.substr(second));
+    EXPECT_EQ(answer.status, 431);
+    ExpectOutcome(answer.body, "http.headers-too-large");
+    EXPECT_TRUE(closed);
+  }
 }
 
 TEST(LimitOptionsTest, InvalidValuesAreRefusedNamingTheOption) {

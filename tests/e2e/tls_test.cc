@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -87,7 +88,8 @@ class TlsTest : public ::testing::Test {
   // A request over HTTPS that trusts the test CA, with the named client certificate or none.
   static Answer Send(const ServerProcess& server, const std::string& method,
                      const std::string& path, const std::string& client = "",
-                     const std::string& body = "") {
+                     const std::string& body = "",
+                     const std::map<std::string, std::string>& headers = {}) {
     Poco::Net::Context::Ptr context = new Poco::Net::Context(
         Poco::Net::Context::TLS_CLIENT_USE, client.empty() ? "" : dir_ + "/" + client + ".key",
         client.empty() ? "" : dir_ + "/" + client + ".pem", dir_ + "/ca.pem",
@@ -96,6 +98,7 @@ class TlsTest : public ::testing::Test {
                                           context);
     Poco::Net::HTTPRequest request(method, "/fhir/" + path, Poco::Net::HTTPMessage::HTTP_1_1);
     request.set("Accept", "application/fhir+json");
+    for (const auto& [name, value] : headers) request.set(name, value);
     if (!body.empty()) {
       request.setContentType("application/fhir+json");
       request.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -142,6 +145,21 @@ TEST_F(TlsTest, ServesHttpsAndKnowsSystemClientsByTheirCertificates) {
   // The same subject from another CA fails the handshake.
   EXPECT_THROW(Send(server, "GET", "Patient", "forged"), Poco::Exception);
   EXPECT_EQ(Send(server, "GET", "metadata").status, 200);
+}
+
+TEST_F(TlsTest, HeadLimitsHoldOverTls) {
+  ServerProcess server(FHIRHUB_BINARY, TlsArgs());
+  ASSERT_TRUE(server.ok());
+  for (const std::string& value : {std::string(9000, 'a'), std::string(100000, 'a')}) {
+    Answer answer = Send(server, "GET", "metadata", "", "", {{"X-Padding", value}});
+    EXPECT_EQ(answer.status, 431);
+    EXPECT_NE(answer.body.find("http.headers-too-large"), std::string::npos) << answer.body;
+  }
+  std::map<std::string, std::string> fields;
+  for (int i = 0; i < 90; ++i) fields["X-F" + std::to_string(i)] = std::string(190, 'b');
+  EXPECT_EQ(Send(server, "GET", "metadata", "", "", fields).status, 431);
+  EXPECT_EQ(Send(server, "GET", "metadata", "", "", {{"X-Padding", std::string(8192, 'a')}}).status,
+            200);
 }
 
 TEST_F(TlsTest, PlainHttpOnTheTlsPortGetsNowhere) {
