@@ -17,8 +17,8 @@ class FhirSink {
   // would send them; `peer_address` names the sender for the audit record). A transaction has
   // committed before Send returns its answer. An error is what a REST client would have received
   // as an OperationOutcome. Thread-safe.
-  virtual fhir::Result<server::rest::FhirResponse> Send(const server::rest::Principal& principal,
-                                                        server::rest::FhirRequest request) const = 0;
+  virtual fhir::Result<server::rest::FhirResponse> Send(
+      const server::rest::Principal& principal, server::rest::FhirRequest request) const = 0;
 };
 
 }  // namespace connectors

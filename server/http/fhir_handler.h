@@ -49,8 +49,8 @@ class FhirHandler {
               ConnectionSocketImpl& socket, bool head) const;
   // Reads the body; a `raw` one is kept as text (HttpOptions::raw_body_paths).
   fhir::Result<Body> ReadBody(Poco::Net::HTTPServerRequest& request,
-                              Poco::Net::HTTPServerResponse& response,
-                              ConnectionSocketImpl& socket, bool raw) const;
+                              Poco::Net::HTTPServerResponse& response, ConnectionSocketImpl& socket,
+                              bool raw) const;
   fhir::Error BodyTooLarge() const;
   void WriteError(Poco::Net::HTTPServerResponse& response, bool head, Format format,
                   const fhir::Error& error) const;

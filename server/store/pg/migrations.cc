@@ -298,12 +298,9 @@ CREATE TABLE station_pending (
 )sql";
 
 constexpr std::array kMigrations = {
-    Migration{1, "resources", kResources},
-    Migration{2, "version_method", kVersionMethod},
-    Migration{3, "search_index", kSearchIndex},
-    Migration{4, "search_text", kSearchText},
-    Migration{5, "audit_log", kAuditLog},
-    Migration{6, "connectors", kConnectors},
+    Migration{1, "resources", kResources},      Migration{2, "version_method", kVersionMethod},
+    Migration{3, "search_index", kSearchIndex}, Migration{4, "search_text", kSearchText},
+    Migration{5, "audit_log", kAuditLog},       Migration{6, "connectors", kConnectors},
     Migration{7, "station_feed", kStationFeed},
 };
 
