@@ -297,12 +297,18 @@ CREATE TABLE station_pending (
 );
 )sql";
 
+// One migration a line, in order (clang-format would pack them).
+// clang-format off
 constexpr std::array kMigrations = {
-    Migration{1, "resources", kResources},      Migration{2, "version_method", kVersionMethod},
-    Migration{3, "search_index", kSearchIndex}, Migration{4, "search_text", kSearchText},
-    Migration{5, "audit_log", kAuditLog},       Migration{6, "connectors", kConnectors},
+    Migration{1, "resources", kResources},
+    Migration{2, "version_method", kVersionMethod},
+    Migration{3, "search_index", kSearchIndex},
+    Migration{4, "search_text", kSearchText},
+    Migration{5, "audit_log", kAuditLog},
+    Migration{6, "connectors", kConnectors},
     Migration{7, "station_feed", kStationFeed},
 };
+// clang-format on
 
 // An arbitrary constant shared by every fhirhub server ("fhir" in ASCII).
 constexpr std::string_view kLockSql = "SELECT pg_advisory_xact_lock(1718118770)";
