@@ -1,44 +1,12 @@
 // Typed JSON output of result items (the `fhirhub fhirpath` format) and FHIR JSON of DOM nodes.
-#include <cstdio>
 #include <string>
 
 #include "fhir/fhirpath/fhirpath.h"
+#include "fhir/json/quote.h"
 #include "fhir/model/primitive.h"
 
 namespace fhir::fhirpath {
 namespace {
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          *out += buf;
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 void AppendPrimitive(const Node& node, std::string* out) {
   switch (model::JsonRepresentationOf(node.type->primitive)) {
@@ -47,7 +15,7 @@ void AppendPrimitive(const Node& node, std::string* out) {
       *out += node.value;
       break;
     case model::JsonRepresentation::kString:
-      AppendJsonString(node.value, out);
+      fhir::json::AppendQuoted(node.value, out);
       break;
   }
 }
@@ -73,7 +41,7 @@ void AppendMembers(const Node& node, std::string* out, bool first) {
       if (any_value) {
         if (!first) out->push_back(',');
         first = false;
-        AppendJsonString(name, out);
+        fhir::json::AppendQuoted(name, out);
         out->push_back(':');
         if (array) out->push_back('[');
         for (size_t n = i; n < j; ++n) {
@@ -89,7 +57,7 @@ void AppendMembers(const Node& node, std::string* out, bool first) {
       if (any_meta) {
         if (!first) out->push_back(',');
         first = false;
-        AppendJsonString("_" + name, out);
+        fhir::json::AppendQuoted("_" + name, out);
         out->push_back(':');
         if (array) out->push_back('[');
         for (size_t n = i; n < j; ++n) {
@@ -107,7 +75,7 @@ void AppendMembers(const Node& node, std::string* out, bool first) {
     } else {
       if (!first) out->push_back(',');
       first = false;
-      AppendJsonString(name, out);
+      fhir::json::AppendQuoted(name, out);
       out->push_back(':');
       if (array) out->push_back('[');
       for (size_t n = i; n < j; ++n) {
@@ -133,7 +101,7 @@ void AppendNode(const Node& node, std::string* out) {
   bool first = true;
   if (node.is_resource()) {
     *out += "\"resourceType\":";
-    AppendJsonString(node.type->name, out);
+    fhir::json::AppendQuoted(node.type->name, out);
     first = false;
   }
   AppendMembers(node, out, first);
@@ -150,7 +118,7 @@ std::string NodeToJson(const Node& node) {
 
 std::string ToTypedJson(const Value& v) {
   std::string out = "{\"type\":";
-  AppendJsonString(OutputTypeName(v), &out);
+  fhir::json::AppendQuoted(OutputTypeName(v), &out);
   out += ",\"value\":";
   switch (v.kind) {
     case ValueKind::kNode:
@@ -162,7 +130,7 @@ std::string ToTypedJson(const Value& v) {
       out += OutputText(v);
       break;
     default:
-      AppendJsonString(OutputText(v), &out);
+      fhir::json::AppendQuoted(OutputText(v), &out);
       break;
   }
   out.push_back('}');

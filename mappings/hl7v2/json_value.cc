@@ -2,42 +2,10 @@
 
 #include <algorithm>
 
+#include "fhir/json/quote.h"
+
 namespace mappings::hl7v2 {
 namespace {
-
-void AppendString(std::string* out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (u < 0x20) {
-          *out += "\\u00";
-          out->push_back(kHex[u >> 4]);
-          out->push_back(kHex[u & 15]);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 void Indent(std::string* out, int depth) {
   out->push_back('\n');
@@ -108,7 +76,7 @@ void Json::DumpTo(std::string* out, bool pretty, int depth) const {
       *out += "null";
       return;
     case Kind::kString:
-      AppendString(out, text_);
+      fhir::json::AppendQuoted(text_, out);
       return;
     case Kind::kNumber:
     case Kind::kBool:
@@ -121,7 +89,7 @@ void Json::DumpTo(std::string* out, bool pretty, int depth) const {
         if (!first) out->push_back(',');
         first = false;
         if (pretty) Indent(out, depth + 1);
-        AppendString(out, key);
+        fhir::json::AppendQuoted(key, out);
         *out += pretty ? ": " : ":";
         value.DumpTo(out, pretty, depth + 1);
       }

@@ -2,6 +2,7 @@
 // JWKS it prints, and keeps its key in the data directory.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <ctime>
@@ -19,11 +20,14 @@ using ::testing::HasSubstr;
 
 class TokenCliTest : public ::testing::Test {
  protected:
+  // A directory of the test's own: ctest runs the tests of this suite in parallel processes, and a
+  // shared one let one test's key replace another's.
   void SetUp() override {
-    data_dir_ = fs::path(::testing::TempDir()) / "fhirhub_token_cli";
-    fs::remove_all(data_dir_);
+    std::string pattern = (fs::path(::testing::TempDir()) / "fhirhub_token_cli.XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    data_dir_ = fs::path(pattern) / "data";
   }
-  void TearDown() override { fs::remove_all(data_dir_); }
+  void TearDown() override { fs::remove_all(data_dir_.parent_path()); }
 
   // Runs `fhirhub token <args> --data-dir <data_dir_>`; returns its exit status and sets `out` to
   // its output without the final newline.
