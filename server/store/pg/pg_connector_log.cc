@@ -15,7 +15,9 @@ constexpr const char* kFindAckSql =
     "WHERE tenant = $1 AND connector = $2 AND sender = $3 AND control_id = $4";
 
 // The row that wins a race between two copies of a message is the one both copies answer with:
-// a conflicting insert returns nothing, and the existing row is read in the same statement.
+// a conflicting insert returns nothing, and the existing row is read in the same statement. When
+// the winner committed while this statement waited on it, the statement's snapshot predates the
+// row and both halves come back empty; a new statement (FindAck) sees it.
 constexpr const char* kRecordAckSql =
     "WITH inserted AS ("
     " INSERT INTO connector_ack (tenant, connector, sender, control_id, ack, recorded)"
@@ -126,12 +128,20 @@ fhir::Result<std::string> PgConnectorLog::RecordAck(const MessageKey& key, const
                                                     Timestamp at) {
   auto conn = pool_.Acquire();
   if (!conn.ok()) return std::move(conn).error();
-  auto recorded = (*conn)->Exec(
-      "connector_record_ack", kRecordAckSql,
-      {tenant_, key.connector, key.sender, key.control_id, security::HexEncode(ack), Micros(at)});
-  if (!recorded.ok()) return std::move(recorded).error();
-  if (recorded->rows() == 0) return CorruptValue("acknowledgement");
-  return Bytes(recorded->Get(0, 0), "acknowledgement");
+  const std::vector<Param> params = {
+      tenant_, key.connector, key.sender, key.control_id, security::HexEncode(ack), Micros(at)};
+  // Each round either inserts, or finds a row committed before it began; only a row removed
+  // between the two statements sends it round again.
+  for (int round = 0; round < 3; ++round) {
+    auto recorded = (*conn)->Exec("connector_record_ack", kRecordAckSql, params);
+    if (!recorded.ok()) return std::move(recorded).error();
+    if (recorded->rows() > 0) return Bytes(recorded->Get(0, 0), "acknowledgement");
+    auto found = (*conn)->Exec("connector_find_ack", kFindAckSql,
+                               {tenant_, key.connector, key.sender, key.control_id});
+    if (!found.ok()) return std::move(found).error();
+    if (found->rows() > 0) return Bytes(found->Get(0, 0), "acknowledgement");
+  }
+  return CorruptValue("acknowledgement");
 }
 
 fhir::Result<std::int64_t> PgConnectorLog::AddDeadLetter(const DeadLetter& letter) {
