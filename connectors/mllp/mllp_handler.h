@@ -54,10 +54,7 @@ struct HandlerOptions {
   // The size limit the listener applies, for the text of the rejection of a larger message.
   std::size_t max_message_bytes = 4 * 1024 * 1024;
   // Messages whose transaction runs at once; the others wait, while parsing, mapping and
-  // answering stay concurrent. The mapped Bundles are conditional, hence serializable, and
-  // concurrent ones that look up and insert neighbouring index entries abort each other: with
-  // 8 senders, 2 at once lose almost none to that, 8 at once are faster but some messages are
-  // answered AE after every retry (docs/performance.md).
+  // answering stay concurrent. Each holds a database connection while it runs.
   int max_concurrent_transactions = 2;
   // MSH-3 and MSH-4 of the acknowledgements.
   std::string application = "FHIRHUB";

@@ -135,17 +135,19 @@ int Rank(Method method) {
   }
 }
 
-// Whether the tree holds a reference such as "Patient?identifier=x".
-bool HasConditionalReference(const fhir::Node* node) {
+// The lock keys (CriteriaKey) of the conditional references in the tree, such as
+// "Patient?identifier=x". Criteria that do not parse are left to the rewriting to report.
+void ConditionalReferenceCriteria(const fhir::Node* node, std::vector<std::string>* keys) {
   if (node->type != nullptr && node->type->name == "Reference") {
     std::string_view reference = Value(node, "reference");
     const size_t question = reference.find('?');
     if (question != std::string_view::npos && !reference.starts_with('#') &&
         reference.find("://") > question) {
-      return true;
+      auto criteria = ParseQueryString(reference.substr(question + 1));
+      if (criteria.ok()) keys->push_back(CriteriaKey(reference.substr(0, question), *criteria));
     }
   }
-  return std::any_of(node->children.begin(), node->children.end(), HasConditionalReference);
+  for (const fhir::Node* child : node->children) ConditionalReferenceCriteria(child, keys);
 }
 
 void SetValue(fhir::Resource& resource, fhir::Node* node, std::string_view value) {
@@ -338,13 +340,8 @@ fhir::Result<FhirResponse> BundleHandler::Transaction(const FhirRequest& request
                                                       std::vector<Entry>& entries) const {
   // Two entries that write one resource would make the outcome depend on their order.
   std::map<std::string, size_t> written;
-  bool conditional = false;
   for (const Entry& entry : entries) {
     const Method method = entry.request.method;
-    if (entry.request.Header("if-none-exist") ||
-        (method != Method::kGet && !entry.request.query.empty())) {
-      conditional = true;
-    }
     if (method != Method::kPut && method != Method::kDelete && method != Method::kPatch) continue;
     if (entry.request.path.find('/') == std::string::npos) continue;
     auto [it, fresh] = written.emplace(entry.request.path, entry.index);
@@ -354,12 +351,6 @@ fhir::Result<FhirResponse> BundleHandler::Transaction(const FhirRequest& request
                                       std::to_string(entry.index) + " both change " +
                                       entry.request.path,
                                   Location(entry.index) + ".request.url");
-    }
-  }
-  // Serializable isolation keeps every conditional lookup true until commit.
-  for (const Entry& entry : entries) {
-    if (entry.request.body && HasConditionalReference(entry.request.body->root())) {
-      conditional = true;
     }
   }
   std::vector<Entry> done;
@@ -385,8 +376,7 @@ fhir::Result<FhirResponse> BundleHandler::Transaction(const FhirRequest& request
           done.push_back(std::move(copy));
         }
         return RunTransaction(tx, done, request.gate);
-      },
-      conditional ? store::Isolation::kSerializable : store::Isolation::kReadCommitted);
+      });
   if (!committed.ok()) return std::move(committed).error();
   return Answer(request, "transaction-response", done);
 }
@@ -397,6 +387,22 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
   // Every entry carries the Bundle's registry.
   const search::Registry& registry =
       entries.empty() ? registry_ : RegistryFor(entries.front().request, registry_);
+  // 0. Lock every criterion the entries select by, all in one order: Bundles that share some of
+  //    them take turns rather than deadlock, and each lookup below stays true until commit.
+  std::vector<std::string> keys;
+  for (const Entry& entry : entries) {
+    const FhirRequest& request = entry.request;
+    const std::string_view type = TypeOf(request);
+    if (request.method == Method::kPost && request.path == type) {
+      auto criteria = IfNoneExistCriteria(request);
+      if (criteria.ok() && *criteria) keys.push_back(CriteriaKey(type, **criteria));
+    } else if (request.method != Method::kGet && request.path == type && !request.query.empty()) {
+      keys.push_back(CriteriaKey(type, ConditionalCriteria(request)));
+    }
+    if (request.body) ConditionalReferenceCriteria(request.body->root(), &keys);
+  }
+  if (auto locked = tx.LockCriteria(keys); !locked.ok()) return locked;
+
   // 1. Settle the identity of every created or conditionally updated resource.
   std::map<std::string, std::string> moved;  // fullUrl -> "Type/id"
   for (Entry& entry : entries) {

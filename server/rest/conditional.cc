@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <string>
+#include <vector>
 
 #include "server/rest/search_params.h"
 #include "server/rest/stored_terminology.h"
@@ -54,6 +56,16 @@ bool IsResultParameter(std::string_view name) {
 
 }  // namespace
 
+std::string CriteriaKey(std::string_view type, const QueryParams& criteria) {
+  std::vector<std::string> pairs;
+  pairs.reserve(criteria.size());
+  for (const auto& [name, value] : criteria) pairs.push_back(name + "=" + value);
+  std::sort(pairs.begin(), pairs.end());
+  std::string key(type);
+  for (size_t i = 0; i < pairs.size(); ++i) key += (i == 0 ? "?" : "&") + pairs[i];
+  return key;
+}
+
 fhir::Result<std::vector<store::ResourceVersion>> FindMatches(
     store::Transaction& tx, const search::Registry& registry, std::string_view type,
     const QueryParams& criteria, std::string_view where,
@@ -72,6 +84,9 @@ fhir::Result<std::vector<store::ResourceVersion>> FindMatches(
                             stored ? &*stored : nullptr);
   if (!parsed.ok()) return std::move(parsed).error();
   parsed->query.count = 2;
+  if (auto locked = tx.LockCriteria({CriteriaKey(type, criteria)}); !locked.ok()) {
+    return std::move(locked).error();
+  }
   auto page = tx.Search(parsed->query);
   if (!page.ok()) return std::move(page).error();
   return std::move(page->entries);

@@ -25,8 +25,14 @@ fhir::Result<std::optional<QueryParams>> IfNoneExistCriteria(const FhirRequest& 
 // that shape the answer (_format, _pretty, _summary, _elements).
 QueryParams ConditionalCriteria(const FhirRequest& request);
 
+// The text by which a transaction locks `criteria` of `type` (store::Transaction::LockCriteria):
+// "Type?" and the parameters in a fixed order, so that criteria differing only in the order of
+// their parameters lock alike.
+std::string CriteriaKey(std::string_view type, const QueryParams& criteria);
+
 // Up to two current resources of `type` matching `criteria`: enough to tell none, one and
-// several apart. 400 rest.missing-criteria for empty criteria, and the search errors of
+// several apart. The criteria are locked in `tx` first (CriteriaKey), so a conditional
+// interaction that found no match can write before another with the same criteria searches. 400 rest.missing-criteria for empty criteria, and the search errors of
 // ParseSearch; `where` names the header or URL the criteria came from. With `terminology` (the
 // package's), the token modifiers :in, :not-in, :below and :above resolve value sets and code
 // systems as a search does (StoredTerminology, in `tx`); without, they are refused.

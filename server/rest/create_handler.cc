@@ -48,9 +48,7 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
         stored.stamp = written->stamp;
         created = true;
         return {};
-      },
-      // Two conditional creates of the same resource must not both see "no match".
-      *criteria ? store::Isolation::kSerializable : store::Isolation::kReadCommitted);
+      });
   if (!done.ok()) return std::move(done).error();
   return WriteAnswer(request, created ? 201 : 200, stored, defs_);
 }

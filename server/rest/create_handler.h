@@ -3,8 +3,8 @@
 // 201 with Location, ETag and Last-Modified and a body as Prefer asks.
 // Conditional create: with If-None-Exist (search criteria, e.g. "_id=abc"), nothing is written
 // when one resource matches (200 with that resource), and 412 rest.multiple-matches when several
-// do; the search and the write run in one serializable transaction, so two concurrent
-// conditional creates of the same resource cannot both create it.
+// do; the criteria are locked before the search until the write commits (FindMatches), so two
+// concurrent conditional creates with the same criteria cannot both create it.
 // Errors: 400 rest.missing-body, 400 rest.type-mismatch, the search errors of the criteria, and
 // the store's. Thread-safe.
 #ifndef SERVER_REST_CREATE_HANDLER_H_

@@ -56,8 +56,7 @@ fhir::Result<FhirResponse> DeleteHandler::Conditional(const FhirRequest& request
                                  .method = "DELETE"});
         if (!deleted.ok()) return std::move(deleted).error();
         return std::optional<store::WriteResult>(*deleted);
-      },
-      store::Isolation::kSerializable);
+      });
   if (!written.ok()) return std::move(written).error();
   return Deleted(*written);
 }

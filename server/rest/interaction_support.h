@@ -74,17 +74,15 @@ fhir::Result<store::Rendered> RenderForStore(const fhir::Resource& resource, std
 // Runs `work` inside the request's transaction when the request is an entry of a transaction
 // Bundle (leaving commit to the Bundle), or else in a transaction of its own that is committed
 // when `work` succeeds and rolled back when it fails. The 2xx answer is built only after Commit
-// has returned, so nothing is acknowledged before it is durable. A serializable transaction of
-// its own that the database aborts for a conflict with a concurrent one is run again, a few
-// times, since `work` then saw a state that no longer holds.
+// has returned, so nothing is acknowledged before it is durable. A transaction of its own that
+// the database aborts to break a deadlock with a concurrent one is run again, a few times.
 template <typename Work>
-auto InTransaction(store::Store& store, const FhirRequest& request, Work&& work,
-                   store::Isolation isolation = store::Isolation::kReadCommitted)
+auto InTransaction(store::Store& store, const FhirRequest& request, Work&& work)
     -> decltype(work(std::declval<store::Transaction&>())) {
   if (request.transaction != nullptr) return work(*request.transaction);
   constexpr int kAttempts = 4;
   for (int attempt = 1;; ++attempt) {
-    auto tx = store.Begin(isolation);
+    auto tx = store.Begin();
     if (!tx.ok()) return std::move(tx).error();
     auto result = work(**tx);
     fhir::Result<void> committed;
@@ -93,8 +91,7 @@ auto InTransaction(store::Store& store, const FhirRequest& request, Work&& work,
                                  : !committed.ok() ? &committed.error()
                                                    : nullptr;
     if (failure == nullptr) return result;
-    if (isolation != store::Isolation::kSerializable || attempt == kAttempts ||
-        failure->message_id() != "store.serialization-failure") {
+    if (attempt == kAttempts || failure->message_id() != "store.serialization-failure") {
       if (!result.ok()) return result;  // the transaction rolls back when it goes out of scope
       return std::move(committed).error();
     }

@@ -28,8 +28,8 @@ class InterleavingStore final : public store::Store {
 
   void AfterNextRead(std::function<void()> hook) { hook_ = std::move(hook); }
 
-  fhir::Result<std::unique_ptr<store::Transaction>> Begin(store::Isolation isolation) override {
-    auto tx = inner_.Begin(isolation);
+  fhir::Result<std::unique_ptr<store::Transaction>> Begin() override {
+    auto tx = inner_.Begin();
     if (!tx.ok()) return std::move(tx).error();
     return std::unique_ptr<store::Transaction>(new Tx(std::move(tx).value(), *this));
   }
@@ -76,6 +76,9 @@ class InterleavingStore final : public store::Store {
     }
     fhir::Result<store::WriteResult> Write(const store::WriteOp& op) override {
       return inner_->Write(op);
+    }
+    fhir::Result<void> LockCriteria(const std::vector<std::string>& criteria) override {
+      return inner_->LockCriteria(criteria);
     }
     fhir::Result<void> Commit() override { return inner_->Commit(); }
     fhir::Result<void> Rollback() override { return inner_->Rollback(); }
@@ -257,7 +260,7 @@ TEST_F(PatchHandlerTest, BinaryBodyAsInATransactionBundle) {
                        R"("data":")" +
                        std::string(kBase64Patch) + "\"}");
   // The entry runs inside the Bundle's transaction and leaves the commit to it.
-  auto tx = interleaving_.Begin(store::Isolation::kReadCommitted);
+  auto tx = interleaving_.Begin();
   ASSERT_TRUE(tx.ok());
   request.transaction = tx->get();
   FhirResponse patched = Dispatch(request);

@@ -116,8 +116,7 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
           return std::move(existing).error();
         }
         return Write(tx, RegistryFor(request, registry_), **body, id, std::nullopt, &stored);
-      },
-      store::Isolation::kSerializable);
+      });
   if (!written.ok()) return std::move(written).error();
   return WriteAnswer(request, written->created ? 201 : 200, stored, defs_);
 }

@@ -5,8 +5,8 @@
 // PUT [base]/{type}?criteria: conditional update. One match: that resource is updated (a body id,
 // if any, must be the match's). No match: the resource is created, with the body's id if it has
 // one (409 rest.conditional-conflict if a resource with that id exists but did not match) or a
-// new one. Several matches: 412 rest.multiple-matches. Search and write run in one serializable
-// transaction.
+// new one. Several matches: 412 rest.multiple-matches. Search and write run in one transaction
+// holding the criteria's lock (FindMatches).
 // Errors: 400 rest.missing-body, rest.type-mismatch, rest.missing-id, rest.id-mismatch,
 // rest.invalid-if-match, rest.missing-criteria, the search errors, and the store's. Thread-safe.
 #ifndef SERVER_REST_UPDATE_HANDLER_H_

@@ -18,9 +18,10 @@
 //
 // Errors (fhir::Error, message ids are stable):
 //   store.not-found          404  Read/ReadVersion/delete of a resource or version that never
-//   existed store.version-conflict   412  Write with expected_version != the current version
-//   (If-Match) store.serialization-failure 409  the database aborted the transaction (serializable
-//                            isolation or deadlock); the caller may retry the whole transaction
+//                            existed
+//   store.version-conflict   412  Write with expected_version != the current version (If-Match)
+//   store.serialization-failure 409  the database aborted the transaction (a deadlock between
+//                            two writers); the caller may retry the whole transaction
 //   store.unavailable        503  no connection within the pool timeout, or the database is down
 //   store.transaction-closed 500  use of a Transaction after Commit or Rollback
 //   store.bad-history-query  500  a HistoryQuery with an id but no type
@@ -393,22 +394,25 @@ class Transaction {
       const std::optional<ResourceKey>& after, int count) = 0;
   virtual fhir::Result<void> ReplaceIndex(const std::string& type, const std::string& id,
                                           const IndexEntries& index) = 0;
+  // Holds, until the transaction ends, a lock on each of these search criteria (canonical text
+  // such as "Patient?identifier=urn:oid:2.16.156.10011.1.3|110101..."), taking them all in one
+  // order, so that two transactions locking some of the same criteria do not deadlock. A
+  // conditional interaction locks its criteria before it searches: the second of two with the
+  // same criteria waits for the first to end and then sees what it wrote, and transactions with
+  // other criteria never wait for it. Locking criteria held already costs nothing.
+  virtual fhir::Result<void> LockCriteria(const std::vector<std::string>& criteria) = 0;
   // Returns only after the database has durably committed; then the writes are visible to all.
   virtual fhir::Result<void> Commit() = 0;
   virtual fhir::Result<void> Rollback() = 0;
 };
 
-enum class Isolation {
-  kReadCommitted,  // each statement sees what was committed before it; writes lock the resource
-  kSerializable,   // for conditional interactions: search and write as if alone
-};
-
 class Store {
  public:
   virtual ~Store() = default;
-  // A transaction on one connection; store.unavailable if none is free within the timeout.
-  virtual fhir::Result<std::unique_ptr<Transaction>> Begin(
-      Isolation isolation = Isolation::kReadCommitted) = 0;
+  // A transaction on one connection; store.unavailable if none is free within the timeout. Each
+  // statement sees what was committed before it (read committed); writes lock the resource, and
+  // conditional interactions lock their criteria (LockCriteria).
+  virtual fhir::Result<std::unique_ptr<Transaction>> Begin() = 0;
 };
 
 }  // namespace server::store

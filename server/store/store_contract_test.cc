@@ -46,8 +46,8 @@ class StoreContractTest : public ::testing::Test {
  protected:
   void SetUp() override { store_ = MakeStore(clock_); }
 
-  std::unique_ptr<Transaction> Begin(Isolation isolation = Isolation::kReadCommitted) {
-    auto tx = store_->Begin(isolation);
+  std::unique_ptr<Transaction> Begin() {
+    auto tx = store_->Begin();
     EXPECT_TRUE(tx.ok()) << tx.error().text();
     return tx.ok() ? std::move(tx).value() : nullptr;
   }
@@ -1035,11 +1035,55 @@ TEST_F(StoreContractTest, ConcurrentIfMatchWritersOnlyOneWins) {
   EXPECT_EQ(conflicts.load(), kThreads - 1);
 }
 
-TEST_F(StoreContractTest, SerializableTransactionsWork) {
-  auto tx = Begin(Isolation::kSerializable);
-  ASSERT_TRUE(Put(*tx, "Patient", "p1").ok());
-  ASSERT_TRUE(tx->Commit().ok());
-  auto again = tx->Commit();
+TEST_F(StoreContractTest, TransactionsLockingTheSameCriteriaTakeTurns) {
+  // Each writer reads the current version and writes on top of it: without taking turns, writers
+  // that read the same version would lose with store.version-conflict.
+  {
+    auto tx = Begin();
+    ASSERT_TRUE(Put(*tx, "Patient", "counted").ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  constexpr int kThreads = 6;
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto tx = Begin();
+      // Each writer also locks a criterion of its own, which holds nobody up.
+      auto locked =
+          tx->LockCriteria({"Patient?identifier=x|1", "Patient?name=w" + std::to_string(i)});
+      auto current = tx->Read("Patient", "counted");
+      auto written = locked.ok() && current.ok()
+                         ? Put(*tx, "Patient", "counted", current->stamp.version)
+                         : fhir::Result<WriteResult>(fhir::Error::Internal("test", "no read"));
+      if (!written.ok() || !tx->Commit().ok()) ++failed;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(failed.load(), 0);
+  auto tx = Begin();
+  auto last = tx->Read("Patient", "counted");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->stamp.version, kThreads + 1);
+}
+
+TEST_F(StoreContractTest, OtherCriteriaDoNotWaitAndLockingAgainIsFree) {
+  auto holder = Begin();
+  ASSERT_TRUE(holder->LockCriteria({"Patient?identifier=x|1"}).ok());
+  ASSERT_TRUE(holder->LockCriteria({"Patient?identifier=x|1", "Patient?identifier=x|1"}).ok());
+  std::atomic<bool> done{false};
+  std::thread other([&] {
+    auto tx = Begin();
+    EXPECT_TRUE(tx->LockCriteria({"Patient?identifier=x|2"}).ok());
+    EXPECT_TRUE(Put(*tx, "Patient", "other").ok());
+    EXPECT_TRUE(tx->Commit().ok());
+    done = true;
+  });
+  // Joined before the holder ends: a wait for the holder's lock would never end.
+  other.join();
+  EXPECT_TRUE(done.load());
+  EXPECT_TRUE(holder->Commit().ok());
+  auto again = holder->Commit();
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().message_id(), "store.transaction-closed");
 }

@@ -1,6 +1,7 @@
 #include "server/store/pg/pg_store.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "server/store/pg/search_sql.h"
@@ -175,6 +176,13 @@ constexpr int kDenseReverseChain = 5000;
 
 constexpr const char* kBeginReadCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
+// Transaction-scoped advisory locks on a 64-bit hash of each criterion, taken in key order. A
+// hash collision only makes two unrelated conditional interactions take turns.
+constexpr const char* kLockCriteriaSql =
+    "SELECT pg_advisory_xact_lock(k) FROM ("
+    "SELECT DISTINCT hashtextextended($1 || ' ' || c, 0) AS k FROM unnest($2::text[]) c "
+    "ORDER BY k) locks";
+
 ResourceVersion RowToVersion(const PgResult& rows, int row) {
   ResourceVersion version;
   version.type = rows.Get(row, 0);
@@ -277,10 +285,9 @@ fhir::Error Closed() {
 
 class PgTransaction final : public Transaction {
  public:
-  // `begun` says whether BEGIN was already sent; if not, it is sent with the first write.
-  PgTransaction(ConnectionPool::Lease lease, const Clock& clock, const std::string& tenant,
-                bool begun)
-      : lease_(std::move(lease)), clock_(clock), tenant_(tenant), begun_(begun) {}
+  // BEGIN is sent with the first write or lock.
+  PgTransaction(ConnectionPool::Lease lease, const Clock& clock, const std::string& tenant)
+      : lease_(std::move(lease)), clock_(clock), tenant_(tenant) {}
 
   ~PgTransaction() override {
     // Nothing to report from a destructor; a connection left inside a failed rollback is not
@@ -505,6 +512,24 @@ class PgTransaction final : public Transaction {
     }
   }
 
+  fhir::Result<void> LockCriteria(const std::vector<std::string>& criteria) override {
+    if (!open_) return Closed();
+    std::vector<std::string> fresh;
+    for (const std::string& criterion : criteria) {
+      if (locked_.insert(criterion).second) fresh.push_back(criterion);
+    }
+    if (fresh.empty()) return {};
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    const std::vector<Param> params = {tenant_, TextArray(fresh)};
+    // Advisory transaction locks outlive the statement only inside a transaction block.
+    auto locked = begun_ ? lease_->Exec("store_lock_criteria", kLockCriteriaSql, params)
+                         : lease_->ExecAfter(kBeginReadCommitted, "store_lock_criteria",
+                                             kLockCriteriaSql, params);
+    begun_ = true;
+    if (!locked.ok()) return std::move(locked).error();
+    return {};
+  }
+
   fhir::Result<void> Commit() override {
     if (!open_) return Closed();
     if (pending_ && !begun_) {
@@ -630,8 +655,10 @@ class PgTransaction final : public Transaction {
   ConnectionPool::Lease lease_;
   const Clock& clock_;
   const std::string& tenant_;
-  bool begun_;
+  bool begun_ = false;
   bool open_ = true;
+  // The criteria this transaction has locked (LockCriteria).
+  std::set<std::string> locked_;
   // A create with a new id (WriteOp::new_id) not sent yet: its statement's parameters.
   std::optional<std::vector<Param>> pending_;
 };
@@ -641,20 +668,14 @@ class PgTransaction final : public Transaction {
 PgStore::PgStore(PoolOptions pool, const Clock& clock, std::string tenant)
     : pool_(std::move(pool)), clock_(clock), tenant_(std::move(tenant)) {}
 
-fhir::Result<std::unique_ptr<Transaction>> PgStore::Begin(Isolation isolation) {
+fhir::Result<std::unique_ptr<Transaction>> PgStore::Begin() {
   auto lease = pool_.Acquire();
   if (!lease.ok()) return std::move(lease).error();
   // Under read committed every statement sees what was committed before it, inside a transaction
   // block or not; so reads before the first write need no block, and a read-only transaction
-  // costs no BEGIN/COMMIT round trips. The first write sends BEGIN in the same round trip as its
-  // lock. A serializable transaction takes its snapshot at the first statement, so it begins now.
-  bool begin_now = isolation == Isolation::kSerializable;
-  if (begin_now) {
-    auto begun = (*lease)->ExecSimple("BEGIN ISOLATION LEVEL SERIALIZABLE");
-    if (!begun.ok()) return std::move(begun).error();
-  }
+  // costs no BEGIN/COMMIT round trips. The first write or lock sends BEGIN in the same round trip.
   return std::unique_ptr<Transaction>(
-      std::make_unique<PgTransaction>(std::move(lease).value(), clock_, tenant_, begin_now));
+      std::make_unique<PgTransaction>(std::move(lease).value(), clock_, tenant_));
 }
 
 #undef FHIRHUB_MICROS

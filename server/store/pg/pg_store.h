@@ -30,8 +30,7 @@ class PgStore final : public Store {
  public:
   PgStore(PoolOptions pool, const Clock& clock, std::string tenant = std::string(kDefaultTenant));
 
-  fhir::Result<std::unique_ptr<Transaction>> Begin(
-      Isolation isolation = Isolation::kReadCommitted) override;
+  fhir::Result<std::unique_ptr<Transaction>> Begin() override;
 
  private:
   ConnectionPool pool_;
