@@ -16,16 +16,31 @@ AuditWriter::AuditWriter(store::AuditLog& log, AuditWriterOptions options)
 AuditWriter::~AuditWriter() { Stop(); }
 
 fhir::Result<std::int64_t> AuditWriter::Record(store::AuditEntry entry) {
-  if (auto checked = CheckEntry(entry); !checked.ok()) return std::move(checked).error();
-  Pending pending{std::move(entry), std::nullopt, {}};
-  std::unique_lock lock(mu_);
-  if (stopping_) {
-    return fhir::Error::Unavailable("audit.writer-stopped", "the audit log writer has stopped");
+  return Wait(Submit(std::move(entry)));
+}
+
+std::shared_ptr<AuditWriter::Ticket> AuditWriter::Submit(store::AuditEntry entry) {
+  auto ticket = std::make_shared<Ticket>();
+  if (auto checked = CheckEntry(entry); !checked.ok()) {
+    ticket->result.emplace(std::move(checked).error());
+    return ticket;
   }
-  queue_.push_back(&pending);
+  ticket->entry = std::move(entry);
+  std::lock_guard lock(mu_);
+  if (stopping_) {
+    ticket->result.emplace(
+        fhir::Error::Unavailable("audit.writer-stopped", "the audit log writer has stopped"));
+    return ticket;
+  }
+  queue_.push_back(ticket);
   work_.notify_one();
-  pending.done.wait(lock, [&] { return pending.result.has_value(); });
-  return std::move(*pending.result);
+  return ticket;
+}
+
+fhir::Result<std::int64_t> AuditWriter::Wait(const std::shared_ptr<Ticket>& ticket) {
+  std::unique_lock lock(mu_);
+  ticket->done.wait(lock, [&] { return ticket->result.has_value(); });
+  return *ticket->result;
 }
 
 std::size_t AuditWriter::queued() {
@@ -43,7 +58,7 @@ void AuditWriter::Stop() {
 }
 
 void AuditWriter::Run() {
-  std::vector<Pending*> batch;
+  std::vector<std::shared_ptr<Ticket>> batch;
   std::vector<store::AuditEntry> entries;
   for (;;) {
     {
@@ -54,9 +69,9 @@ void AuditWriter::Run() {
       batch.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
     }
-    // The callers wait until their result is set, so their entries can be moved out meanwhile.
+    // An entry is not looked at once queued, so it can be moved out meanwhile.
     entries.clear();
-    for (Pending* pending : batch) entries.push_back(std::move(pending->entry));
+    for (const auto& ticket : batch) entries.push_back(std::move(ticket->entry));
     auto seqs = log_.Append(std::move(entries));
     if (seqs.ok() && seqs->size() != batch.size()) {
       seqs = fhir::Error::Internal("audit.append-mismatch",
@@ -70,8 +85,9 @@ void AuditWriter::Run() {
       } else {
         batch[i]->result.emplace(seqs.error());
       }
-      batch[i]->done.notify_one();
+      batch[i]->done.notify_all();
     }
+    batch.clear();
   }
 }
 

@@ -130,6 +130,34 @@ TEST(AuditWriterTest, GathersWaitingEntriesIntoOneBatch) {
   EXPECT_EQ(batches[1], 20u);
 }
 
+TEST(AuditWriterTest, EntriesSubmittedByOneThreadShareABatch) {
+  FakeLog log;
+  AuditWriter writer(log, {.max_batch = 100});
+  log.SetOpen(false);
+  std::thread first([&] { EXPECT_TRUE(writer.Record(Entry("first")).ok()); });
+  log.WaitForAppend();
+  // One thread's twelve entries queue without waiting for each other's commit.
+  std::vector<std::shared_ptr<AuditWriter::Ticket>> tickets;
+  for (int i = 0; i < 12; ++i) tickets.push_back(writer.Submit(Entry("e" + std::to_string(i))));
+  EXPECT_EQ(writer.queued(), 12u);
+  log.SetOpen(true);
+  first.join();
+  for (int i = 0; i < 12; ++i) {
+    auto seq = writer.Wait(tickets[i]);
+    ASSERT_TRUE(seq.ok()) << seq.error().text();
+    EXPECT_EQ(*seq, i + 2);
+    // A ticket can be waited for again.
+    EXPECT_EQ(*writer.Wait(tickets[i]), i + 2);
+  }
+  EXPECT_EQ(log.batches(), (std::vector<std::size_t>{1, 12}));
+  // An invalid entry's ticket is settled at once, and holds nothing up.
+  AuditEntry invalid = Entry("x");
+  invalid.action = 'X';
+  auto refused = writer.Wait(writer.Submit(invalid));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message_id(), "audit.invalid-entry");
+}
+
 TEST(AuditWriterTest, KeepsBatchesWithinMaxBatch) {
   FakeLog log;
   AuditWriter writer(log, {.max_batch = 3});

@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "server/rest/interaction_support.h"
 #include "server/rest/registry_source.h"
@@ -61,6 +62,31 @@ bool HasMatch(rest::FhirResponse& response, const fhir::model::Definitions& defs
   return false;
 }
 
+// The requests this thread is answering: the entries of a Bundle, and the Bundle a connector
+// sends, run nested in the request that carries them, on its thread. The audit records of nested
+// requests are submitted without waiting, and the outermost request waits for them with its own:
+// a Bundle's records share group commits rather than each entry waiting for a commit of its own.
+// The Bundle's answer, and so every entry's, still leaves only once all of them are durable.
+struct AuditNesting {
+  int depth = 0;
+  std::vector<AuditReceipt> pending;  // of nested requests, submitted
+};
+thread_local AuditNesting nesting;
+
+class NestedRequest {
+ public:
+  NestedRequest() { ++nesting.depth; }
+  ~NestedRequest() {
+    if (--nesting.depth > 0) return;
+    // The outermost request waits in Audit; this only keeps a request that failed before its
+    // audit from leaving records it never waited for to the thread's next request.
+    for (const AuditReceipt& receipt : nesting.pending) (void)receipt();
+    nesting.pending.clear();
+  }
+  NestedRequest(const NestedRequest&) = delete;
+  NestedRequest& operator=(const NestedRequest&) = delete;
+};
+
 }  // namespace
 
 Pipeline::Pipeline(PipelineOptions options, const rest::Router& router, store::Store& store,
@@ -78,6 +104,7 @@ Pipeline::Pipeline(PipelineOptions options, const rest::Router& router, store::S
       clock_(clock) {}
 
 rest::FhirResponse Pipeline::Dispatch(rest::FhirRequest& request) const {
+  const NestedRequest nested;
   const Interaction what = Classify(request, defs_);
   auto principal = what.open ? fhir::Result<rest::Principal>(rest::Principal())
                              : authenticator_.Authenticate(request);
@@ -141,6 +168,7 @@ std::optional<std::chrono::seconds> Pipeline::Throttle(const rest::FhirRequest& 
 }
 
 fhir::Result<rest::FhirResponse> Pipeline::Route(rest::FhirRequest& request) const {
+  const NestedRequest nested;
   const Interaction what = Classify(request, defs_);
   if (request.principal == nullptr) {
     return fhir::Error::Internal("pipeline.no-principal", "The request was not authenticated");
@@ -338,10 +366,19 @@ fhir::Result<void> Pipeline::Audit(const rest::FhirRequest& request, const Inter
   }
   record.server_id = options_.server_id;
   record.request_id = RequestId();
-  return audit_.Record(record, now);
+  AuditReceipt receipt = audit_.Submit(record, now);
+  if (nesting.depth > 1) {
+    nesting.pending.push_back(std::move(receipt));
+    return {};
+  }
+  fhir::Result<void> durable = receipt();
+  for (const AuditReceipt& entry : std::exchange(nesting.pending, {})) {
+    if (auto done = entry(); durable.ok() && !done.ok()) durable = std::move(done);
+  }
+  return durable;
 }
 
-fhir::Result<void> WriterTrail::Record(const audit::AuditRecord& record, store::Timestamp when) {
+AuditReceipt WriterTrail::Submit(const audit::AuditRecord& record, store::Timestamp when) {
   store::AuditEntry entry;
   entry.recorded = when;
   entry.action = record.action;
@@ -353,13 +390,14 @@ fhir::Result<void> WriterTrail::Record(const audit::AuditRecord& record, store::
   if (!record.organization.empty()) entry.agents.push_back(record.organization);
   entry.entities = record.entities;
   entry.event = audit::AuditEventJson(record);
-  auto recorded = writer_.Record(std::move(entry));
-  if (!recorded.ok()) {
-    return fhir::Error::Unavailable("audit.unavailable",
-                                    "The access could not be recorded in the audit log, so it is "
-                                    "not answered");
-  }
-  return {};
+  return [this, ticket = writer_.Submit(std::move(entry))]() -> fhir::Result<void> {
+    if (!writer_.Wait(ticket).ok()) {
+      return fhir::Error::Unavailable("audit.unavailable",
+                                      "The access could not be recorded in the audit log, so it "
+                                      "is not answered");
+    }
+    return {};
+  };
 }
 
 }  // namespace server::pipeline

@@ -6,13 +6,15 @@
 //                  constraints added to searches; the patient context's compartment)
 //   -> consent    (a write a resident's consent forbids is refused)
 //   -> handler    (through the router; every resource it sends passes the RequestGate)
-//   -> audit      (one record per interaction, durable before the answer leaves)
+//   -> audit      (one record per interaction, durable before the answer leaves; the records
+//                  of a Bundle's entries are made durable together with the Bundle's own)
 //
 // Thread-safe: one Pipeline serves every connection; each request gets its own gate.
 #ifndef SERVER_PIPELINE_PIPELINE_H_
 #define SERVER_PIPELINE_PIPELINE_H_
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -31,11 +33,15 @@
 
 namespace server::pipeline {
 
-// Where audit records go; Record returns once the record is durable. Thread-safe.
+// Waits until a submitted audit record is durable; its error when it could not be made so.
+using AuditReceipt = std::function<fhir::Result<void>()>;
+
+// Where audit records go. Submit queues a record and returns at once; the record is durable
+// once its receipt has returned. Thread-safe.
 class AuditTrail {
  public:
   virtual ~AuditTrail() = default;
-  virtual fhir::Result<void> Record(const audit::AuditRecord& record, store::Timestamp when) = 0;
+  virtual AuditReceipt Submit(const audit::AuditRecord& record, store::Timestamp when) = 0;
 };
 
 // The audit log behind its group-commit writer: each record becomes an AuditEvent (BALP) stored
@@ -44,7 +50,7 @@ class AuditTrail {
 class WriterTrail : public AuditTrail {
  public:
   explicit WriterTrail(audit::AuditWriter& writer) : writer_(writer) {}
-  fhir::Result<void> Record(const audit::AuditRecord& record, store::Timestamp when) override;
+  AuditReceipt Submit(const audit::AuditRecord& record, store::Timestamp when) override;
 
  private:
   audit::AuditWriter& writer_;
@@ -53,7 +59,9 @@ class WriterTrail : public AuditTrail {
 // No audit trail: for measuring what auditing costs (`--audit off`, only with `--auth off`).
 class NoAuditTrail : public AuditTrail {
  public:
-  fhir::Result<void> Record(const audit::AuditRecord&, store::Timestamp) override { return {}; }
+  AuditReceipt Submit(const audit::AuditRecord&, store::Timestamp) override {
+    return [] { return fhir::Result<void>(); };
+  }
 };
 
 struct PipelineOptions {

@@ -354,9 +354,8 @@ fhir::Result<FhirResponse> BundleHandler::Transaction(const FhirRequest& request
     }
   }
   std::vector<Entry> done;
-  auto committed = InTransaction(
-      store_, request,
-      [&](store::Transaction& tx) -> fhir::Result<void> {
+  auto committed =
+      InTransaction(store_, request, [&](store::Transaction& tx) -> fhir::Result<void> {
         // A retried attempt starts again from the entries as received.
         done.clear();
         for (const Entry& entry : entries) {

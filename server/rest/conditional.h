@@ -32,10 +32,11 @@ std::string CriteriaKey(std::string_view type, const QueryParams& criteria);
 
 // Up to two current resources of `type` matching `criteria`: enough to tell none, one and
 // several apart. The criteria are locked in `tx` first (CriteriaKey), so a conditional
-// interaction that found no match can write before another with the same criteria searches. 400 rest.missing-criteria for empty criteria, and the search errors of
-// ParseSearch; `where` names the header or URL the criteria came from. With `terminology` (the
-// package's), the token modifiers :in, :not-in, :below and :above resolve value sets and code
-// systems as a search does (StoredTerminology, in `tx`); without, they are refused.
+// interaction that found no match can write before another with the same criteria searches. 400
+// rest.missing-criteria for empty criteria, and the search errors of ParseSearch; `where` names the
+// header or URL the criteria came from. With `terminology` (the package's), the token modifiers
+// :in, :not-in, :below and :above resolve value sets and code systems as a search does
+// (StoredTerminology, in `tx`); without, they are refused.
 fhir::Result<std::vector<store::ResourceVersion>> FindMatches(
     store::Transaction& tx, const search::Registry& registry, std::string_view type,
     const QueryParams& criteria, std::string_view where,

@@ -79,8 +79,7 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
 
   store::ResourceVersion stored{.type = type};
   auto written = InTransaction(
-      store_, request,
-      [&](store::Transaction& tx) -> fhir::Result<store::WriteResult> {
+      store_, request, [&](store::Transaction& tx) -> fhir::Result<store::WriteResult> {
         auto matches = FindMatches(tx, RegistryFor(request, registry_), type, criteria, type + "?",
                                    terminology_);
         if (!matches.ok()) return std::move(matches).error();
