@@ -7,9 +7,10 @@
 // connectors.mllp-closed (503) when the listener closes the connection before answering,
 // connectors.mllp-tls (503) when TLS fails: the listener's certificate is not trusted or does not
 // name the host, the listener refused the client's certificate (or its lack of one; with TLS 1.3
-// the listener says so only after the handshake, so this comes from the first Exchange), or the
-// listener does not speak TLS. After an error the connection is closed. Not thread-safe: one
-// client per thread.
+// the listener says so only after the handshake, so this comes from the first Exchange). A
+// listener without TLS leaves the handshake unanswered (connectors.mllp-timeout) or answers it
+// with what is not TLS (connectors.mllp-tls). After an error the connection is closed. Not
+// thread-safe: one client per thread.
 #ifndef CONNECTORS_MLLP_MLLP_CLIENT_H_
 #define CONNECTORS_MLLP_MLLP_CLIENT_H_
 

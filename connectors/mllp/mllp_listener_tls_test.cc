@@ -130,6 +130,15 @@ TEST_F(MllpListenerTlsTest, WithAClientCaServesOnlySendersWithItsCertificates) {
   EXPECT_TRUE((*known)->Exchange("MSH|2\r").ok());
 }
 
+TEST_F(MllpListenerTlsTest, ATlsSenderGetsNowhereWithAListenerWithoutTls) {
+  ASSERT_TRUE(Start({}).ok());
+  auto client = MllpClient::Connect("127.0.0.1", listener_->port(), 1000ms, ClientTls(false));
+  ASSERT_FALSE(client.ok());
+  EXPECT_TRUE(client.error().message_id() == "connectors.mllp-timeout" ||
+              client.error().message_id() == "connectors.mllp-tls")
+      << client.error().text();
+}
+
 TEST_F(MllpListenerTlsTest, RefusesTlsOptionsThatCannotWork) {
   ListenerOptions no_key = Tls();
   no_key.tls_private_key.clear();
