@@ -4,8 +4,13 @@
 //
 // Errors: connectors.mllp-connect (503) when the listener cannot be reached,
 // connectors.mllp-timeout (408) when no whole answer arrives within the timeout,
-// connectors.mllp-closed (503) when the listener closes the connection before answering; after
-// an error the connection is closed. Not thread-safe: one client per thread.
+// connectors.mllp-closed (503) when the listener closes the connection before answering,
+// connectors.mllp-tls (503) when TLS fails: the listener's certificate is not trusted or does not
+// name the host, the listener refused the client's certificate (or its lack of one; with TLS 1.3
+// the listener says so only after the handshake, so this comes from the first Exchange). A
+// listener without TLS leaves the handshake unanswered (connectors.mllp-timeout) or answers it
+// with what is not TLS (connectors.mllp-tls). After an error the connection is closed. Not
+// thread-safe: one client per thread.
 #ifndef CONNECTORS_MLLP_MLLP_CLIENT_H_
 #define CONNECTORS_MLLP_MLLP_CLIENT_H_
 
@@ -16,14 +21,18 @@
 #include <string_view>
 
 #include "fhir/result.h"
+#include "server/security/tls.h"
 
 namespace connectors::mllp {
 
 class MllpClient {
  public:
-  static fhir::Result<std::unique_ptr<MllpClient>> Connect(const std::string& host,
-                                                           std::uint16_t port,
-                                                           std::chrono::milliseconds timeout);
+  // With `tls` (a client context, server::security::TlsContext::Client), the connection speaks
+  // TLS to `host`, whose name (or IP address) the listener's certificate must hold; the TCP
+  // connection and the handshake each complete within `timeout`.
+  static fhir::Result<std::unique_ptr<MllpClient>> Connect(
+      const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout,
+      std::shared_ptr<const server::security::TlsContext> tls = nullptr);
   ~MllpClient();
   MllpClient(const MllpClient&) = delete;
   MllpClient& operator=(const MllpClient&) = delete;

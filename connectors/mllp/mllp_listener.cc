@@ -1,10 +1,7 @@
 #include "connectors/mllp/mllp_listener.h"
 
 #include <Poco/Exception.h>
-#include <Poco/Net/Context.h>
 #include <Poco/Net/IPAddress.h>
-#include <Poco/Net/NetSSL.h>
-#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
@@ -19,10 +16,14 @@
 #include <atomic>
 #include <cstdio>
 #include <exception>
-#include <mutex>
+#include <stdexcept>
 #include <utility>
 
+#include "server/security/tls.h"
+
 namespace connectors::mllp {
+
+namespace security = server::security;
 
 struct PeerFilter::Network {
   Poco::Net::IPAddress address;
@@ -78,6 +79,7 @@ const Poco::Timespan kStopCheck(0, 250'000);
 struct Shared {
   const ListenerOptions& options;
   MessageHandler& handler;
+  std::shared_ptr<const security::TlsContext> tls;  // null: plain TCP
   std::atomic<bool> stopping{false};
   // Connections admitted and not yet ended.
   std::atomic<int> open{0};
@@ -103,6 +105,7 @@ class MllpConnection : public Poco::Net::TCPServerConnection {
     try {
       peer = socket().peerAddress().host().toString();
       Serve(peer);
+      if (tls_ != nullptr) tls_->Shutdown();
     } catch (const Poco::Exception& e) {
       std::fprintf(stderr, "fhirhub: MLLP connection from %s closed: %s\n", peer.c_str(),
                    e.className());
@@ -112,18 +115,23 @@ class MllpConnection : public Poco::Net::TCPServerConnection {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  using Status = security::TlsConnection::Status;
+
   void Serve(const std::string& peer) {
-    using Clock = std::chrono::steady_clock;
     Poco::Net::StreamSocket& stream = socket();
     stream.setNoDelay(true);
-    stream.setSendTimeout(Poco::Timespan(shared_.options.message_timeout.count(), 0));
+    if (shared_.tls != nullptr) {
+      if (!StartTls(peer)) return;
+    } else {
+      stream.setSendTimeout(Poco::Timespan(shared_.options.message_timeout.count(), 0));
+    }
     FrameDecoder decoder(shared_.options.max_message_bytes);
     std::string buffer(64 * 1024, '\0');
     Clock::time_point last_traffic = Clock::now();
     Clock::time_point message_started{};
     while (!shared_.stopping.load()) {
-      // TLS may hold decrypted bytes that the socket no longer shows as readable.
-      if (stream.available() <= 0 && !stream.poll(kStopCheck, Poco::Net::Socket::SELECT_READ)) {
+      if (!Readable()) {
         const Clock::time_point now = Clock::now();
         if (decoder.InMessage() && now - message_started > shared_.options.message_timeout) {
           std::fprintf(stderr, "fhirhub: MLLP message from %s not completed in time; closing\n",
@@ -133,22 +141,122 @@ class MllpConnection : public Poco::Net::TCPServerConnection {
         if (!decoder.InMessage() && now - last_traffic > shared_.options.idle_timeout) return;
         continue;
       }
-      const int n = stream.receiveBytes(buffer.data(), static_cast<int>(buffer.size()));
-      if (n <= 0) return;
+      const int n = Receive(buffer);
+      if (n == 0) return;
       last_traffic = Clock::now();
+      if (n < 0) continue;
       const bool was_in_message = decoder.InMessage();
       decoder.Feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
       bool answered = false;
       for (FrameDecoder::Frame frame = decoder.Next(); frame.kind != FrameDecoder::Kind::kNone;
            frame = decoder.Next()) {
-        SendAll(stream, Frame(shared_.handler.Handle(frame, peer)));
+        Send(Frame(shared_.handler.Handle(frame, peer)));
         answered = true;
       }
       if (decoder.InMessage() && (!was_in_message || answered)) message_started = Clock::now();
     }
   }
 
+  // Runs the TLS handshake, which must complete within the message timeout; false (logged) when
+  // it does not: not TLS at all, no valid client certificate, too slow.
+  bool StartTls(const std::string& peer) {
+    socket().setBlocking(false);
+    tls_ = shared_.tls->Accept(socket().impl()->sockfd());
+    if (tls_ == nullptr) throw std::runtime_error("no TLS connection could be set up");
+    const Clock::time_point deadline = Clock::now() + shared_.options.message_timeout;
+    for (;;) {
+      const security::TlsConnection::Io io = tls_->Handshake();
+      switch (io.status) {
+        case Status::kDone:
+          return true;
+        case Status::kWantRead:
+        case Status::kWantWrite:
+          if (shared_.stopping.load()) return false;
+          if (Clock::now() > deadline) {
+            std::fprintf(stderr,
+                         "fhirhub: MLLP connection from %s: TLS handshake not completed "
+                         "in time; closing\n",
+                         peer.c_str());
+            return false;
+          }
+          Wait(io.status);
+          break;
+        case Status::kClosed:
+        case Status::kFailed:
+          std::fprintf(stderr, "fhirhub: MLLP connection from %s: TLS handshake failed: %s\n",
+                       peer.c_str(),
+                       tls_->failure().empty() ? "closed by the peer" : tls_->failure().c_str());
+          return false;
+      }
+    }
+  }
+
+  // Waits (a stop check at most) for the readiness a TLS operation asked for.
+  void Wait(Status status) {
+    socket().poll(kStopCheck, status == Status::kWantWrite ? Poco::Net::Socket::SELECT_WRITE
+                                                           : Poco::Net::Socket::SELECT_READ);
+  }
+
+  // Whether bytes arrived, waiting a stop check at most. TLS may hold decrypted bytes that the
+  // socket no longer shows as readable.
+  bool Readable() {
+    if (tls_ != nullptr ? tls_->Pending() : socket().available() > 0) return true;
+    return socket().poll(kStopCheck, Poco::Net::Socket::SELECT_READ);
+  }
+
+  // Bytes received into `buffer`: 0 at the end of the stream, -1 when TLS has only part of a
+  // record so far.
+  int Receive(std::string& buffer) {
+    if (tls_ == nullptr) {
+      return socket().receiveBytes(buffer.data(), static_cast<int>(buffer.size()));
+    }
+    const security::TlsConnection::Io io =
+        tls_->Read(buffer.data(), static_cast<int>(buffer.size()));
+    switch (io.status) {
+      case Status::kDone:
+        return io.bytes;
+      case Status::kClosed:
+        return 0;
+      case Status::kWantRead:
+      case Status::kWantWrite:
+        if (io.status == Status::kWantWrite) Wait(io.status);
+        return -1;
+      case Status::kFailed:
+        break;
+    }
+    throw std::runtime_error("TLS: " + tls_->failure());
+  }
+
+  // Sends all of `bytes` within the message timeout.
+  void Send(const std::string& bytes) {
+    if (tls_ == nullptr) {
+      SendAll(socket(), bytes);
+      return;
+    }
+    const Clock::time_point deadline = Clock::now() + shared_.options.message_timeout;
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      const security::TlsConnection::Io io =
+          tls_->Write(bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+      switch (io.status) {
+        case Status::kDone:
+          sent += static_cast<std::size_t>(io.bytes);
+          break;
+        case Status::kWantRead:
+        case Status::kWantWrite:
+          if (Clock::now() > deadline) throw std::runtime_error("answer not sent in time");
+          Wait(io.status);
+          break;
+        case Status::kClosed:
+          throw std::runtime_error("connection closed while sending");
+        case Status::kFailed:
+          throw std::runtime_error("TLS: " + tls_->failure());
+      }
+    }
+  }
+
   Shared& shared_;
+  std::unique_ptr<security::TlsConnection> tls_;  // null: plain TCP
 };
 
 class MllpConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
@@ -193,35 +301,27 @@ class PeerGate : public Poco::Net::TCPServerConnectionFilter {
   Shared& shared_;
 };
 
-fhir::Result<Poco::Net::ServerSocket> Listen(const ListenerOptions& options) {
-  const Poco::Net::SocketAddress address(options.host, options.port);
+// The listener's TLS: null for plain TCP.
+fhir::Result<std::shared_ptr<const security::TlsContext>> TlsFor(const ListenerOptions& options) {
   if (options.tls_certificate.empty() != options.tls_private_key.empty()) {
     return fhir::Error::Invalid("connectors.mllp-options",
                                 "TLS needs both a certificate and a private key");
   }
   if (options.tls_certificate.empty()) {
-    Poco::Net::ServerSocket socket;
-    socket.bind(address, /*reuseAddress=*/true);
-    socket.listen(options.listen_backlog);
-    return socket;
+    if (!options.tls_client_ca.empty()) {
+      return fhir::Error::Invalid("connectors.mllp-options", "a client CA needs TLS");
+    }
+    return std::shared_ptr<const security::TlsContext>();
   }
-  static std::once_flag initialized;
-  std::call_once(initialized, [] { Poco::Net::initializeSSL(); });
-  Poco::Net::Context::Params params;
-  params.privateKeyFile = options.tls_private_key;
-  params.certificateFile = options.tls_certificate;
-  params.caLocation = options.tls_client_ca;
-  params.verificationMode = options.tls_client_ca.empty() ? Poco::Net::Context::VERIFY_NONE
-                                                          : Poco::Net::Context::VERIFY_STRICT;
-  params.loadDefaultCAs = false;
-  Poco::Net::Context::Ptr context =
-      new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
-  context->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
-                            Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
-  Poco::Net::SecureServerSocket socket(context);
-  socket.bind(address, /*reuseAddress=*/true);
-  socket.listen(options.listen_backlog);
-  return Poco::Net::ServerSocket(socket);
+  security::TlsServerOptions tls{.certificate = options.tls_certificate,
+                                 .private_key = options.tls_private_key};
+  if (!options.tls_client_ca.empty()) {
+    tls.client_ca = options.tls_client_ca;
+    tls.clients = security::ClientCertificates::kRequired;
+  }
+  auto context = security::TlsContext::Server(tls);
+  if (!context.ok()) return fhir::Error::Invalid("connectors.mllp-options", context.error().text());
+  return context;
 }
 
 }  // namespace
@@ -233,8 +333,9 @@ struct MllpListener::Running {
   Poco::ThreadPool pool;
   std::unique_ptr<Poco::Net::TCPServer> server;
 
-  Running(const ListenerOptions& options, MessageHandler& handler)
-      : shared{options, handler}, pool(1, std::max(1, options.max_connections)) {}
+  Running(const ListenerOptions& options, MessageHandler& handler,
+          std::shared_ptr<const security::TlsContext> tls)
+      : shared{options, handler, std::move(tls)}, pool(1, std::max(1, options.max_connections)) {}
 };
 
 MllpListener::MllpListener(ListenerOptions options, MessageHandler& handler)
@@ -245,17 +346,21 @@ MllpListener::~MllpListener() { Stop(); }
 fhir::Result<void> MllpListener::Start() {
   auto filter = PeerFilter::Parse(options_.allowed_peers);
   if (!filter.ok()) return std::move(filter).error();
+  auto tls = TlsFor(options_);
+  if (!tls.ok()) return std::move(tls).error();
   try {
-    auto socket = Listen(options_);
-    if (!socket.ok()) return std::move(socket).error();
-    port_ = socket->address().port();
-    auto running = std::make_unique<Running>(options_, handler_);
+    // TLS runs on each connection's thread (MllpConnection), not on the accepting one.
+    Poco::Net::ServerSocket socket;
+    socket.bind(Poco::Net::SocketAddress(options_.host, options_.port), /*reuseAddress=*/true);
+    socket.listen(options_.listen_backlog);
+    port_ = socket.address().port();
+    auto running = std::make_unique<Running>(options_, handler_, std::move(tls).value());
     auto* params = new Poco::Net::TCPServerParams;  // owned by the server (reference counted)
     params->setMaxThreads(std::max(1, options_.max_connections));
     // The gate admits at most max_connections, so Poco's queue never drops an admitted one.
     params->setMaxQueued(std::max(1, options_.max_connections));
     running->server = std::make_unique<Poco::Net::TCPServer>(
-        new MllpConnectionFactory(running->shared), running->pool, *socket, params);
+        new MllpConnectionFactory(running->shared), running->pool, socket, params);
     running->server->setConnectionFilter(new PeerGate(std::move(filter).value(), running->shared));
     running->server->start();
     running_ = std::move(running);

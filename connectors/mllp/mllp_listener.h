@@ -11,6 +11,11 @@
 // listener binds (loopback by default), the allowed peer addresses and networks, and with TLS and
 // a client CA only senders with a certificate issued by that CA.
 //
+// TLS is the HTTP server's (server/security/tls.h: TLS 1.2 and later, one cipher and
+// renegotiation policy): the handshake runs on the connection's thread and must complete within
+// message_timeout; a connection whose handshake fails (plain TCP, no valid client certificate)
+// is closed and logged with libssl's reason.
+//
 // No exception escapes into Poco: a failing connection is closed and logged without message
 // content.
 #ifndef CONNECTORS_MLLP_MLLP_LISTENER_H_
@@ -42,8 +47,9 @@ struct ListenerOptions {
   // Peers allowed to connect: IPv4 or IPv6 addresses, or networks as address/prefix
   // ("10.1.0.0/16"). Empty: any peer that can reach the bound address.
   std::vector<std::string> allowed_peers;
-  // TLS: PEM files of the server's certificate (chain) and private key; both or neither. With
-  // `tls_client_ca`, senders must present a certificate issued by that CA.
+  // TLS: PEM files of the server's certificate (chain) and unencrypted private key; both or
+  // neither. With `tls_client_ca` (a PEM bundle), senders must present a certificate issued by
+  // one of its CAs.
   std::string tls_certificate;
   std::string tls_private_key;
   std::string tls_client_ca;

@@ -6,6 +6,7 @@
 
 #include "server/main/http_options.h"
 #include "server/pipeline/auth/scopes.h"
+#include "server/security/tls.h"
 
 namespace server::main {
 namespace {
@@ -27,6 +28,24 @@ std::vector<std::string> List(std::string_view text) {
 fhir::Error Invalid(std::string_view option, std::string text) {
   return fhir::Error::Invalid("cli.invalid-option", "--" + std::string(option) + " " + text,
                               "--" + std::string(option));
+}
+
+// Reads the TLS files as the listener will, so that a file that cannot be used stops the server
+// before it starts, naming its option.
+fhir::Result<void> CheckTlsFiles(const connectors::mllp::ListenerOptions& listener) {
+  if (listener.tls_certificate.empty()) return {};
+  security::TlsServerOptions tls{.certificate = listener.tls_certificate,
+                                 .private_key = listener.tls_private_key};
+  if (auto context = security::TlsContext::Server(tls); !context.ok()) {
+    return Invalid("mllp-tls-certificate", "and --mllp-tls-private-key: " + context.error().text());
+  }
+  if (listener.tls_client_ca.empty()) return {};
+  tls.client_ca = listener.tls_client_ca;
+  tls.clients = security::ClientCertificates::kRequired;
+  if (auto context = security::TlsContext::Server(tls); !context.ok()) {
+    return Invalid("mllp-tls-client-ca", context.error().text());
+  }
+  return {};
 }
 
 }  // namespace
@@ -90,6 +109,7 @@ fhir::Result<std::optional<MllpOptions>> ParseMllpOptions(const CommandLine& cl)
   if (!listener.tls_client_ca.empty() && listener.tls_certificate.empty()) {
     return Invalid("mllp-tls-client-ca", "needs --mllp-tls-certificate and --mllp-tls-private-key");
   }
+  if (auto checked = CheckTlsFiles(listener); !checked.ok()) return std::move(checked).error();
   auto transactions = ParseNumber(cl, "mllp-concurrent-transactions", 1, 1024,
                                   options.handler.max_concurrent_transactions);
   if (!transactions.ok()) return std::move(transactions).error();

@@ -16,7 +16,41 @@ bool ParseNumber(const std::string& text, long max, long* value) {
   return *value >= 1 && *value <= max;
 }
 
+fhir::Result<std::shared_ptr<const security::TlsContext>> ParseTls(const CommandLine& cl) {
+  auto ca = cl.Get("tls-ca");
+  auto certificate = cl.Get("tls-certificate");
+  auto key = cl.Get("tls-private-key");
+  if (!cl.Has("tls")) {
+    if (ca || certificate || key) {
+      return fhir::Error::Invalid("cli.usage",
+                                  "--tls-ca, --tls-certificate and --tls-private-key need --tls");
+    }
+    return std::shared_ptr<const security::TlsContext>();
+  }
+  if (certificate.has_value() != key.has_value()) {
+    return fhir::Error::Invalid("cli.usage", "--tls-certificate and --tls-private-key go together");
+  }
+  security::TlsClientOptions options;
+  if (ca) options.ca = *ca;
+  if (certificate) {
+    options.certificate = *certificate;
+    options.private_key = *key;
+  }
+  return security::TlsContext::Client(options);
+}
+
 }  // namespace
+
+const std::set<std::string, std::less<>>& MllpTargetFlags() {
+  static const std::set<std::string, std::less<>> flags = {"tls"};
+  return flags;
+}
+
+const std::set<std::string, std::less<>>& MllpTargetOptions() {
+  static const std::set<std::string, std::less<>> options = {
+      "host", "port", "timeout", "tls-ca", "tls-certificate", "tls-private-key"};
+  return options;
+}
 
 fhir::Result<MllpTarget> ParseMllpTarget(const CommandLine& cl) {
   MllpTarget target;
@@ -37,6 +71,9 @@ fhir::Result<MllpTarget> ParseMllpTarget(const CommandLine& cl) {
     }
     target.timeout = std::chrono::seconds(number);
   }
+  auto tls = ParseTls(cl);
+  if (!tls.ok()) return std::move(tls).error();
+  target.tls = std::move(tls).value();
   return target;
 }
 

@@ -5,11 +5,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "fhir/result.h"
 #include "server/main/command_line.h"
+#include "server/security/tls.h"
 
 namespace server::main {
 
@@ -17,10 +20,18 @@ struct MllpTarget {
   std::string host;
   std::uint16_t port = 0;
   std::chrono::milliseconds timeout{30000};
+  // A client context (the listener's certificate verified, against --host), or null for plain TCP.
+  std::shared_ptr<const security::TlsContext> tls;
 };
 
+// The options ParseMllpTarget reads, for CommandLine::Parse: flags and valued ones.
+const std::set<std::string, std::less<>>& MllpTargetFlags();
+const std::set<std::string, std::less<>>& MllpTargetOptions();
+
 // --host (required), --port (required, 1..65535), --timeout (seconds, default 30); cli.usage
-// (400) otherwise.
+// (400) otherwise. --tls speaks TLS, trusting the CAs of --tls-ca (a PEM bundle) or else the
+// system's; --tls-certificate and --tls-private-key (both or neither) make it mutual TLS. The TLS
+// options without --tls are cli.usage; files that cannot be used, security.invalid-tls (400).
 fhir::Result<MllpTarget> ParseMllpTarget(const CommandLine& cl);
 
 // MSA-1 of an acknowledgement ("AA", "AE", "AR", or CA/CE/CR), or "" when it has none.

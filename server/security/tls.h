@@ -1,11 +1,13 @@
-// TLS for the server's listeners (OpenSSL libssl), over sockets the caller owns and polls: the
-// context holds the server's certificate and key and, for mutual TLS, the CAs whose client
-// certificates it accepts; a TlsConnection runs one socket's TLS non-blocking, telling the caller
-// which readiness to wait for, so the caller's deadlines (request and send timeouts) apply to TLS
-// as to plain TCP.
+// TLS for the server's listeners and for its command-line clients (OpenSSL libssl), over sockets
+// the caller owns and polls: a server context holds the server's certificate and key and, for
+// mutual TLS, the CAs whose client certificates it accepts; a client context the CAs it trusts
+// servers by and, for mutual TLS, its own certificate and key. A TlsConnection runs one socket's
+// TLS non-blocking, telling the caller which readiness to wait for, so the caller's deadlines
+// (request and send timeouts) apply to TLS as to plain TCP.
 //
-// TLS 1.2 and 1.3 only. A TlsContext is immutable and thread-safe once built; a TlsConnection is
-// used by one thread at a time.
+// One policy on both sides: TLS 1.2 and 1.3 only, OpenSSL's default ciphers under the system's
+// security level, no renegotiation. A TlsContext is immutable and thread-safe once built; a
+// TlsConnection is used by one thread at a time.
 #ifndef SERVER_SECURITY_TLS_H_
 #define SERVER_SECURITY_TLS_H_
 
@@ -33,6 +35,16 @@ struct TlsServerOptions {
   // PEM bundle of the CAs that issue client certificates; needed unless `clients` is kNone.
   std::optional<std::filesystem::path> client_ca;
   ClientCertificates clients = ClientCertificates::kNone;
+};
+
+struct TlsClientOptions {
+  // PEM bundle of the CAs the server's certificate must chain to; nullopt: the system's trust
+  // store.
+  std::optional<std::filesystem::path> ca;
+  // For mutual TLS: the client's certificate (then its chain) and unencrypted key, both or
+  // neither.
+  std::optional<std::filesystem::path> certificate;
+  std::optional<std::filesystem::path> private_key;
 };
 
 // A client certificate that verified against the client CAs.
@@ -71,8 +83,13 @@ class TlsConnection {
   bool Pending() const;
   // Sends close_notify, without waiting for the peer's.
   void Shutdown();
-  // The verified client certificate, once the handshake is done; nullopt without one.
+  // The verified certificate of the peer (the client's on a server connection), once the
+  // handshake is done; nullopt without one.
   const std::optional<PeerCertificate>& peer() const { return peer_; }
+  // Why the last operation returned kFailed, as libssl tells it ("certificate verify failed:
+  // unable to get local issuer certificate", "tlsv13 alert certificate required"); holds no
+  // data of the connection.
+  const std::string& failure() const { return failure_; }
 
  private:
   friend class TlsContext;
@@ -82,12 +99,15 @@ class TlsConnection {
   SSL* ssl_;
   bool handshake_done_ = false;
   std::optional<PeerCertificate> peer_;
+  std::string failure_;
 };
 
 class TlsContext {
  public:
   // Errors: 400 security.invalid-tls for files that cannot be read or do not match.
   static fhir::Result<std::shared_ptr<const TlsContext>> Server(const TlsServerOptions& options);
+  // The same errors; a context whose connections verify the server's certificate chain and name.
+  static fhir::Result<std::shared_ptr<const TlsContext>> Client(const TlsClientOptions& options);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;
@@ -95,6 +115,10 @@ class TlsContext {
   // A server-side TLS connection over `fd`, which must be non-blocking; nothing is sent yet.
   // Null when libssl cannot allocate one.
   std::unique_ptr<TlsConnection> Accept(int fd) const;
+  // A client-side TLS connection over `fd` (non-blocking) of a client context, to the server
+  // `server_name` (a DNS name or an IP address), which its certificate must name; the name is
+  // sent as SNI when it is a DNS name. Null when libssl cannot allocate one.
+  std::unique_ptr<TlsConnection> Connect(int fd, const std::string& server_name) const;
 
  private:
   explicit TlsContext(SSL_CTX* ctx) : ctx_(ctx) {}
