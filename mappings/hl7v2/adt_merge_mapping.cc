@@ -1,8 +1,8 @@
 // ADT^A40 (merge patient, patient identifier list) -> Patient.link, after FHIR's Patient.link
 // semantics (HL7's v2-to-FHIR tables have no ADT_A40 message map nor MRG[Patient] segment map):
 // the surviving patient of PID `replaces` the patient of MRG-1, which becomes inactive and
-// `replaced-by` the survivor. The merged patient is changed by a FHIRPath Patch on a conditional
-// URL, so everything else stored about it stays.
+// `replaced-by` the survivor. Both are changed by FHIRPath Patches on conditional URLs, so
+// everything else stored about them (demographics, earlier links) stays.
 #include <functional>
 #include <map>
 #include <set>
@@ -15,9 +15,14 @@ namespace mappings::hl7v2 {
 namespace {
 
 // One PATIENT group: a surviving patient and the patients merged into it.
+struct Merged {
+  Segment mrg;
+  PatientIdentifiers ids;
+};
 struct Group {
   Segment pid;
-  std::vector<Segment> mrgs;
+  PatientIdentifiers ids;
+  std::vector<Merged> merged;
 };
 
 std::string SegmentLocation(const Segment& segment) {
@@ -26,21 +31,51 @@ std::string SegmentLocation(const Segment& segment) {
   return out;
 }
 
+// A FHIRPath string literal.
+std::string FhirPathString(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\\' || c == '\'') out += '\\';
+    out += c;
+  }
+  return out + "'";
+}
+
 Json Part(std::string_view name, std::string_view value_type, Json value) {
   return Json::Object().Set("name", name).Set(value_type, std::move(value));
 }
 
-Json Operation(Json parts) {
+Json Operation(std::string_view type, std::string_view path, Json more = Json::Array()) {
+  Json parts = Json::Array()
+                   .Push(Part("type", "valueCode", Json::String(type)))
+                   .Push(Part("path", "valueString", Json::String(path)));
+  for (const Json& part : more.items()) parts.Push(part);
   return Json::Object().Set("name", "operation").Set("part", std::move(parts));
 }
 
-Json IdentifierJson(std::string_view system, std::string_view value) {
-  return Json::Object().Set("system", system).Set("value", value);
+// Adds a Patient.link: `other` the Patient with the identifier, named by a conditional reference
+// the server resolves when it runs the transaction (a patient it does not know refuses the whole
+// message, nothing written).
+Json AddLink(const Context& context, const PatientIdentifiers& other, std::string_view type,
+             std::string_view display) {
+  Json reference =
+      Json::Object()
+          .Set("reference", "Patient?" + context.IdentifierQuery(other.system, other.value))
+          .Set("identifier", Json::Object().Set("system", other.system).Set("value", other.value))
+          .Set("display", display);
+  Json link = Json::Array()
+                  .Push(Part("other", "valueReference", std::move(reference)))
+                  .Push(Part("type", "valueCode", Json::String(type)));
+  return Operation("add", "Patient",
+                   Json::Array()
+                       .Push(Part("name", "valueString", Json::String("link")))
+                       .Push(Json::Object().Set("name", "value").Set("part", std::move(link))));
 }
 
-// MRG-7 as a Reference display: Chinese names family name first without a space.
-std::string NameDisplay(const Context& context, const Segment& mrg) {
-  Json name = context.HumanName(FieldRef{mrg, 7});
+// A name (PID-5, MRG-7) as a Reference display: Chinese names family name first without a
+// space.
+std::string NameDisplay(const Context& context, const Segment& segment, std::size_t field) {
+  Json name = context.HumanName(FieldRef{segment, field});
   if (const Json* text = name.Find("text")) return text->text();
   std::string display;
   if (const Json* given = name.Find("given")) {
@@ -51,38 +86,33 @@ std::string NameDisplay(const Context& context, const Segment& mrg) {
   return display;
 }
 
-// The patch that retires the merged patient: inactive, and replaced by the survivor. It deletes
-// before it adds, so a message sent twice leaves one link, and a patient merged again points to
-// its latest survivor.
-Json RetirePatch(std::string_view survivor_url, const PatientEntry& survivor) {
-  Json link_value =
-      Json::Array()
-          .Push(Part("other", "valueReference",
-                     Json::Object()
-                         .Set("reference", survivor_url)
-                         .Set("identifier", IdentifierJson(survivor.system, survivor.value))))
-          .Push(Part("type", "valueCode", Json::String("replaced-by")));
+// The survivor's patch: a `replaces` link to each merged patient. Each link is deleted before it
+// is added (found by the identifier it carries), so a message sent twice leaves one, and the
+// links of earlier merges stay.
+Json SurvivorPatch(const Context& context, const Group& group) {
   Json operations = Json::Array();
-  operations.Push(
-      Operation(Json::Array()
-                    .Push(Part("type", "valueCode", Json::String("delete")))
-                    .Push(Part("path", "valueString", Json::String("Patient.active")))));
-  operations.Push(Operation(Json::Array()
-                                .Push(Part("type", "valueCode", Json::String("add")))
-                                .Push(Part("path", "valueString", Json::String("Patient")))
+  for (const Merged& m : group.merged) {
+    operations.Push(Operation(
+        "delete", "Patient.link.where(type = 'replaces' and other.identifier.system = " +
+                      FhirPathString(m.ids.system) +
+                      " and other.identifier.value = " + FhirPathString(m.ids.value) + ")"));
+    operations.Push(AddLink(context, m.ids, "replaces", NameDisplay(context, m.mrg, 7)));
+  }
+  return Json::Object().Set("resourceType", "Parameters").Set("parameter", std::move(operations));
+}
+
+// The merged patient's patch: inactive, and replaced by the survivor. It deletes before it adds,
+// so a message sent twice changes nothing, and a patient merged again points to its latest
+// survivor.
+Json RetirePatch(const Context& context, const Group& group) {
+  Json operations = Json::Array();
+  operations.Push(Operation("delete", "Patient.active"));
+  operations.Push(Operation("add", "Patient",
+                            Json::Array()
                                 .Push(Part("name", "valueString", Json::String("active")))
                                 .Push(Part("value", "valueBoolean", Json::Bool(false)))));
-  operations.Push(
-      Operation(Json::Array()
-                    .Push(Part("type", "valueCode", Json::String("delete")))
-                    .Push(Part("path", "valueString",
-                               Json::String("Patient.link.where(type = 'replaced-by')")))));
-  operations.Push(
-      Operation(Json::Array()
-                    .Push(Part("type", "valueCode", Json::String("add")))
-                    .Push(Part("path", "valueString", Json::String("Patient")))
-                    .Push(Part("name", "valueString", Json::String("link")))
-                    .Push(Json::Object().Set("name", "value").Set("part", std::move(link_value)))));
+  operations.Push(Operation("delete", "Patient.link.where(type = 'replaced-by')"));
+  operations.Push(AddLink(context, group.ids, "replaced-by", NameDisplay(context, group.pid, 5)));
   return Json::Object().Set("resourceType", "Parameters").Set("parameter", std::move(operations));
 }
 
@@ -90,16 +120,19 @@ Json RetirePatch(std::string_view survivor_url, const PatientEntry& survivor) {
 
 fhir::Result<void> MapAdtMerge(Context& context) {
   const Message& message = context.message();
-  // The PATIENT groups, one per surviving patient: a PID sent twice with the same PID-3 is one
-  // Patient, written once with every link.
+  // The PATIENT groups, one per surviving patient: a PID sent twice for the same patient is one
+  // patch with every link.
   std::vector<Group> groups;
-  std::map<std::string, std::size_t, std::less<>> by_pid3;
+  std::map<std::string, std::size_t, std::less<>> by_patient;
+  std::set<std::string, std::less<>> merged_keys;
   std::size_t current = 0;  // 1 + the index of the group of the last PID; 0 before the first
   for (std::size_t i = 0; i < message.segment_count(); ++i) {
     Segment segment = message.segment(i);
     if (segment.name() == "PID") {
-      auto [it, fresh] = by_pid3.emplace(std::string(segment.Raw(3)), groups.size());
-      if (fresh) groups.push_back(Group{segment, {}});
+      auto ids = ReadPatientIdentifiers(context, segment, 3);
+      if (!ids.ok()) return std::move(ids).error();
+      auto [it, fresh] = by_patient.emplace(ids->system + "|" + ids->value, groups.size());
+      if (fresh) groups.push_back(Group{segment, std::move(ids).value(), {}});
       current = it->second + 1;
     } else if (segment.name() == "MRG") {
       if (current == 0) {
@@ -107,58 +140,51 @@ fhir::Result<void> MapAdtMerge(Context& context) {
                                     "MRG without the PID of the surviving patient before it",
                                     "PID");
       }
-      groups[current - 1].mrgs.push_back(segment);
+      Group& group = groups[current - 1];
+      auto ids = ReadPatientIdentifiers(context, segment, 1);
+      if (!ids.ok()) return std::move(ids).error();
+      const std::string key = ids->system + "|" + ids->value;
+      if (by_patient.contains(key)) {
+        return fhir::Error::Invalid("hl7v2.duplicate-key-identifier",
+                                    "MRG-1 names a surviving patient of this message (" +
+                                        SegmentLocation(group.pid) + " or an earlier PID)",
+                                    segment.Location(1));
+      }
+      if (!merged_keys.insert(key).second) {
+        return fhir::Error::Invalid(
+            "hl7v2.duplicate-key-identifier",
+            "the patient of " + segment.Location(1) + " is merged twice in this message",
+            segment.Location(1));
+      }
+      group.merged.push_back(Merged{segment, std::move(ids).value()});
     }
   }
   if (groups.empty()) {
     return fhir::Error::Invalid("hl7v2.segment-sequence", "ADT message without PID", "PID");
   }
-  std::set<std::string> merged_keys;
   for (const Group& group : groups) {
-    if (group.mrgs.empty()) {
+    if (group.merged.empty()) {
       return fhir::Error::Invalid("hl7v2.segment-sequence",
                                   "ADT^A40 needs an MRG after the PID of " +
                                       SegmentLocation(group.pid) + ": the patient to merge",
                                   "MRG");
     }
-    struct Merged {
-      const Segment* mrg;
-      PatientIdentifiers ids;
-    };
-    std::vector<Merged> merged;
-    Json links = Json::Array();
-    for (const Segment& mrg : group.mrgs) {
-      auto ids = ReadPatientIdentifiers(context, mrg, 1);
-      if (!ids.ok()) return std::move(ids).error();
-      if (!merged_keys.insert(ids->system + "|" + ids->value).second) {
-        return fhir::Error::Invalid(
-            "hl7v2.duplicate-key-identifier",
-            "the patient of " + mrg.Location(1) + " is merged twice in this message",
-            mrg.Location(1));
-      }
-      // The server resolves the reference to the one Patient with the identifier; none (a
-      // patient it never heard of) refuses the whole message, nothing written.
-      links.Push(Json::Object()
-                     .Set("other", Json::Object()
-                                       .Set("reference", "Patient?" + context.IdentifierQuery(
-                                                                          ids->system, ids->value))
-                                       .Set("identifier", IdentifierJson(ids->system, ids->value))
-                                       .Set("display", NameDisplay(context, mrg)))
-                     .Set("type", "replaces"));
-      merged.push_back({&mrg, std::move(ids).value()});
+  }
+  for (const Group& group : groups) {
+    // A PID after the MRG that merged its patient away.
+    if (merged_keys.contains(group.ids.system + "|" + group.ids.value)) {
+      return fhir::Error::Invalid("hl7v2.duplicate-key-identifier",
+                                  "the surviving patient of " + SegmentLocation(group.pid) +
+                                      " is merged away in this message",
+                                  group.pid.Location(3));
     }
-    auto survivor = MapPatient(context, group.pid, true, std::move(links));
-    if (!survivor.ok()) return std::move(survivor).error();
-    for (const Merged& m : merged) {
-      if (m.ids.system == survivor->system && m.ids.value == survivor->value) {
-        return fhir::Error::Invalid(
-            "hl7v2.duplicate-key-identifier",
-            "MRG-1 names the surviving patient of " + SegmentLocation(group.pid) + " itself",
-            m.mrg->Location(1));
-      }
-      const std::string query = context.IdentifierQuery(m.ids.system, m.ids.value);
-      context.AddPatch(RetirePatch(survivor->full_url, *survivor), "Patient?" + query,
-                       "Patient-merge|" + m.ids.system + "|" + m.ids.value);
+    context.AddPatch(SurvivorPatch(context, group),
+                     "Patient?" + context.IdentifierQuery(group.ids.system, group.ids.value),
+                     "Patient-survivor|" + group.ids.system + "|" + group.ids.value);
+    for (const Merged& m : group.merged) {
+      context.AddPatch(RetirePatch(context, group),
+                       "Patient?" + context.IdentifierQuery(m.ids.system, m.ids.value),
+                       "Patient-merged|" + m.ids.system + "|" + m.ids.value);
     }
   }
   return {};

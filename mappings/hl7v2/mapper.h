@@ -2,8 +2,8 @@
 // the code translations read from ConceptMap files (see concept_maps.h and docs/hl7v2.md).
 //
 // Mapped: ADT^A01/A04/A08/A28/A31 (Patient by conditional update, RelatedPerson, Encounter,
-// AllergyIntolerance, Condition), ADT^A40 (the surviving Patient by conditional update with a
-// `replaces` link; the merged Patient by a conditional FHIRPath Patch: inactive, `replaced-by`),
+// AllergyIntolerance, Condition), ADT^A40 (conditional FHIRPath Patches: the surviving Patient
+// gets a `replaces` link, the merged one becomes inactive and `replaced-by` the survivor),
 // ORU^R01 (lab results and IHE PCD-01 device observations: DiagnosticReport, Observation,
 // Device; the Patient only created when no Patient has its identifier), ORM^O01 (ServiceRequest
 // by its order number), RDE^O11 (MedicationRequest) and SIU^S12 (Appointment). Every resource a

@@ -165,31 +165,35 @@ constexpr std::string_view kMerge =
     "PID|1||MR1^^^HOSP~11010519491231002X^^^^NNCHN||张^三||19491231|1\r"
     "MRG|MR2^^^HOSP||||||张^叁\r";
 
-TEST(MapperTest, AMergeLinksTheSurvivorAndDeactivatesTheMergedPatientByPatch) {
+TEST(MapperTest, AMergeLinksBothPatientsByPatchAndReplacesNeither) {
   auto result = TheMapper().Map(MustParse(Header("ADT^A40") + std::string(kMerge)));
   ASSERT_TRUE(result.ok()) << result.error().text();
   const std::string& json = result->bundle_json;
-  // The survivor: a conditional update on its 身份证, as the other ADT events write it, with a
-  // link to the merged patient resolved by the server from MRG-1.
+  // Both patients are patched on conditional URLs, the survivor by its 身份证 (PID-3 read as in
+  // every ADT), the merged one by MRG-1; nothing replaces what is stored about them.
+  EXPECT_FALSE(Has(json, R"("method": "PUT")"));
   EXPECT_TRUE(Has(json, R"("url": "Patient?identifier=urn%3Aoid%3A2.16.156.10011.1.3|)"
                         R"(11010519491231002X&_security:not=)"))
       << json;
-  EXPECT_TRUE(
-      Has(json, R"("reference": "Patient?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR2)"))
-      << json;
-  EXPECT_TRUE(Has(json, R"("type": "replaces")"));
-  EXPECT_TRUE(Has(json, R"("display": "张叁")"));
-  // The merged patient: patched, not replaced, so it keeps what is stored about it.
-  EXPECT_TRUE(Has(json, R"("method": "PATCH")"));
   EXPECT_TRUE(Has(json, R"("url": "Patient?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR2)"
-                        R"(&_security:not=)"))
-      << json;
-  EXPECT_TRUE(Has(json, R"("resourceType": "Parameters")"));
+                        R"(&_security:not=)"));
+  // The survivor replaces the merged patient, which the server finds by MRG-1.
+  EXPECT_TRUE(Has(json, R"("valueCode": "replaces")"));
+  EXPECT_TRUE(Has(
+      json, R"("reference": "Patient?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR2)"));
+  EXPECT_TRUE(Has(json, R"("display": "张叁")"));
+  EXPECT_TRUE(Has(json, R"x("valueString": "Patient.link.where(type = 'replaces' and )x"
+                        R"x(other.identifier.system = 'urn:fhirhub:hl7v2:authority:HOSP' and )x"
+                        R"x(other.identifier.value = 'MR2')")x"));
+  // The merged patient becomes inactive and replaced by the survivor.
   EXPECT_TRUE(Has(json, R"("valueBoolean": false)"));
   EXPECT_TRUE(Has(json, R"("valueCode": "replaced-by")"));
+  EXPECT_TRUE(Has(json, R"("reference": "Patient?identifier=urn%3Aoid%3A2.16.156.10011.1.3|)"
+                        R"(11010519491231002X&_security:not=)"));
   EXPECT_TRUE(Has(json, R"json("valueString": "Patient.link.where(type = 'replaced-by')")json"));
   EXPECT_TRUE(result->warnings.empty());
-  // Sent again, the same Bundle: the patch deletes before it adds, so it can be applied twice.
+  // Sent again, the same Bundle: the patches delete before they add, so they can be applied
+  // twice.
   auto again = TheMapper().Map(MustParse(Header("ADT^A40") + std::string(kMerge)));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->bundle_json, json);
@@ -237,6 +241,13 @@ TEST(MapperTest, AMergeIntoItselfOrWithoutMrgIsRefused) {
                                 "PID|2||MR3^^^HOSP\r" + "MRG|MR2^^^HOSP\r"));
   ASSERT_FALSE(twice.ok());
   EXPECT_EQ(twice.error().issues().front().expression, "MRG(2)-1");
+  EXPECT_EQ(AckErrorsFor(twice.error()).front().code, "205");
+  // A survivor of one pair merged away by another: which one survives is unclear.
+  auto chain =
+      TheMapper().Map(MustParse(Header("ADT^A40") + "PID|1||MR1^^^HOSP\r" + "MRG|MR2^^^HOSP\r" +
+                                "PID|2||MR2^^^HOSP\r" + "MRG|MR3^^^HOSP\r"));
+  ASSERT_FALSE(chain.ok());
+  EXPECT_EQ(chain.error().issues().front().expression, "PID(2)-3");
 }
 
 TEST(MapperTest, OneMessageMergesSeveralPairsAndOneSurvivorGetsEveryLink) {
@@ -252,10 +263,10 @@ TEST(MapperTest, OneMessageMergesSeveralPairsAndOneSurvivorGetsEveryLink) {
     }
     return n;
   };
-  // Two survivors (MR1 twice is one Patient with two links), three patches.
-  EXPECT_EQ(count(R"("method": "PUT")"), 2u) << json;
-  EXPECT_EQ(count(R"("method": "PATCH")"), 3u);
-  EXPECT_EQ(count(R"("type": "replaces")"), 3u);
+  // Two survivors (MR1 twice is one patch with two links) and three merged patients.
+  EXPECT_EQ(count(R"("method": "PATCH")"), 5u) << json;
+  EXPECT_EQ(count(R"("valueCode": "replaces")"), 3u);
+  EXPECT_EQ(count(R"("valueCode": "replaced-by")"), 3u);
 }
 
 TEST(MapperTest, TestMergesMatchOnlyTestPatients) {

@@ -118,8 +118,7 @@ fhir::Result<PatientIdentifiers> ReadPatientIdentifiers(Context& context, const 
   return out;
 }
 
-fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool authoritative,
-                                      Json links) {
+fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool authoritative) {
   Json patient = Json::Object().Set("resourceType", "Patient");
   auto matched = ReadPatientIdentifiers(context, pid, 3);
   if (!matched.ok()) return std::move(matched).error();
@@ -173,7 +172,6 @@ fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool
   }
   patient.Set("communication", Json::Array().Push(Json::Object().Set(
                                    "language", context.CodeableConcept(FieldRef{pid, 15}))));
-  patient.Set("link", std::move(links));
 
   const std::string query = context.IdentifierQuery(entry.system, entry.value);
   const std::string key = "Patient|" + entry.system + "|" + entry.value;

@@ -32,9 +32,7 @@ fhir::Result<PatientIdentifiers> ReadPatientIdentifiers(Context& context, const 
 // Adds the Patient of `pid`. `authoritative` (ADT): a conditional update on the matching
 // identifier, so the message's demographics replace the stored ones; otherwise (results) a
 // create only when no Patient has that identifier. Matched by ReadPatientIdentifiers of PID-3.
-// `links` (Patient.link items) are set on the Patient as given.
-fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool authoritative,
-                                      Json links = {});
+fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool authoritative);
 
 // ADT^A01/A04/A08/A28/A31: PID, NK1, PV1, AL1, DG1.
 fhir::Result<void> MapAdt(Context& context);

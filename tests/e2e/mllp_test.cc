@@ -231,27 +231,32 @@ TEST(MllpTest, AMergeLinksBothPatientsAndKeepsTheMergedOnesData) {
 
   const std::string ack = Exchange(*client, Merge("MRG-1", "KEEP-1", "DUP-1"));
   if (AckCode(ack) == "AE" && ack.find("rest.method-not-allowed") != std::string::npos) {
-    // The transaction handler does not run conditional PATCH entries yet: the merge is refused
-    // whole, both patients as they were.
+    // The transaction handler does not run conditional PATCH entries (PATCH Patient?identifier=)
+    // yet: the merge is refused whole, both patients as they were.
     EXPECT_TRUE(Active(ReadPatient(server.port(), "DUP-1")));
     EXPECT_TRUE(Links(ReadPatient(server.port(), "DUP-1")).empty());
     EXPECT_TRUE(Links(ReadPatient(server.port(), "KEEP-1")).empty());
     GTEST_SKIP() << "the server does not execute conditional PATCH in a transaction: " << ack;
   }
   ASSERT_EQ(AckCode(ack), "AA") << ack;
+  // Both patched, neither replaced: what the A04s stored is still there.
   const rapidjson::Document survivor = ReadPatient(server.port(), "KEEP-1");
   EXPECT_TRUE(Active(survivor));
+  EXPECT_STREQ(survivor["telecom"][0]["value"].GetString(), "(10) 12345678");
   EXPECT_EQ(Links(survivor), std::vector<std::string>{"replaces -> Patient/" + merged_id});
   const rapidjson::Document merged = ReadPatient(server.port(), "DUP-1");
   EXPECT_FALSE(Active(merged));
   EXPECT_EQ(Links(merged), std::vector<std::string>{"replaced-by -> Patient/" + survivor_id});
-  // Patched, not replaced: what the A04 stored is still there.
   EXPECT_STREQ(merged["name"][0]["given"][0].GetString(), "Shan");
   EXPECT_STREQ(merged["telecom"][0]["value"].GetString(), "(10) 12345678");
   // Sent again (a lost ACK): still one link each way.
   EXPECT_EQ(AckCode(Exchange(*client, Merge("MRG-1b", "KEEP-1", "DUP-1"))), "AA");
   EXPECT_EQ(Links(ReadPatient(server.port(), "DUP-1")).size(), 1u);
   EXPECT_EQ(Links(ReadPatient(server.port(), "KEEP-1")).size(), 1u);
+  // A second duplicate merged later: the survivor keeps the link of the first merge.
+  ASSERT_EQ(AckCode(Exchange(*client, Register("REG-3", "DUP-2", "Zhang^San"))), "AA");
+  EXPECT_EQ(AckCode(Exchange(*client, Merge("MRG-2", "KEEP-1", "DUP-2"))), "AA");
+  EXPECT_EQ(Links(ReadPatient(server.port(), "KEEP-1")).size(), 2u);
 }
 
 TEST(MllpTest, RefusesWhatItCannotProcessAndKeepsItAsADeadLetter) {
