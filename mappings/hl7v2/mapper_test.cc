@@ -345,5 +345,22 @@ TEST(MapperTest, DeviceTestAndDemoResultsAreLabelledHtest) {
   EXPECT_FALSE(Has(entry_of(R"("resourceType": "Patient")"), R"("code": "HTEST")"));
 }
 
+TEST(MapperTest, ACompoundMeasurementDoesNotMixTestAndClinicalMembers) {
+  auto result = TheMapper().Map(MustParse(
+      Header("ORU^R01") + "PID|1||MR1^^^HOSP\r" + "OBR|1||F1|x^y^LN\r" +
+      "OBX|1||150020^MDC_PRESS_BLD_NONINV^MDC|1.1.1.1|||||||R\r" +
+      "OBX|2|NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC|1.1.1.1.1|142|266016^MDC_DIM_MMHG^MDC|||||R\r" +
+      "OBX|3|NM|150022^MDC_PRESS_BLD_NONINV_DIA^MDC|1.1.1.1.2|91|266016^MDC_DIM_MMHG^MDC||TEST|||"
+      "R\r"));
+  ASSERT_TRUE(result.ok()) << result.error().text();
+  const std::string& json = result->bundle_json;
+  const std::size_t members = json.find(R"("hasMember")");
+  ASSERT_NE(members, std::string::npos) << json;
+  const std::size_t end = json.find(']', members);
+  const std::string list = json.substr(members, end - members);
+  // One member: the systolic value; the diastolic one is test data.
+  EXPECT_EQ(list.find(R"("reference")"), list.rfind(R"("reference")")) << list;
+}
+
 }  // namespace
 }  // namespace mappings::hl7v2
