@@ -119,8 +119,8 @@ Context::Context(const Message& message, const ConceptMaps& maps) : message_(mes
 std::string Context::FullUrl(std::string_view key) { return "urn:uuid:" + KeyUuid(key); }
 
 std::string Context::Add(Json resource, std::string_view method, std::string url,
-                         std::string if_none_exist, std::string_view key) {
-  if (test_data_) {
+                         std::string if_none_exist, std::string_view key, bool test_data) {
+  if (test_data_ || test_data) {
     // After resourceType, where readers look for it first.
     resource.Insert(1, "meta",
                     Json::Object().Set(
@@ -133,6 +133,10 @@ std::string Context::Add(Json resource, std::string_view method, std::string url
   entries_.push_back({full_url, std::move(resource), std::string(method), std::move(url),
                       std::move(if_none_exist)});
   return full_url;
+}
+
+void Context::AddPatch(Json parameters, std::string url, std::string_view key) {
+  entries_.push_back({FullUrl(key), std::move(parameters), "PATCH", std::move(url), ""});
 }
 
 std::string Context::BundleJson() {
@@ -153,9 +157,10 @@ std::string Context::BundleJson() {
       .Dump(true);
 }
 
-std::string Context::IdentifierQuery(std::string_view system, std::string_view value) const {
+std::string Context::IdentifierQuery(std::string_view system, std::string_view value,
+                                     bool test_data) const {
   std::string query = "identifier=" + PercentEncode(system) + "|" + PercentEncode(value);
-  query += test_data_ ? "&_security=" : "&_security:not=";
+  query += test_data_ || test_data ? "&_security=" : "&_security:not=";
   query += PercentEncode(kActReason) + "|HTEST";
   return query;
 }

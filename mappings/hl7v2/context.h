@@ -45,18 +45,23 @@ class Context {
 
   // Adds an entry; returns its fullUrl, a urn:uuid derived from `key` (so the same message gives
   // the same Bundle). `url` is the request URL ("Patient?identifier=..." for a conditional
-  // update, "Observation" for a create); `if_none_exist` the create's condition. Test data get
-  // the HTEST security label.
+  // update, "Observation" for a create); `if_none_exist` the create's condition. Test data (the
+  // whole message, or this resource when `test_data`) get the HTEST security label.
   std::string Add(Json resource, std::string_view method, std::string url,
-                  std::string if_none_exist, std::string_view key);
+                  std::string if_none_exist, std::string_view key, bool test_data = false);
+  // Adds a PATCH entry: `parameters` a FHIRPath Patch, `url` its (conditional) target. Nothing is
+  // labelled: the patch changes a resource that already is what it is.
+  void AddPatch(Json parameters, std::string url, std::string_view key);
   // The fullUrl an entry added with `key` has (or will have).
   static std::string FullUrl(std::string_view key);
   // The Bundle of the entries added; the entries are moved into it.
   std::string BundleJson();
 
   // A search condition on one identifier ("identifier=system|value", percent-encoded), with
-  // the test-data label condition that keeps test and clinical data apart.
-  std::string IdentifierQuery(std::string_view system, std::string_view value) const;
+  // the test-data label condition that keeps test and clinical data apart (`test_data`: this
+  // resource is test data even when the message is not).
+  std::string IdentifierQuery(std::string_view system, std::string_view value,
+                              bool test_data = false) const;
   // An identifier system of this message's source for what it numbers itself ("observation",
   // "encounter", ...): urn:fhirhub:hl7v2:<kind>:<sending facility>.
   std::string SourceSystem(std::string_view kind) const;

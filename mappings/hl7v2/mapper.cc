@@ -19,6 +19,7 @@ const std::vector<std::string>& RequiredMaps() {
       "v2-0063-relationship",
       "v2-0078-interpretation",
       "v2-0085-observation-status",
+      "fhirhub-v2-0085-observation-status",
       "v2-0123-diagnostic-report-status",
       "v2-0278-appointment-status",
       "v2-0127-allergy-category",
@@ -48,6 +49,8 @@ fhir::Result<Mapped> Mapper::Map(const Message& message) const {
   if (type == "ADT" &&
       (event == "A01" || event == "A04" || event == "A08" || event == "A28" || event == "A31")) {
     mapped = MapAdt(context);
+  } else if (type == "ADT" && event == "A40") {
+    mapped = MapAdtMerge(context);
   } else if (type == "ORU" && event == "R01") {
     mapped = MapOru(context);
   } else if (type == "ORM" && event == "O01") {
@@ -60,7 +63,8 @@ fhir::Result<Mapped> Mapper::Map(const Message& message) const {
     return fhir::Error::Invalid(
         "hl7v2.unsupported-message-type",
         "message type " + type + "^" + event +
-            " is not mapped (ADT^A01/A04/A08/A28/A31, ORU^R01, ORM^O01, RDE^O11 and SIU^S12 are)",
+            " is not mapped (ADT^A01/A04/A08/A28/A31/A40, ORU^R01, ORM^O01, RDE^O11 and SIU^S12 "
+            "are)",
         "MSH-9");
   }
   if (!mapped.ok()) return std::move(mapped).error();

@@ -2,14 +2,16 @@
 // the code translations read from ConceptMap files (see concept_maps.h and docs/hl7v2.md).
 //
 // Mapped: ADT^A01/A04/A08/A28/A31 (Patient by conditional update, RelatedPerson, Encounter,
-// AllergyIntolerance, Condition) and ORU^R01 (lab results and IHE PCD-01 device observations:
-// DiagnosticReport, Observation, Device; the Patient only created when no Patient has its
-// identifier), ORM^O01 (ServiceRequest by its order number), RDE^O11 (MedicationRequest) and
-// SIU^S12 (Appointment). Every
-// resource a message creates carries an identifier derived from the message (filler order number,
-// sending facility and MSH-10, set ids) and is written conditionally, so a message sent twice
-// writes nothing new. Messages with MSH-11 T or D (training, debugging) are test data: every
-// resource is labelled HTEST and matches only other test data.
+// AllergyIntolerance, Condition), ADT^A40 (conditional FHIRPath Patches: the surviving Patient
+// gets a `replaces` link, the merged one becomes inactive and `replaced-by` the survivor),
+// ORU^R01 (lab results and IHE PCD-01 device observations: DiagnosticReport, Observation,
+// Device; the Patient only created when no Patient has its identifier), ORM^O01 (ServiceRequest
+// by its order number), RDE^O11 (MedicationRequest) and SIU^S12 (Appointment). Every resource a
+// message creates carries an identifier derived from the message (filler order number, sending
+// facility and MSH-10, set ids) and is written conditionally, so a message sent twice writes
+// nothing new. Messages with MSH-11 T or D (training, debugging) are test data: every resource
+// is labelled HTEST and matches only other test data; so is a device result whose OBX-8 says
+// TEST or DEMO (IHE PCD-01 measurement status).
 //
 // Pure: no I/O after Load and no clock (times come from the message). Thread-safe after Load.
 #ifndef MAPPINGS_HL7V2_MAPPER_H_

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "mappings/hl7v2/ack.h"
 
@@ -157,6 +158,208 @@ TEST(MapperTest, BadValuesAreWarnedAboutWithTheirPosition) {
   EXPECT_EQ(result->warnings[0], "PID-8: sex code not in GB/T 2261.1 nor HL7 table 0001; left out");
   EXPECT_EQ(result->warnings[1], "PID-7: not an HL7 date/time; left out");
   EXPECT_EQ(result->warnings[2], "OBX-5: not a number (OBX-2 is NM); kept as text");
+}
+
+// ADT^A40: PID the surviving patient, MRG the one merged into it.
+constexpr std::string_view kMerge =
+    "PID|1||MR1^^^HOSP~11010519491231002X^^^^NNCHN||张^三||19491231|1\r"
+    "MRG|MR2^^^HOSP||||||张^叁\r";
+
+TEST(MapperTest, AMergeLinksBothPatientsByPatchAndReplacesNeither) {
+  auto result = TheMapper().Map(MustParse(Header("ADT^A40") + std::string(kMerge)));
+  ASSERT_TRUE(result.ok()) << result.error().text();
+  const std::string& json = result->bundle_json;
+  // Both patients are patched on conditional URLs, the survivor by its 身份证 (PID-3 read as in
+  // every ADT), the merged one by MRG-1; nothing replaces what is stored about them.
+  EXPECT_FALSE(Has(json, R"("method": "PUT")"));
+  EXPECT_TRUE(Has(json, R"("url": "Patient?identifier=urn%3Aoid%3A2.16.156.10011.1.3|)"
+                        R"(11010519491231002X&_security:not=)"))
+      << json;
+  EXPECT_TRUE(Has(json, R"("url": "Patient?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR2)"
+                        R"(&_security:not=)"));
+  // The survivor replaces the merged patient, which the server finds by MRG-1.
+  EXPECT_TRUE(Has(json, R"("valueCode": "replaces")"));
+  EXPECT_TRUE(Has(
+      json, R"("reference": "Patient?identifier=urn%3Afhirhub%3Ahl7v2%3Aauthority%3AHOSP|MR2)"));
+  EXPECT_TRUE(Has(json, R"("display": "张叁")"));
+  EXPECT_TRUE(Has(json, R"x("valueString": "Patient.link.where(type = 'replaces' and )x"
+                        R"x(other.identifier.system = 'urn:fhirhub:hl7v2:authority:HOSP' and )x"
+                        R"x(other.identifier.value = 'MR2')")x"));
+  // The merged patient becomes inactive and replaced by the survivor.
+  EXPECT_TRUE(Has(json, R"("valueBoolean": false)"));
+  EXPECT_TRUE(Has(json, R"("valueCode": "replaced-by")"));
+  EXPECT_TRUE(Has(json, R"("reference": "Patient?identifier=urn%3Aoid%3A2.16.156.10011.1.3|)"
+                        R"(11010519491231002X&_security:not=)"));
+  EXPECT_TRUE(Has(json, R"json("valueString": "Patient.link.where(type = 'replaced-by')")json"));
+  EXPECT_TRUE(result->warnings.empty());
+  // Sent again, the same Bundle: the patches delete before they add, so they can be applied
+  // twice.
+  auto again = TheMapper().Map(MustParse(Header("ADT^A40") + std::string(kMerge)));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->bundle_json, json);
+}
+
+TEST(MapperTest, AMergeWithoutUsableMrg1IsAnErrorThere) {
+  auto empty =
+      TheMapper().Map(MustParse(Header("ADT^A40") + "PID|1||MR1^^^HOSP\r" + "MRG|||||||Li^Si\r"));
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().issues().front().expression, "MRG-1[1].1");
+  EXPECT_EQ(AckErrorsFor(empty.error()).front().code, "101");
+  // A 身份证 with a wrong check digit is checked as in PID-3: kept out of matching, so with
+  // nothing else in MRG-1 there is no patient to merge.
+  auto invalid = TheMapper().Map(
+      MustParse(Header("ADT^A40") + "PID|1||MR1^^^HOSP\r" + "MRG|110105194912310020^^^^NNCHN\r"));
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_EQ(invalid.error().issues().front().expression, "MRG-1[1].1");
+  auto valid =
+      TheMapper().Map(MustParse(Header("ADT^A40") + "PID|1||MR1^^^HOSP\r" +
+                                "MRG|110105194912310020^^^^NNCHN~11010519491231002X^^^^NNCHN\r"));
+  ASSERT_TRUE(valid.ok()) << valid.error().text();
+  ASSERT_EQ(valid->warnings.size(), 1u);
+  EXPECT_EQ(
+      valid->warnings[0],
+      "MRG-1[1].1: the 身份证 check digit (GB 11643) is wrong; not used to match the patient");
+  EXPECT_TRUE(
+      Has(valid->bundle_json,
+          R"("url": "Patient?identifier=urn%3Aoid%3A2.16.156.10011.1.3|11010519491231002X)"));
+}
+
+TEST(MapperTest, AMergeIntoItselfOrWithoutMrgIsRefused) {
+  auto self =
+      TheMapper().Map(MustParse(Header("ADT^A40") + "PID|1||MR1^^^HOSP\r" + "MRG|MR1^^^HOSP\r"));
+  ASSERT_FALSE(self.ok());
+  EXPECT_EQ(self.error().issues().front().expression, "MRG-1");
+  auto no_mrg = TheMapper().Map(MustParse(Header("ADT^A40") + "PID|1||MR1^^^HOSP\r"));
+  ASSERT_FALSE(no_mrg.ok());
+  EXPECT_EQ(no_mrg.error().issues().front().expression, "MRG");
+  EXPECT_EQ(AckErrorsFor(no_mrg.error()).front().code, "100");
+  auto orphan = TheMapper().Map(MustParse(Header("ADT^A40") + "MRG|MR2^^^HOSP\r"));
+  ASSERT_FALSE(orphan.ok());
+  EXPECT_EQ(orphan.error().issues().front().expression, "PID");
+  auto twice =
+      TheMapper().Map(MustParse(Header("ADT^A40") + "PID|1||MR1^^^HOSP\r" + "MRG|MR2^^^HOSP\r" +
+                                "PID|2||MR3^^^HOSP\r" + "MRG|MR2^^^HOSP\r"));
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().issues().front().expression, "MRG(2)-1");
+  EXPECT_EQ(AckErrorsFor(twice.error()).front().code, "205");
+  // A survivor of one pair merged away by another: which one survives is unclear.
+  auto chain =
+      TheMapper().Map(MustParse(Header("ADT^A40") + "PID|1||MR1^^^HOSP\r" + "MRG|MR2^^^HOSP\r" +
+                                "PID|2||MR2^^^HOSP\r" + "MRG|MR3^^^HOSP\r"));
+  ASSERT_FALSE(chain.ok());
+  EXPECT_EQ(chain.error().issues().front().expression, "PID(2)-3");
+}
+
+TEST(MapperTest, OneMessageMergesSeveralPairsAndOneSurvivorGetsEveryLink) {
+  auto result = TheMapper().Map(MustParse(
+      Header("ADT^A40") + "PID|1||MR1^^^HOSP\r" + "MRG|MR2^^^HOSP\r" + "PID|2||MR1^^^HOSP\r" +
+      "MRG|MR3^^^HOSP\r" + "PID|3||MR4^^^HOSP\r" + "MRG|MR5^^^HOSP\r"));
+  ASSERT_TRUE(result.ok()) << result.error().text();
+  const std::string& json = result->bundle_json;
+  auto count = [&](std::string_view part) {
+    std::size_t n = 0;
+    for (std::size_t at = json.find(part); at != std::string::npos; at = json.find(part, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  // Two survivors (MR1 twice is one patch with two links) and three merged patients.
+  EXPECT_EQ(count(R"("method": "PATCH")"), 5u) << json;
+  EXPECT_EQ(count(R"("valueCode": "replaces")"), 3u);
+  EXPECT_EQ(count(R"("valueCode": "replaced-by")"), 3u);
+}
+
+TEST(MapperTest, TestMergesMatchOnlyTestPatients) {
+  auto result = TheMapper().Map(MustParse(Header("ADT^A40", "T") + std::string(kMerge)));
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(Has(result->bundle_json, "HOSP|MR2&_security=http"));
+  EXPECT_FALSE(Has(result->bundle_json, "_security:not="));
+}
+
+// OBX-11 by HL7's map of table 0085 first, fhirhub's for the codes HL7 leaves without target.
+TEST(MapperTest, ResultStatusFollowsTable0085) {
+  auto status_of = [](std::string_view code, std::vector<std::string>* warnings = nullptr) {
+    auto result =
+        TheMapper().Map(MustParse(Header("ORU^R01") + "PID|1||MR1^^^HOSP\r" + "OBR|1||F1|x^y^LN\r" +
+                                  "OBX|1|NM|x^y^LN||5||||||" + std::string(code) + "\r"));
+    EXPECT_TRUE(result.ok());
+    if (warnings != nullptr) *warnings = result->warnings;
+    const std::string& json = result->bundle_json;
+    const std::size_t observation = json.find(R"("resourceType": "Observation")");
+    const std::size_t at = json.find(R"("status": ")", observation);
+    const std::size_t begin = at + std::string_view(R"("status": ")").size();
+    return json.substr(begin, json.find('"', begin) - begin);
+  };
+  EXPECT_EQ(status_of("F"), "final");
+  EXPECT_EQ(status_of("C"), "corrected");
+  EXPECT_EQ(status_of("D"), "entered-in-error");
+  EXPECT_EQ(status_of("W"), "entered-in-error");
+  EXPECT_EQ(status_of("P"), "preliminary");
+  EXPECT_EQ(status_of("X"), "cancelled");
+  EXPECT_EQ(status_of("R"), "preliminary");  // device data not yet verified
+  EXPECT_EQ(status_of("S"), "preliminary");
+  EXPECT_EQ(status_of("I"), "registered");
+  EXPECT_EQ(status_of("O"), "registered");
+  EXPECT_EQ(status_of("N"), "cancelled");
+  EXPECT_EQ(status_of("U"), "final");
+  EXPECT_EQ(status_of("V"), "final");
+  EXPECT_EQ(status_of(""), "final");
+  std::vector<std::string> warnings;
+  EXPECT_EQ(status_of("Q", &warnings), "unknown");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], "OBX-11: result status Q is not in HL7 table 0085; status unknown");
+}
+
+// IHE PCD-01 OBX-8 TEST and DEMO (IEEE 11073 measurement status test-data, demo-data): the
+// Observation is test data in a production message, kept apart as MSH-11 T keeps a message.
+TEST(MapperTest, DeviceTestAndDemoResultsAreLabelledHtest) {
+  auto result = TheMapper().Map(MustParse(
+      Header("ORU^R01") + "PID|1||MR1^^^HOSP\r" + "OBR|1||F1|x^y^LN\r" +
+      "OBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC|1.1.1.1|98|262688^MDC_DIM_PERCENT^MDC||N~TEST|||"
+      "R\r" +
+      "OBX|2|NM|149530^MDC_PULS_OXIM_PULS_RATE^MDC|1.1.1.2|72|264864^MDC_DIM_BEAT_PER_MIN^MDC||"
+      "N|||R\r" +
+      "OBX|3|NM|150344^MDC_TEMP^MDC|1.2.1.1|37|268192^MDC_DIM_DEGC^MDC||DEMO|||R\r"));
+  ASSERT_TRUE(result.ok()) << result.error().text();
+  const std::string& json = result->bundle_json;
+  auto entry_of = [&](std::string_view value) {
+    const std::size_t at = json.find(value);
+    const std::size_t begin = json.rfind(R"("fullUrl")", at);
+    return json.substr(begin, json.find(R"("fullUrl")", at) - begin);
+  };
+  const std::string test = entry_of(R"("value": 98)");
+  EXPECT_TRUE(Has(test, R"("code": "HTEST")")) << test;
+  EXPECT_TRUE(Has(test, "&_security=http")) << test;
+  EXPECT_TRUE(Has(entry_of(R"("value": 37)"), R"("code": "HTEST")"));
+  const std::string clinical = entry_of(R"("value": 72)");
+  EXPECT_FALSE(Has(clinical, R"("code": "HTEST")")) << clinical;
+  EXPECT_TRUE(Has(clinical, "&_security:not=http"));
+  // The report is clinical and lists only its clinical result.
+  const std::string report = entry_of(R"("resourceType": "DiagnosticReport")");
+  EXPECT_FALSE(Has(report, R"("code": "HTEST")")) << report;
+  const std::size_t results = report.find(R"("result")");
+  ASSERT_NE(results, std::string::npos) << report;
+  const std::size_t first = report.find(R"("reference")", results);
+  EXPECT_EQ(report.find(R"("reference")", first + 1), std::string::npos) << report;
+  // The patient is the real one.
+  EXPECT_FALSE(Has(entry_of(R"("resourceType": "Patient")"), R"("code": "HTEST")"));
+}
+
+TEST(MapperTest, ACompoundMeasurementDoesNotMixTestAndClinicalMembers) {
+  auto result = TheMapper().Map(MustParse(
+      Header("ORU^R01") + "PID|1||MR1^^^HOSP\r" + "OBR|1||F1|x^y^LN\r" +
+      "OBX|1||150020^MDC_PRESS_BLD_NONINV^MDC|1.1.1.1|||||||R\r" +
+      "OBX|2|NM|150021^MDC_PRESS_BLD_NONINV_SYS^MDC|1.1.1.1.1|142|266016^MDC_DIM_MMHG^MDC|||||R\r" +
+      "OBX|3|NM|150022^MDC_PRESS_BLD_NONINV_DIA^MDC|1.1.1.1.2|91|266016^MDC_DIM_MMHG^MDC||TEST|||"
+      "R\r"));
+  ASSERT_TRUE(result.ok()) << result.error().text();
+  const std::string& json = result->bundle_json;
+  const std::size_t members = json.find(R"("hasMember")");
+  ASSERT_NE(members, std::string::npos) << json;
+  const std::size_t end = json.find(']', members);
+  const std::string list = json.substr(members, end - members);
+  // One member: the systolic value; the diastolic one is test data.
+  EXPECT_EQ(list.find(R"("reference")"), list.rfind(R"("reference")")) << list;
 }
 
 }  // namespace

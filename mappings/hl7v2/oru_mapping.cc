@@ -23,8 +23,8 @@ Json Reference(std::string_view url) { return Json::Object().Set("reference", ur
 struct Report {
   std::size_t obr = 0;
   std::string full_url;
-  std::string base;  // what observation identifiers start with
-  std::vector<std::string> results;
+  std::string base;                  // what observation identifiers start with
+  std::vector<std::size_t> results;  // indexes in observations_
   Json resource;
   std::string system, value;
 };
@@ -63,16 +63,28 @@ class OruMapper {
     }
     FinishPanels();
     for (auto& observation : observations_) {
-      const std::string query = context_.IdentifierQuery(observation.system, observation.value);
-      context_.Add(std::move(observation.resource), "POST", "Observation", query, observation.key);
+      const std::string query =
+          context_.IdentifierQuery(observation.system, observation.value, observation.test_data);
+      context_.Add(std::move(observation.resource), "POST", "Observation", query, observation.key,
+                   observation.test_data);
     }
     for (auto& report : reports_) {
+      // A report of test results only is test data; otherwise it lists its clinical results
+      // alone, so test data stay out of what clinicians read.
+      const bool test_data =
+          !report.results.empty() &&
+          std::all_of(report.results.begin(), report.results.end(),
+                      [this](std::size_t i) { return observations_[i].test_data; });
       Json results = Json::Array();
-      for (const std::string& url : report.results) results.Push(Reference(url));
+      for (std::size_t i : report.results) {
+        if (observations_[i].test_data == test_data) {
+          results.Push(Reference(Context::FullUrl(observations_[i].key)));
+        }
+      }
       report.resource.Set("result", std::move(results));
-      const std::string query = context_.IdentifierQuery(report.system, report.value);
+      const std::string query = context_.IdentifierQuery(report.system, report.value, test_data);
       context_.Add(std::move(report.resource), "POST", "DiagnosticReport", query,
-                   "DiagnosticReport|" + report.system + "|" + report.value);
+                   "DiagnosticReport|" + report.system + "|" + report.value, test_data);
     }
     return {};
   }
@@ -82,6 +94,8 @@ class OruMapper {
     Json resource;
     std::string system, value, key, sub_id;
     bool panel_candidate = false;
+    // Test or demonstration data of the device (OBX-8), in a message that may be production.
+    bool test_data = false;
     std::string location;
   };
 
@@ -261,6 +275,32 @@ class OruMapper {
     context_.Warn(where + ": OBX-2 value type " + type + " is not mapped; value left out");
   }
 
+  // OBX-11 by HL7's map of table 0085, then fhirhub's for the codes HL7 leaves without target;
+  // "final" when OBX-11 is empty (older senders leave it out), "unknown" for a code not in the
+  // table.
+  std::string Status(const Segment& obx) {
+    const std::string code = obx.Get(11);
+    if (!Valued(code)) return "final";
+    for (std::string_view map :
+         {"v2-0085-observation-status", "fhirhub-v2-0085-observation-status"}) {
+      if (std::string status = context_.TranslatedCode(map, code); !status.empty()) return status;
+    }
+    context_.Warn(obx.Location(11) + ": result status " + code +
+                  " is not in HL7 table 0085; status unknown");
+    return "unknown";
+  }
+
+  // IHE PCD-01 reports the IEEE 11073 measurement status of a device's result in OBX-8 (the
+  // abnormal flags): TEST (test-data) and DEMO (demo-data) are values a device produced in a test
+  // or demonstration mode, not measured on the patient.
+  static bool DeviceTestData(const Segment& obx) {
+    for (std::size_t r = 1; r <= obx.RepetitionCount(8); ++r) {
+      const std::string flag = obx.Get(8, r);
+      if (flag == "TEST" || flag == "DEMO") return true;
+    }
+    return false;
+  }
+
   // Devices of OBX-18: EUI-64 system ids and vendor ids. Returns the Device's fullUrl.
   std::string Device(const Segment& obx) {
     Json identifiers = Json::Array();
@@ -328,8 +368,7 @@ class OruMapper {
         "identifier",
         Json::Array().Push(
             Json::Object().Set("system", observation.system).Set("value", observation.value)));
-    std::string status = context_.TranslatedCode("v2-0085-observation-status", obx.Get(11));
-    resource.Set("status", status.empty() ? "final" : status);
+    resource.Set("status", Status(obx));
     if (report != nullptr) {
       Json category =
           report->resource.Find("category") ? *report->resource.Find("category") : Json::Array();
@@ -363,10 +402,11 @@ class OruMapper {
       }
       resource.Set("referenceRange", Json::Array().Push(std::move(reference_range)));
     }
+    observation.test_data = DeviceTestData(obx);
     observation.resource = std::move(resource);
     observations_.push_back(std::move(observation));
     last_observation_ = &observations_.back().resource;
-    if (report != nullptr) report->results.push_back(Context::FullUrl(observations_.back().key));
+    if (report != nullptr) report->results.push_back(observations_.size() - 1);
   }
 
   // A compound's members are the observations after it whose OBX-4 continues its own
@@ -378,7 +418,9 @@ class OruMapper {
       Json members = Json::Array();
       for (std::size_t j = i + 1; j < observations_.size(); ++j) {
         const Observation& member = observations_[j];
-        if (!panel.sub_id.empty() && member.sub_id.starts_with(panel.sub_id + ".")) {
+        // Test and clinical data are not mixed in one panel either.
+        if (!panel.sub_id.empty() && member.sub_id.starts_with(panel.sub_id + ".") &&
+            member.test_data == panel.test_data) {
           members.Push(Reference(Context::FullUrl(member.key)));
         }
       }

@@ -60,14 +60,14 @@ Json Ethnicity(Context& context, const Segment& pid) {
 
 }  // namespace
 
-fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool authoritative) {
-  Json patient = Json::Object().Set("resourceType", "Patient");
-  Json identifiers = Json::Array();
-  PatientEntry entry;
+fhir::Result<PatientIdentifiers> ReadPatientIdentifiers(Context& context, const Segment& segment,
+                                                        std::size_t field) {
+  PatientIdentifiers out;
+  out.identifiers = Json::Array();
   std::string first_system, first_value;
   const std::string message_date = context.message().Get("MSH-7").substr(0, 8);
-  for (std::size_t r = 1; r <= pid.RepetitionCount(3); ++r) {
-    FieldRef cx{pid, 3, r};
+  for (std::size_t r = 1; r <= segment.RepetitionCount(field); ++r) {
+    FieldRef cx{segment, field, r};
     const std::string value = cx.Get(1);
     if (value.empty()) continue;
     if (!IsCnIdentity(cx)) {
@@ -76,7 +76,7 @@ fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool
         first_system = id.Find("system")->text();
         first_value = value;
       }
-      identifiers.Push(std::move(id));
+      out.identifiers.Push(std::move(id));
       continue;
     }
     CnIdentityCheck check = CheckCnIdentity(value, message_date);
@@ -89,31 +89,41 @@ fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool
       // Kept for people to see, but no longer a key: a mistyped number must not merge two
       // residents.
       context.Warn(cx.Location(1) + ": " + check.problem + "; not used to match the patient");
-      identifiers.Push(Json::Object().Set("use", "temp").Set("type", type).Set("value", value));
+      out.identifiers.Push(Json::Object().Set("use", "temp").Set("type", type).Set("value", value));
       continue;
     }
     if (check.upgraded) {
       context.Warn(cx.Location(1) + ": 15-digit 身份证 upgraded to its 18-digit form");
     }
-    if (entry.value.empty()) {
-      entry.system = std::string(kCnIdentitySystem);
-      entry.value = check.normalized;
+    if (out.value.empty()) {
+      out.system = std::string(kCnIdentitySystem);
+      out.value = check.normalized;
     }
-    identifiers.Push(Json::Object()
-                         .Set("use", "official")
-                         .Set("type", type)
-                         .Set("system", kCnIdentitySystem)
-                         .Set("value", check.normalized));
+    out.identifiers.Push(Json::Object()
+                             .Set("use", "official")
+                             .Set("type", type)
+                             .Set("system", kCnIdentitySystem)
+                             .Set("value", check.normalized));
   }
-  if (entry.value.empty()) {
-    entry.system = first_system;
-    entry.value = first_value;
+  if (out.value.empty()) {
+    out.system = first_system;
+    out.value = first_value;
   }
-  if (entry.value.empty()) {
+  if (out.value.empty()) {
     return fhir::Error::Invalid("hl7v2.required-field-missing",
-                                "PID-3 has no identifier to match the patient by",
-                                pid.Location(3, 1, 1));
+                                std::string(segment.name()) + "-" + std::to_string(field) +
+                                    " has no identifier to match the patient by",
+                                segment.Location(field, 1, 1));
   }
+  return out;
+}
+
+fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool authoritative) {
+  Json patient = Json::Object().Set("resourceType", "Patient");
+  auto matched = ReadPatientIdentifiers(context, pid, 3);
+  if (!matched.ok()) return std::move(matched).error();
+  PatientEntry entry{.full_url = "", .system = matched->system, .value = matched->value};
+  Json identifiers = std::move(matched->identifiers);
   // PID-2 and PID-4 (external and alternate ids of older versions) are identifiers too.
   for (std::size_t field : {2, 4}) {
     for (std::size_t r = 1; r <= pid.RepetitionCount(field); ++r) {
