@@ -402,7 +402,7 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   const rest::DeleteHandler remove(pg_store, registry, &terminology);
   const rest::HistoryHandler history(pg_store, defs);
   const rest::SearchHandler search(pg_store, defs, registry, compartments, terminology, clock);
-  const rest::PatchHandler patch(pg_store, defs, registry);
+  const rest::PatchHandler patch(pg_store, defs, registry, &terminology);
 
   std::unique_ptr<JwksSource> jwks;
   auto authenticator = MakeAuthenticator(security, data_dir, &jwks);
@@ -520,6 +520,10 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   router.Add(rest::Method::kDelete, "{type}",
              [&remove](const rest::FhirRequest& request, const rest::PathParams& params) {
                return remove.Conditional(request, params);
+             });
+  router.Add(rest::Method::kPatch, "{type}",
+             [&patch](const rest::FhirRequest& request, const rest::PathParams& params) {
+               return patch.Conditional(request, params);
              });
   router.Add(rest::Method::kGet, "",
              [&search](const rest::FhirRequest& request, const rest::PathParams& params) {

@@ -114,6 +114,8 @@ Interaction Classify(const rest::FhirRequest& request, const fhir::model::Defini
         return Make("create", 'C', Permission::kCreate, {type});
       case Method::kPut:
         return Make("update", 'U', Permission::kUpdate, {type});
+      case Method::kPatch:
+        return Make("patch", 'U', Permission::kUpdate, {type});
       case Method::kDelete:
         return Make("delete", 'D', Permission::kDelete, {type});
       default:

@@ -462,6 +462,22 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
       request.path = type + "/" + id;
       request.query.clear();
       target = request.path;
+    } else if (request.method == Method::kPatch && request.path == type) {
+      // A conditional patch becomes a patch of the one resource its criteria select now.
+      auto matches = FindMatches(tx, registry, type, ConditionalCriteria(request), "request.url",
+                                 terminology_);
+      if (!matches.ok()) return Located(entry.index, type, matches.error());
+      if (matches->size() > 1) return Located(entry.index, type, MultipleMatches("request.url"));
+      if (matches->empty()) {
+        return Located(entry.index, type,
+                       fhir::Error(404, fhir::Issue{.type = fhir::IssueType::kNotFound,
+                                                    .message_id = "rest.no-match",
+                                                    .text = "No " + type + " matches the criteria",
+                                                    .expression = "request.url"}));
+      }
+      request.path = type + "/" + matches->front().id;
+      request.query.clear();
+      target = request.path;
     } else if (request.method == Method::kPut) {
       target = request.path;
     }

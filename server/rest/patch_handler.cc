@@ -7,7 +7,9 @@
 #include "fhir/json/json.h"
 #include "fhir/patch/fhirpath_patch.h"
 #include "fhir/patch/json_patch.h"
+#include "server/rest/conditional.h"
 #include "server/rest/interaction_support.h"
+#include "server/rest/resource_gate.h"
 
 namespace server::rest {
 namespace {
@@ -83,6 +85,63 @@ fhir::Result<PatchDocument> ReadPatch(const FhirRequest& request) {
       "(application/fhir+json, application/fhir+xml)");
 }
 
+// Applies `patch` to the current version of type/id in `tx` and writes the result, conditional
+// on the version read (and on `if_match`); the JSON stored goes to `stored`.
+fhir::Result<store::WriteResult> ApplyAndWrite(store::Transaction& tx, const FhirRequest& request,
+                                               const fhir::model::Definitions& defs,
+                                               const search::Registry& registry,
+                                               const std::string& type, const std::string& id,
+                                               const PatchDocument& patch,
+                                               std::optional<std::int64_t> if_match,
+                                               store::ResourceVersion* stored) {
+  auto current = tx.Read(type, id);
+  if (!current.ok()) return std::move(current).error();
+  const std::int64_t version = current->stamp.version;
+  if (current->deleted) {
+    return fhir::Error::Gone(
+        "rest.deleted", type + "/" + id + " was deleted in version " + std::to_string(version));
+  }
+  if (if_match && *if_match != version) {
+    return fhir::Error::PreconditionFailed(
+        "store.version-conflict", "If-Match names version " + std::to_string(*if_match) +
+                                      " but the current version is " + std::to_string(version));
+  }
+  fhir::Result<fhir::Resource> patched = fhir::Resource();
+  if (patch.json_patch) {
+    patched = fhir::patch::ApplyJsonPatch(current->json, *patch.json_patch, defs);
+  } else {
+    auto resource = fhir::json::Parse(current->json, defs);
+    if (!resource.ok()) {
+      return fhir::Error::Internal("rest.stored-unreadable", "A stored resource could not be read");
+    }
+    patched = fhir::patch::ApplyFhirPathPatch(*resource, *patch.parameters, defs);
+  }
+  if (!patched.ok()) return std::move(patched).error();
+  const fhir::Node* patched_id = patched->root()->Child("id");
+  if (patched->resource_type() != type || patched_id == nullptr || patched_id->value != id) {
+    return fhir::Error::Unprocessable(
+        "patch.id-changed", "A patch must not change the resource's type or id", type + ".id");
+  }
+  // Conditional on the version just read: a writer that got in between makes this fail
+  // rather than have its update silently overwritten.
+  auto write = tx.Write({.type = type,
+                         .id = id,
+                         .expected_version = version,
+                         .method = "PATCH",
+                         .render = [&](const store::VersionStamp& stamp) {
+                           auto rendered =
+                               RenderForStore(*patched, id, stamp, RegistryFor(request, registry));
+                           if (rendered.ok()) stored->json = rendered->json;
+                           return rendered;
+                         }});
+  if (!write.ok() && !if_match && write.error().message_id() == "store.version-conflict") {
+    return fhir::Error::Conflict(
+        "patch.concurrent-update",
+        type + "/" + id + " changed while the patch was applied; retry the patch");
+  }
+  return write;
+}
+
 }  // namespace
 
 fhir::Result<FhirResponse> PatchHandler::Handle(const FhirRequest& request,
@@ -95,57 +154,43 @@ fhir::Result<FhirResponse> PatchHandler::Handle(const FhirRequest& request,
   if (!if_match.ok()) return std::move(if_match).error();
 
   store::ResourceVersion stored{.type = type, .id = id};
+  auto written = InTransaction(store_, request, [&](store::Transaction& tx) {
+    return ApplyAndWrite(tx, request, defs_, registry_, type, id, *patch, *if_match, &stored);
+  });
+  if (!written.ok()) return std::move(written).error();
+  stored.stamp = written->stamp;
+  return WriteAnswer(request, 200, stored, defs_);
+}
+
+fhir::Result<FhirResponse> PatchHandler::Conditional(const FhirRequest& request,
+                                                     const PathParams& params) const {
+  const std::string& type = params.at("type");
+  auto patch = ReadPatch(request);
+  if (!patch.ok()) return std::move(patch).error();
+  auto if_match = ParseIfMatch(request);
+  if (!if_match.ok()) return std::move(if_match).error();
+  const QueryParams criteria = ConditionalCriteria(request);
+
+  store::ResourceVersion stored{.type = type};
   auto written = InTransaction(
       store_, request, [&](store::Transaction& tx) -> fhir::Result<store::WriteResult> {
-        auto current = tx.Read(type, id);
-        if (!current.ok()) return std::move(current).error();
-        const std::int64_t version = current->stamp.version;
-        if (current->deleted) {
-          return fhir::Error::Gone("rest.deleted", type + "/" + id + " was deleted in version " +
-                                                       std::to_string(version));
+        auto matches = FindMatches(tx, RegistryFor(request, registry_), type, criteria, type + "?",
+                                   terminology_);
+        if (!matches.ok()) return std::move(matches).error();
+        if (matches->size() > 1) return MultipleMatches(type + "?");
+        if (matches->empty()) {
+          return fhir::Error(404, fhir::Issue{.type = fhir::IssueType::kNotFound,
+                                              .message_id = "rest.no-match",
+                                              .text = "No " + type + " matches the criteria",
+                                              .expression = type + "?"});
         }
-        if (*if_match && **if_match != version) {
-          return fhir::Error::PreconditionFailed(
-              "store.version-conflict", "If-Match names version " + std::to_string(**if_match) +
-                                            " but the current version is " +
-                                            std::to_string(version));
+        // Only what the sender may see can be changed through criteria.
+        if (auto screened = ScreenOne(request.gate, tx, matches->front()); !screened.ok()) {
+          return std::move(screened).error();
         }
-        fhir::Result<fhir::Resource> patched = fhir::Resource();
-        if (patch->json_patch) {
-          patched = fhir::patch::ApplyJsonPatch(current->json, *patch->json_patch, defs_);
-        } else {
-          auto resource = fhir::json::Parse(current->json, defs_);
-          if (!resource.ok()) {
-            return fhir::Error::Internal("rest.stored-unreadable",
-                                         "A stored resource could not be read");
-          }
-          patched = fhir::patch::ApplyFhirPathPatch(*resource, *patch->parameters, defs_);
-        }
-        if (!patched.ok()) return std::move(patched).error();
-        const fhir::Node* patched_id = patched->root()->Child("id");
-        if (patched->resource_type() != type || patched_id == nullptr || patched_id->value != id) {
-          return fhir::Error::Unprocessable("patch.id-changed",
-                                            "A patch must not change the resource's type or id",
-                                            type + ".id");
-        }
-        // Conditional on the version just read: a writer that got in between makes this fail
-        // rather than have its update silently overwritten.
-        auto write = tx.Write({.type = type,
-                               .id = id,
-                               .expected_version = version,
-                               .method = "PATCH",
-                               .render = [&](const store::VersionStamp& stamp) {
-                                 auto rendered = RenderForStore(*patched, id, stamp,
-                                                                RegistryFor(request, registry_));
-                                 if (rendered.ok()) stored.json = rendered->json;
-                                 return rendered;
-                               }});
-        if (!write.ok() && !*if_match && write.error().message_id() == "store.version-conflict") {
-          return fhir::Error::Conflict(
-              "patch.concurrent-update",
-              type + "/" + id + " changed while the patch was applied; retry the patch");
-        }
-        return write;
+        stored.id = matches->front().id;
+        return ApplyAndWrite(tx, request, defs_, registry_, type, stored.id, *patch, *if_match,
+                             &stored);
       });
   if (!written.ok()) return std::move(written).error();
   stored.stamp = written->stamp;

@@ -9,6 +9,9 @@
 // If-Match W/"n" makes the patch conditional on version n being current. Answers 200 with
 // Location, ETag, Last-Modified and a body as Prefer asks, like update; meta.versionId and
 // meta.lastUpdated come from the store.
+// PATCH [base]/{type}?criteria: conditional patch (as FHIR R5 defines it). One match: that
+// resource is patched; none: 404 rest.no-match; several: 412 rest.multiple-matches. The
+// criteria are locked and searched in the patch's transaction (conditional.h).
 //
 // Errors (message ids are stable):
 //   415 patch.unsupported-media-type  neither a JSON Patch nor a Parameters or Binary body
@@ -16,7 +19,7 @@
 //   400 patch.invalid, 422 patch.failed, 422 json.*  from the patch (fhir/patch/*.h)
 //   400 patch.invalid-binary          a Binary whose contentType is not JSON Patch, or no data
 //   422 patch.id-changed              the patch changes the resource's id (or resourceType)
-//   404 store.not-found, 410 rest.deleted
+//   404 store.not-found, 404 rest.no-match, 410 rest.deleted, 412 rest.multiple-matches
 //   412 store.version-conflict        If-Match names another version than the current one, or
 //                                     another writer changed the resource meanwhile
 //   409 patch.concurrent-update       another writer changed the resource between the read and
@@ -32,23 +35,30 @@
 #include "server/rest/router.h"
 #include "server/search/registry.h"
 #include "server/store/store.h"
+#include "server/terminology/terminology.h"
 
 namespace server::rest {
 
 class PatchHandler {
  public:
-  // `store` and `defs` must outlive the handler.
+  // `store`, `defs` and `terminology` must outlive the handler. Without `terminology`,
+  // conditional patches refuse the terminology modifiers (conditional.h).
   PatchHandler(store::Store& store, const fhir::model::Definitions& defs,
-               const search::Registry& registry)
-      : store_(store), defs_(defs), registry_(registry) {}
+               const search::Registry& registry,
+               const terminology::Terminology* terminology = nullptr)
+      : store_(store), defs_(defs), registry_(registry), terminology_(terminology) {}
 
   // Path parameters: type, id.
   fhir::Result<FhirResponse> Handle(const FhirRequest& request, const PathParams& params) const;
+  // Path parameter: type; the criteria are the query.
+  fhir::Result<FhirResponse> Conditional(const FhirRequest& request,
+                                         const PathParams& params) const;
 
  private:
   store::Store& store_;
   const fhir::model::Definitions& defs_;
   const search::Registry& registry_;
+  const terminology::Terminology* terminology_;
 };
 
 }  // namespace server::rest
