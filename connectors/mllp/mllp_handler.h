@@ -54,8 +54,9 @@ struct HandlerOptions {
   // The size limit the listener applies, for the text of the rejection of a larger message.
   std::size_t max_message_bytes = 4 * 1024 * 1024;
   // Messages whose transaction runs at once; the others wait, while parsing, mapping and
-  // answering stay concurrent. Each holds a database connection while it runs.
-  int max_concurrent_transactions = 2;
+  // answering stay concurrent. Each holds one of the store's 16 database connections while it
+  // runs; 8 leaves the others to REST clients.
+  int max_concurrent_transactions = 8;
   // MSH-3 and MSH-4 of the acknowledgements.
   std::string application = "FHIRHUB";
   std::string facility;

@@ -5,6 +5,7 @@
 //     id, status, first failure, attempts, sender, control id, reasons. Messages themselves are
 //     not printed (they hold patient data): --id N --raw prints the one message as received.
 //   fhirhub connectors replay [--id N] --host H --port P [--timeout S]
+//                             [--tls [--tls-ca PEM] [--tls-certificate PEM --tls-private-key PEM]]
 //                             [--database-url URL | --data-dir DIR]
 //     Sends the open dead letters (or the one) to the running MLLP listener again, in id order,
 //     and marks those answered AA as replayed; prints one line per dead letter.
@@ -16,6 +17,7 @@
 #include <ctime>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,8 +33,10 @@ namespace {
 constexpr const char* kUsage =
     "usage: fhirhub connectors dead-letters [--all] [--id N [--raw]] [--database-url URL | "
     "--data-dir DIR]\n"
-    "       fhirhub connectors replay [--id N] --host H --port P [--timeout S] "
-    "[--database-url URL | --data-dir DIR]\n";
+    "       fhirhub connectors replay [--id N] --host H --port P [--timeout S]\n"
+    "                                 [--tls [--tls-ca PEM] [--tls-certificate PEM "
+    "--tls-private-key PEM]]\n"
+    "                                 [--database-url URL | --data-dir DIR]\n";
 
 int Fail(const std::string& text) {
   std::fprintf(stderr, "fhirhub connectors: %s\n", text.c_str());
@@ -142,7 +146,8 @@ int Replay(const CommandLine& cl) {
   auto db = OpenDatabaseBesideServer(cl);
   if (!db.ok()) return Fail(db.error().text());
   store::pg::PgConnectorLog log({.pool = {db->conninfo, 1, std::chrono::milliseconds(5000)}});
-  auto client = connectors::mllp::MllpClient::Connect(target->host, target->port, target->timeout);
+  auto client = connectors::mllp::MllpClient::Connect(target->host, target->port, target->timeout,
+                                                      target->tls);
   if (!client.ok()) return Finish(*db, Fail(client.error().text()));
 
   // Read first, then send: the listener adds to the dead letters while this runs.
@@ -187,8 +192,11 @@ int Replay(const CommandLine& cl) {
 }  // namespace
 
 int RunConnectors(const std::vector<std::string>& args) {
-  auto cl = CommandLine::Parse(args, {"all", "raw"},
-                               {"database-url", "data-dir", "id", "host", "port", "timeout"});
+  std::set<std::string, std::less<>> flags = MllpTargetFlags();
+  flags.insert({"all", "raw"});
+  std::set<std::string, std::less<>> options = MllpTargetOptions();
+  options.insert({"database-url", "data-dir", "id"});
+  auto cl = CommandLine::Parse(args, flags, options);
   if (!cl.ok()) {
     std::fprintf(stderr, "fhirhub connectors: %s\n", cl.error().text().c_str());
     return 2;

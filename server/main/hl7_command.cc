@@ -7,7 +7,7 @@
 //     tree). Exits 0; 1 when a message does not parse or cannot be mapped (the error, with its
 //     HL7 position and table 0357 code, on standard error); 2 on a usage error; 3 when FILE or
 //     DIR cannot be read.
-//   fhirhub hl7 send --host H --port P [--timeout SECONDS] FILE...
+//   fhirhub hl7 send --host H --port P [--timeout SECONDS] [--tls ...] FILE...
 //     Sends messages to an MLLP listener and prints each acknowledgement (hl7_send_command.cc).
 #include <cstdio>
 #include <iostream>
@@ -25,7 +25,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: fhirhub hl7 map [--mappings DIR] FILE|-\n"
-    "       fhirhub hl7 send --host H --port P [--timeout SECONDS] FILE...\n";
+    "       fhirhub hl7 send --host H --port P [--timeout SECONDS] [--tls [--tls-ca PEM]\n"
+    "                        [--tls-certificate PEM --tls-private-key PEM]] FILE...\n";
 
 void PrintError(std::size_t message_number, const fhir::Error& error) {
   for (const auto& e : mappings::hl7v2::AckErrorsFor(error)) {

@@ -85,6 +85,9 @@ commands:
   hl7 send  send HL7 v2 messages to an MLLP listener and print each acknowledgement; exit 0
             only when all were AA
               --host H --port P   the listener (required); --timeout S (default 30)
+              --tls               speak TLS, verifying the listener's certificate and name
+              --tls-ca PEM        the CAs to trust (default: the system's)
+              --tls-certificate PEM --tls-private-key PEM   this sender's, for mutual TLS
               FILE...             files of one message or several (\r, \n or \r\n line ends)
   help      show this text
 
