@@ -155,13 +155,14 @@ void SetValue(fhir::Resource& resource, fhir::Node* node, std::string_view value
   node->has_value = true;
 }
 
-// Rewrites the references of one resource; conditional references are resolved in `tx`.
+// Rewrites the references of one resource; conditional references are resolved in `tx`, to
+// resources the Bundle's sender may see (`gate`).
 class ReferenceRewriter {
  public:
   ReferenceRewriter(store::Transaction& tx, const search::Registry& registry,
-                    const terminology::Terminology* terminology,
+                    const terminology::Terminology* terminology, ResourceGate* gate,
                     const std::map<std::string, std::string>& moved)
-      : tx_(tx), registry_(registry), terminology_(terminology), moved_(moved) {}
+      : tx_(tx), registry_(registry), terminology_(terminology), gate_(gate), moved_(moved) {}
 
   fhir::Result<void> Rewrite(fhir::Resource& resource, size_t index) {
     resource_ = &resource;
@@ -219,6 +220,13 @@ class ReferenceRewriter {
                               (none ? " matches no resource" : " matches several resources"),
                       .expression = Location(index_) + ".resource"});
     }
+    // The id of a resource the sender may not see must not end up in what the sender wrote:
+    // the reference is refused as a direct read of its target would be.
+    if (auto screened = ScreenMatch(gate_, tx_, matches->front(), value); !screened.ok()) {
+      std::vector<fhir::Issue> issues = screened.error().issues();
+      for (fhir::Issue& issue : issues) issue.expression = Location(index_) + ".resource";
+      return fhir::Error(screened.error().http_status(), std::move(issues));
+    }
     SetValue(*resource_, reference, type + "/" + matches->front().id);
     return {};
   }
@@ -241,6 +249,7 @@ class ReferenceRewriter {
   store::Transaction& tx_;
   const search::Registry& registry_;
   const terminology::Terminology* terminology_;
+  ResourceGate* gate_;
   const std::map<std::string, std::string>& moved_;
   fhir::Resource* resource_ = nullptr;
   size_t index_ = 0;
@@ -440,6 +449,11 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
       const fhir::Node* body_id = body.root()->Child("id");
       std::string id;
       if (matches->size() == 1) {
+        // Withheld matches are refused here, by the criteria: the id must not reach the answer.
+        if (auto screened = ScreenMatch(gate, tx, matches->front(), "request.url");
+            !screened.ok()) {
+          return Located(entry.index, type, screened.error());
+        }
         id = matches->front().id;
         if (body_id != nullptr && body_id->has_value && body_id->value != id) {
           return fhir::Error::Invalid(
@@ -475,6 +489,9 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
                                                     .text = "No " + type + " matches the criteria",
                                                     .expression = "request.url"}));
       }
+      if (auto screened = ScreenMatch(gate, tx, matches->front(), "request.url"); !screened.ok()) {
+        return Located(entry.index, type, screened.error());
+      }
       request.path = type + "/" + matches->front().id;
       request.query.clear();
       target = request.path;
@@ -485,7 +502,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
   }
 
   // 2. Point references at the settled identities.
-  ReferenceRewriter rewriter(tx, registry, terminology_, moved);
+  ReferenceRewriter rewriter(tx, registry, terminology_, gate, moved);
   for (Entry& entry : entries) {
     if (!entry.request.body) continue;
     if (auto done = rewriter.Rewrite(*entry.request.body, entry.index); !done.ok()) return done;
@@ -501,7 +518,7 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
     if (entry->matched) {
       // A conditional create that found its resource: answered as a create would be, unwritten,
       // when the Bundle's sender may see it.
-      if (auto screened = ScreenOne(gate, tx, *entry->matched); !screened.ok()) {
+      if (auto screened = ScreenMatch(gate, tx, *entry->matched, "ifNoneExist"); !screened.ok()) {
         return Located(entry->index, TypeOf(entry->request), screened.error());
       }
       FhirResponse existing;

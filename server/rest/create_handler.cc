@@ -28,7 +28,7 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
         stored = std::move(matches->front());
         created = false;
         // The match is answered only to whom may see it.
-        return ScreenOne(request.gate, tx, stored);
+        return ScreenMatch(request.gate, tx, stored, "If-None-Exist");
       }
     }
     stored.id = request.assigned_id.empty() ? ids_.NewId() : request.assigned_id;

@@ -36,27 +36,27 @@ fhir::Result<FhirResponse> DeleteHandler::Conditional(const FhirRequest& request
                                                       const PathParams& params) const {
   const std::string& type = params.at("type");
   const QueryParams criteria = ConditionalCriteria(request);
-  auto written =
-      InTransaction(store_, request,
-                    [&](store::Transaction& tx) -> fhir::Result<std::optional<store::WriteResult>> {
-                      auto matches = FindMatches(tx, RegistryFor(request, registry_), type,
-                                                 criteria, type + "?", terminology_);
-                      if (!matches.ok()) return std::move(matches).error();
-                      if (matches->size() > 1) return MultipleMatches(type + "?");
-                      if (matches->empty()) return std::optional<store::WriteResult>();
-                      store::ResourceVersion& match = matches->front();
-                      // Only what the sender may see can be deleted through criteria.
-                      if (auto screened = ScreenOne(request.gate, tx, match); !screened.ok()) {
-                        return std::move(screened).error();
-                      }
-                      auto deleted = tx.Write({.type = type,
-                                               .id = match.id,
-                                               .expected_version = match.stamp.version,
-                                               .is_delete = true,
-                                               .method = "DELETE"});
-                      if (!deleted.ok()) return std::move(deleted).error();
-                      return std::optional<store::WriteResult>(*deleted);
-                    });
+  auto written = InTransaction(
+      store_, request,
+      [&](store::Transaction& tx) -> fhir::Result<std::optional<store::WriteResult>> {
+        auto matches = FindMatches(tx, RegistryFor(request, registry_), type, criteria, type + "?",
+                                   terminology_);
+        if (!matches.ok()) return std::move(matches).error();
+        if (matches->size() > 1) return MultipleMatches(type + "?");
+        if (matches->empty()) return std::optional<store::WriteResult>();
+        store::ResourceVersion& match = matches->front();
+        // Only what the sender may see can be deleted through criteria.
+        if (auto screened = ScreenMatch(request.gate, tx, match, type + "?"); !screened.ok()) {
+          return std::move(screened).error();
+        }
+        auto deleted = tx.Write({.type = type,
+                                 .id = match.id,
+                                 .expected_version = match.stamp.version,
+                                 .is_delete = true,
+                                 .method = "DELETE"});
+        if (!deleted.ok()) return std::move(deleted).error();
+        return std::optional<store::WriteResult>(*deleted);
+      });
   if (!written.ok()) return std::move(written).error();
   return Deleted(*written);
 }

@@ -185,7 +185,8 @@ fhir::Result<FhirResponse> PatchHandler::Conditional(const FhirRequest& request,
                                               .expression = type + "?"});
         }
         // Only what the sender may see can be changed through criteria.
-        if (auto screened = ScreenOne(request.gate, tx, matches->front()); !screened.ok()) {
+        if (auto screened = ScreenMatch(request.gate, tx, matches->front(), type + "?");
+            !screened.ok()) {
           return std::move(screened).error();
         }
         stored.id = matches->front().id;

@@ -11,4 +11,20 @@ fhir::Result<void> ScreenOne(ResourceGate* gate, store::Transaction& tx,
   return {};
 }
 
+fhir::Result<void> ScreenMatch(ResourceGate* gate, store::Transaction& tx,
+                               store::ResourceVersion& version, std::string_view where) {
+  auto screened = ScreenOne(gate, tx, version);
+  if (screened.ok()) return screened;
+  const int status = screened.error().http_status();
+  std::vector<fhir::Issue> issues = screened.error().issues();
+  for (fhir::Issue& issue : issues) {
+    issue.text = status == 404 ? "No resource matches " + std::string(where)
+                               : "What " + std::string(where) +
+                                     " selects is withheld from this "
+                                     "request";
+    issue.expression = std::string(where);
+  }
+  return fhir::Error(status, std::move(issues));
+}
+
 }  // namespace server::rest

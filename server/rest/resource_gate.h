@@ -48,6 +48,11 @@ class ResourceGate {
 fhir::Result<void> ScreenOne(ResourceGate* gate, store::Transaction& tx,
                              store::ResourceVersion& version);
 
+// Screens a resource that search criteria selected (`where`: the header or URL they came from).
+// The error to answer names the criteria, not the resource, whose id the sender did not know.
+fhir::Result<void> ScreenMatch(ResourceGate* gate, store::Transaction& tx,
+                               store::ResourceVersion& version, std::string_view where);
+
 }  // namespace server::rest
 
 #endif  // SERVER_REST_RESOURCE_GATE_H_

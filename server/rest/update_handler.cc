@@ -87,7 +87,7 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
         if (matches->size() == 1) {
           store::ResourceVersion& match = matches->front();
           // Only what the sender may see can be changed through criteria.
-          if (auto screened = ScreenOne(request.gate, tx, match); !screened.ok()) {
+          if (auto screened = ScreenMatch(request.gate, tx, match, type + "?"); !screened.ok()) {
             return std::move(screened).error();
           }
           if (body_id != nullptr && body_id->value != match.id) {

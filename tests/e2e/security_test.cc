@@ -278,7 +278,33 @@ TEST_F(SecurityTest, PatientContextKeepsEveryQueryInTheCompartment) {
            Observation("x", "pa", "vital-signs", "8867-4", "2026-02-05"), kJson, if_none_exist);
   EXPECT_EQ(existing.status, 403) << existing.body;
   EXPECT_EQ(existing.body.find("Wang"), std::string::npos);
+  // Selected by criteria, a withheld resource is refused by the criteria, never by its id.
+  std::map<std::string, std::string> by_code = {{"Authorization", "Bearer " + writer},
+                                                {"If-None-Exist", "code=8867-4&date=2026-01-12"}};
+  Answer by_criteria =
+      Call(Port(), "POST", "/fhir/Observation",
+           Observation("y", "pa", "vital-signs", "8867-4", "2026-02-05"), kJson, by_code);
+  EXPECT_EQ(by_criteria.status, 403) << by_criteria.body;
+  EXPECT_EQ(by_criteria.body.find("pb-hr"), std::string::npos) << by_criteria.body;
+  EXPECT_EQ(Send("PATCH", "/fhir/Observation?_id=pb-hr", writer,
+                 R"({"resourceType":"Parameters","parameter":[{"name":"operation","part":[)"
+                 R"({"name":"type","valueCode":"delete"},{"name":"path","valueString":)"
+                 R"("Observation.performer"}]}]})")
+                .status,
+            403);
   EXPECT_EQ(Send("GET", "/fhir/Observation/pb-hr", *admin_).status, 200);
+  // A conditional reference to what the token may not see is refused, and its id never stored.
+  std::string derived = Observation("pa-derived", "pa", "vital-signs", "8867-4", "2026-02-06");
+  derived.insert(derived.size() - 1,
+                 R"(,"derivedFrom":[{"reference":"Observation?code=8867-4&date=2026-01-12"}])");
+  Answer hidden = Send("POST", "/fhir", writer,
+                       R"({"resourceType":"Bundle","type":"transaction","entry":[{"request":)"
+                       R"({"method":"PUT","url":"Observation/pa-derived"},"resource":)" +
+                           derived + "}]}");
+  EXPECT_EQ(hidden.status, 403) << hidden.body;
+  EXPECT_EQ(hidden.body.find("pb-hr"), std::string::npos) << hidden.body;
+  EXPECT_NE(hidden.body.find("Bundle.entry[0].resource"), std::string::npos) << hidden.body;
+  EXPECT_EQ(Send("GET", "/fhir/Observation/pa-derived", *admin_).status, 404);
 }
 
 TEST_F(SecurityTest, QueryConstraintsOfV2ScopesApply) {
