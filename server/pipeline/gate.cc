@@ -18,6 +18,8 @@ store::SearchQuery ConsentQuery(const std::set<std::string>& patients) {
   store::SearchQuery query;
   query.type = "Consent";
   query.count = 1000;
+  // Run for every resident a request touches: the same few shapes, values of similar cost.
+  query.reuse_plan = true;
   if (patients.empty()) {
     store::IndexCondition active;
     active.kind = store::IndexKind::kToken;

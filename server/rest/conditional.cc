@@ -84,6 +84,7 @@ fhir::Result<std::vector<store::ResourceVersion>> FindMatches(
                             stored ? &*stored : nullptr);
   if (!parsed.ok()) return std::move(parsed).error();
   parsed->query.count = 2;
+  parsed->query.reuse_plan = true;
   if (auto locked = tx.LockCriteria({CriteriaKey(type, criteria)}); !locked.ok()) {
     return std::move(locked).error();
   }

@@ -323,6 +323,11 @@ struct SearchQuery {
   // Keyset cursor: the `next` of the previous page; nullopt for the first page. Opaque: a
   // cursor is only valid with the query that produced it (store.invalid-cursor, 400, otherwise).
   std::optional<std::string> after;
+  // Whether the store may plan this query's shape once and reuse the plan for other values: for
+  // lookups run many times with values that hardly change their cost (a conditional
+  // interaction's identifier, a resident's Consents). Searches for users leave it off, since a
+  // plan made without their values can be far slower for some of them.
+  bool reuse_plan = false;
 };
 
 struct SearchPage {

@@ -111,6 +111,16 @@ fhir::Result<PgResult> PgConnection::ExecParams(const std::string& sql,
                             values.data(), nullptr, nullptr, 0));
 }
 
+fhir::Result<PgResult> PgConnection::ExecReused(const std::string& sql,
+                                                const std::vector<Param>& params) {
+  auto it = reused_.find(sql);
+  if (it == reused_.end()) {
+    if (reused_.size() >= kMaxReused) return ExecParams(sql, params);
+    it = reused_.emplace(sql, "reused_" + std::to_string(reused_.size())).first;
+  }
+  return Exec(it->second, sql, params);
+}
+
 fhir::Result<PgResult> PgConnection::Exec(const std::string& name, const std::string& sql,
                                           const std::vector<Param>& params) {
   if (auto prepared = Prepare(name, sql); !prepared.ok()) return std::move(prepared).error();

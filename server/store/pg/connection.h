@@ -10,6 +10,7 @@
 #ifndef SERVER_STORE_PG_CONNECTION_H_
 #define SERVER_STORE_PG_CONNECTION_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -66,6 +67,12 @@ class PgConnection {
   // chosen without the values, and for searches over skewed index rows such a plan can be ten
   // times slower than the custom one (docs/performance.md).
   fhir::Result<PgResult> ExecParams(const std::string& sql, const std::vector<Param>& params);
+  // Runs `sql`, built per request, as a statement prepared on this connection the first time its
+  // text is run here and reused after, so it is parsed and planned once rather than each time
+  // (with PostgreSQL choosing between plans for the values and one generic plan as it does for
+  // any prepared statement). Up to kMaxReused texts per connection; others run as ExecParams.
+  fhir::Result<PgResult> ExecReused(const std::string& sql, const std::vector<Param>& params);
+  static constexpr std::size_t kMaxReused = 256;
   // Runs parameterless `first` and then the prepared statement in one round trip (libpq pipeline
   // mode) and returns the statement's result, or the first error of either.
   fhir::Result<PgResult> ExecAfter(const char* first, const std::string& name,
@@ -87,6 +94,7 @@ class PgConnection {
 
   pg_conn* conn_;
   std::set<std::string, std::less<>> prepared_;
+  std::map<std::string, std::string, std::less<>> reused_;  // SQL text -> statement name
   bool broken_ = false;
 };
 

@@ -377,7 +377,8 @@ class PgTransaction final : public Transaction {
     if (!walk_has.ok()) return std::move(walk_has).error();
     auto statement = SearchStatement(tenant_, query, *walk_has);
     if (!statement.ok()) return std::move(statement).error();
-    auto rows = lease_->ExecParams(statement->sql, statement->params);
+    auto rows = query.reuse_plan ? lease_->ExecReused(statement->sql, statement->params)
+                                 : lease_->ExecParams(statement->sql, statement->params);
     if (!rows.ok()) return std::move(rows).error();
     const int count = std::clamp(query.count, 1, kMaxHistoryCount);
     SearchPage page;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -61,6 +62,30 @@ TEST_F(PgStoreTest, ConcurrentMigrationsApplyEachMigrationOnce) {
     total += count;
   }
   EXPECT_EQ(total, static_cast<int>(Migrations().size()));
+}
+
+TEST_F(PgStoreTest, ReusedStatementsArePreparedOncePerTextAndBounded) {
+  auto conn = PgConnection::Connect(conninfo_);
+  ASSERT_TRUE(conn.ok());
+  for (int i = 0; i < 3; ++i) {
+    for (const char* sql : {"SELECT $1::int + 1", "SELECT $1::int + 2"}) {
+      auto rows = (*conn)->ExecReused(sql, {std::to_string(i)});
+      ASSERT_TRUE(rows.ok()) << rows.error().text();
+      EXPECT_EQ(rows->GetInt(0, 0), i + (sql[std::strlen(sql) - 1] - '0'));
+    }
+  }
+  auto prepared = (*conn)->ExecSimple("SELECT count(*) FROM pg_prepared_statements");
+  ASSERT_TRUE(prepared.ok());
+  EXPECT_EQ(prepared->GetInt(0, 0), 2);
+  // Past the bound, texts still run, unprepared.
+  for (std::size_t i = 0; i < PgConnection::kMaxReused; ++i) {
+    auto rows = (*conn)->ExecReused("SELECT " + std::to_string(i) + " + $1::int", {"1"});
+    ASSERT_TRUE(rows.ok()) << rows.error().text();
+    EXPECT_EQ(rows->GetInt(0, 0), static_cast<int>(i) + 1);
+  }
+  prepared = (*conn)->ExecSimple("SELECT count(*) FROM pg_prepared_statements");
+  ASSERT_TRUE(prepared.ok());
+  EXPECT_EQ(prepared->GetInt(0, 0), static_cast<int>(PgConnection::kMaxReused));
 }
 
 TEST_F(PgStoreTest, SearchStatementsBindValuesAndLeaveNothingPrepared) {
