@@ -60,6 +60,7 @@
 #include "server/store/pg/pg_audit_log.h"
 #include "server/store/pg/pg_pending_measurements.h"
 #include "server/store/pg/pg_store.h"
+#include "server/store/pg/table_statistics.h"
 
 namespace server::main {
 
@@ -315,6 +316,23 @@ void SignCheckpoints(store::AuditLog& log, const security::PrivateKey& key,
                    static_cast<long long>(removed->removed),
                    static_cast<long long>(removed->through),
                    static_cast<long long>(retention->count()));
+    }
+  }
+}
+
+// Analyzes the store's tables each time one doubled (store/pg/table_statistics.h), every few
+// seconds until `stop`, on a connection of its own.
+void KeepStatistics(const std::string& conninfo, StopSignal& stop) {
+  std::unique_ptr<store::pg::PgConnection> conn;
+  while (!stop.WaitFor(std::chrono::seconds(2))) {
+    if (!conn || !conn->healthy()) {
+      auto connected = store::pg::PgConnection::Connect(conninfo);
+      if (!connected.ok()) continue;
+      conn = std::move(connected).value();
+    }
+    if (auto analyzed = store::pg::AnalyzeGrownTables(*conn); !analyzed.ok()) {
+      std::fprintf(stderr, "fhirhub: table statistics not refreshed (%s)\n",
+                   analyzed.error().message_id().c_str());
     }
   }
 }
@@ -617,6 +635,8 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
     });
   }
 
+  std::thread statistics([&] { KeepStatistics(conninfo, stopping); });
+
   std::thread sweeping;
   if (station.sweep.count() > 0) {
     const std::string base_url =
@@ -637,6 +657,7 @@ int Serve(const http::HttpOptions& options, const SecurityOptions& security,
   if (sweeping.joinable()) sweeping.join();
   audit_writer.Stop();
   reindexing.join();
+  statistics.join();
   if (checkpoints.joinable()) checkpoints.join();
   return 0;
 }

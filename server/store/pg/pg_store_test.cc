@@ -12,6 +12,7 @@
 #include "server/store/pg/connection.h"
 #include "server/store/pg/migrations.h"
 #include "server/store/pg/search_sql.h"
+#include "server/store/pg/table_statistics.h"
 #include "tests/support/pg_cluster.h"
 
 namespace server::store::pg {
@@ -62,6 +63,38 @@ TEST_F(PgStoreTest, ConcurrentMigrationsApplyEachMigrationOnce) {
     total += count;
   }
   EXPECT_EQ(total, static_cast<int>(Migrations().size()));
+}
+
+TEST_F(PgStoreTest, TablesAreAnalyzedEachTimeTheyDoubled) {
+  auto conn = PgConnection::Connect(conninfo_);
+  ASSERT_TRUE(conn.ok());
+  const auto insert = [&](int from, int to) {
+    ASSERT_TRUE((*conn)
+                    ->ExecSimple("INSERT INTO grown SELECT generate_series(" +
+                                 std::to_string(from) + ", " + std::to_string(to) + ")")
+                    .ok());
+    // The counters the decision reads, published now rather than within the next second.
+    ASSERT_TRUE((*conn)->ExecSimple("SELECT pg_stat_force_next_flush()").ok());
+  };
+  const auto analyzed = [&] {
+    auto tables = AnalyzeGrownTables(**conn);
+    EXPECT_TRUE(tables.ok()) << tables.error().text();
+    return tables.ok() ? *tables : std::vector<std::string>{"failed"};
+  };
+  ASSERT_TRUE((*conn)->ExecSimple("CREATE TABLE grown (n int)").ok());
+  insert(1, kMinChanged - 10);
+  EXPECT_TRUE(analyzed().empty());  // too few rows to matter
+  insert(kMinChanged - 9, kMinChanged + 10);
+  EXPECT_EQ(analyzed(), std::vector<std::string>{"public.grown"});  // never analyzed
+  EXPECT_TRUE(analyzed().empty());
+  insert(kMinChanged + 11, 2 * kMinChanged + 10);  // 50 more than the 60 analyzed: not doubled
+  EXPECT_TRUE(analyzed().empty());
+  insert(2 * kMinChanged + 11, 2 * kMinChanged + 30);
+  EXPECT_EQ(analyzed(), std::vector<std::string>{"public.grown"});
+  auto reltuples =
+      (*conn)->ExecSimple("SELECT reltuples::int FROM pg_class WHERE relname = 'grown'");
+  ASSERT_TRUE(reltuples.ok());
+  EXPECT_EQ(reltuples->GetInt(0, 0), 2 * kMinChanged + 30);
 }
 
 TEST_F(PgStoreTest, ReusedStatementsArePreparedOncePerTextAndBounded) {
