@@ -21,6 +21,7 @@
 #include "server/security/tls.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
+#include "tests/support/test_certificates.h"
 #include "tests/support/test_definitions.h"
 
 namespace {
@@ -30,6 +31,8 @@ using server::security::TlsClientOptions;
 using server::security::TlsContext;
 using testing_support::Answer;
 using testing_support::Call;
+using testing_support::IssueTestCertificate;
+using testing_support::MakeTestAuthorities;
 using testing_support::RunCommand;
 using testing_support::ServerProcess;
 using namespace std::chrono_literals;
@@ -66,28 +69,17 @@ class MllpTlsTest : public ::testing::Test {
     char pattern[] = "/tmp/fhirhub-mllp-tls-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
-    std::ofstream(dir_ + "/server.ext") << "subjectAltName=DNS:localhost\n"
-                                           "extendedKeyUsage=serverAuth\n";
-    std::ofstream(dir_ + "/client.ext") << "extendedKeyUsage=clientAuth\n";
-    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    auto run = [](const std::string& command) {
-      std::string output;
-      ASSERT_EQ(RunCommand("cd " + dir_ + " && " + command, output), 0) << command << output;
-    };
-    for (const std::string ca : {"ca", "other-ca"}) {
-      run("openssl req -x509" + ec + " -keyout " + ca + ".key -out " + ca +
-          ".pem -days 2 -subj '/CN=fhirhub mllp test " + ca + "'");
-    }
-    auto issue = [&](const std::string& name, const std::string& subject, const std::string& ca,
-                     const std::string& ext) {
-      run("openssl req" + ec + " -keyout " + name + ".key -out " + name + ".csr -subj '" + subject +
-          "'");
-      run("openssl x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca +
-          ".key -CAcreateserial -days 2 -out " + name + ".pem -extfile " + ext);
-    };
-    issue("server", "/CN=localhost", "ca", "server.ext");
-    issue("lab", "/C=CN/O=County Hospital/CN=county-lis", "ca", "client.ext");
-    issue("forged", "/C=CN/O=County Hospital/CN=county-lis", "other-ca", "client.ext");
+    const std::string client = "extendedKeyUsage=clientAuth\n";
+    ASSERT_EQ(MakeTestAuthorities(dir_), "");
+    ASSERT_EQ(IssueTestCertificate(dir_, "server", "/CN=localhost", "ca",
+                                   "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n"),
+              "");
+    ASSERT_EQ(
+        IssueTestCertificate(dir_, "lab", "/C=CN/O=County Hospital/CN=county-lis", "ca", client),
+        "");
+    ASSERT_EQ(IssueTestCertificate(dir_, "forged", "/C=CN/O=County Hospital/CN=county-lis",
+                                   "other-ca", client),
+              "");
     std::ofstream(dir_ + "/adt-1.hl7") << Adt("TLS-1", "PAT-TLS-1");
     std::ofstream(dir_ + "/adt-2.hl7") << Adt("TLS-2", "PAT-TLS-2");
   }

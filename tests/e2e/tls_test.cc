@@ -22,9 +22,12 @@
 #include <string>
 
 #include "tests/support/server_process.h"
+#include "tests/support/test_certificates.h"
 
 namespace {
 
+using testing_support::IssueTestCertificate;
+using testing_support::MakeTestAuthorities;
 using testing_support::RunCommand;
 using testing_support::ServerProcess;
 
@@ -40,28 +43,19 @@ class TlsTest : public ::testing::Test {
     char pattern[] = "/tmp/fhirhub-tls-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
-    std::ofstream(dir_ + "/server.ext") << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
-    std::ofstream(dir_ + "/client.ext") << "extendedKeyUsage=clientAuth\n";
-    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    auto run = [](const std::string& command) {
-      std::string output;
-      ASSERT_EQ(RunCommand("cd " + dir_ + " && " + command, output), 0) << command << output;
-    };
-    for (const std::string ca : {"ca", "other-ca"}) {
-      run("openssl req -x509" + ec + " -keyout " + ca + ".key -out " + ca +
-          ".pem -days 2 -subj '/CN=fhirhub test " + ca + "'");
-    }
-    auto issue = [&](const std::string& name, const std::string& subject, const std::string& ca,
-                     const std::string& ext) {
-      run("openssl req" + ec + " -keyout " + name + ".key -out " + name + ".csr -subj '" + subject +
-          "'");
-      run("openssl x509 -req -in " + name + ".csr -CA " + ca + ".pem -CAkey " + ca +
-          ".key -CAcreateserial -days 2 -out " + name + ".pem -extfile " + ext);
-    };
-    issue("server", "/CN=localhost", "ca", "server.ext");
-    issue("his", "/C=CN/O=County Hospital/CN=county-his", "ca", "client.ext");
-    issue("stranger", "/C=CN/O=Elsewhere/CN=stranger", "ca", "client.ext");
-    issue("forged", "/C=CN/O=County Hospital/CN=county-his", "other-ca", "client.ext");
+    const std::string client = "extendedKeyUsage=clientAuth\n";
+    ASSERT_EQ(MakeTestAuthorities(dir_), "");
+    ASSERT_EQ(IssueTestCertificate(dir_, "server", "/CN=localhost", "ca",
+                                   "subjectAltName=IP:127.0.0.1,DNS:localhost\n"),
+              "");
+    ASSERT_EQ(
+        IssueTestCertificate(dir_, "his", "/C=CN/O=County Hospital/CN=county-his", "ca", client),
+        "");
+    ASSERT_EQ(IssueTestCertificate(dir_, "stranger", "/C=CN/O=Elsewhere/CN=stranger", "ca", client),
+              "");
+    ASSERT_EQ(IssueTestCertificate(dir_, "forged", "/C=CN/O=County Hospital/CN=county-his",
+                                   "other-ca", client),
+              "");
     std::ofstream(dir_ + "/clients.json") << R"({"clients": [
       {"subject": "CN=county-his,O=County Hospital,C=CN", "client_id": "county-his",
        "roles": ["connector"], "organization": "Organization/county-hospital"}]})";
