@@ -6,6 +6,7 @@
 #include <random>
 
 #include "fhir/json/json.h"
+#include "fhir/json/quote.h"
 #include "fhir/outcome.h"
 #include "server/search/custom_params.h"
 #include "server/search/extract.h"
@@ -82,13 +83,8 @@ std::string FormatHttpDate(store::Timestamp time) {
 }
 
 std::string JsonString(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  out += '"';
+  std::string out;
+  fhir::json::AppendQuoted(text, &out);
   return out;
 }
 

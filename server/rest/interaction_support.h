@@ -38,8 +38,8 @@ class RandomIdGenerator final : public IdGenerator {
 std::string FormatInstant(store::Timestamp time);
 // "Tue, 14 Nov 2023 22:13:20 GMT": the HTTP-date of Last-Modified (whole seconds).
 std::string FormatHttpDate(store::Timestamp time);
-// The JSON string literal for `text` (quoted, '"' and '\\' escaped, control characters dropped),
-// for building Bundles around stored JSON text.
+// The JSON string literal for `text` (fhir/json/quote.h: nothing dropped, control characters
+// escaped), for building Bundles around stored JSON text.
 std::string JsonString(std::string_view text);
 // Parses `response->json`, if set, into `response->body`: for code that needs the resource tree
 // of an answer. 500 rest.stored-unreadable when the stored text does not parse.

@@ -26,6 +26,13 @@ TEST(InteractionSupportTest, FormatsInstantsWithMicroseconds) {
   EXPECT_EQ(FormatHttpDate(t), "Tue, 14 Nov 2023 22:13:20 GMT");
 }
 
+TEST(InteractionSupportTest, JsonStringsEscapeWhatJsonMustAndKeepTheRest) {
+  EXPECT_EQ(JsonString("a\"b\\c"), R"("a\"b\\c")");
+  // A control character in a search link or an outcome's text is kept, escaped, not dropped.
+  EXPECT_EQ(JsonString(std::string("x\ny\x01z", 5)), R"("x\ny\u0001z")");
+  EXPECT_EQ(JsonString("张三"), "\"张三\"");
+}
+
 TEST(InteractionSupportTest, ReadsIfMatchVersions) {
   EXPECT_EQ(*ParseIfMatch(WithHeader("if-match", "W/\"3\"")).value(), 3);
   EXPECT_EQ(*ParseIfMatch(WithHeader("if-match", "\"12\"")).value(), 12);
