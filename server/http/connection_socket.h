@@ -71,6 +71,10 @@ class ConnectionSocketImpl : public Poco::Net::StreamSocketImpl {
 
   bool timed_out() const { return timed_out_; }
   bool head_too_large() const { return head_too_large_; }
+  // Whether the blank line that ends the current request's head arrived. Poco's parser takes the
+  // end of the stream (a client that closed its side early) for the end of a head too: a head
+  // cut short that way parses as a shorter request, which must be refused, not served.
+  bool head_complete() const { return head_started_ && !in_head_; }
   // Bytes of the current request head received so far (0: the client sent nothing yet).
   std::size_t head_bytes() const { return head_bytes_; }
 

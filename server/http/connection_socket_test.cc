@@ -52,6 +52,22 @@ TEST_F(ConnectionSocketTest, CountsTheHeadUpToTheBlankLineOnly) {
   EXPECT_EQ(socket_->head_bytes(), head.size());
 }
 
+TEST_F(ConnectionSocketTest, AHeadEndsOnlyWithItsBlankLine) {
+  socket_->BeginRequest(Clock::now() + 10s, 1024);
+  Write("GET /fhir/Patient/p1 HTTP/1.1\r\nHost: x\r\n");
+  EXPECT_EQ(Receive().size(), 40u);
+  EXPECT_FALSE(socket_->head_complete());
+  // The client closes its side: the stream ends, the head stays incomplete.
+  ASSERT_EQ(::shutdown(peer_, SHUT_WR), 0);
+  EXPECT_EQ(Receive(), "");
+  EXPECT_FALSE(socket_->head_complete());
+
+  socket_->BeginRequest(Clock::now() + 10s, 1024);
+  socket_->Unread("GET / HTTP/1.1\r\n\r\n", 18);
+  EXPECT_EQ(Receive().size(), 18u);
+  EXPECT_TRUE(socket_->head_complete());
+}
+
 TEST_F(ConnectionSocketTest, HeadOverTheLimitEndsTheStream) {
   socket_->BeginRequest(Clock::now() + 10s, 64);
   Write("GET /fhir/metadata HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(100, 'a') +

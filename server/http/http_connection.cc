@@ -143,10 +143,12 @@ class HttpConnection : public Poco::Net::TCPServerConnection {
     } catch (const std::exception&) {
       return AnswerUnreadable(session, connection, nullptr);
     }
-    // The socket ends the stream where a head exceeds a limit, and Poco's parser takes the end of
-    // the stream for the end of the head: the cut head parses as a shorter request, which must be
-    // refused, not served.
-    if (connection.head_too_large()) return AnswerUnreadable(session, connection, nullptr);
+    // The socket ends the stream where a head exceeds a limit, and the client may end it too;
+    // Poco's parser takes the end of the stream for the end of the head: the cut head parses as a
+    // shorter request, which must be refused, not served.
+    if (connection.head_too_large() || !connection.head_complete()) {
+      return AnswerUnreadable(session, connection, nullptr);
+    }
     response.setDate(Poco::Timestamp());
     response.setVersion(request->getVersion());
     response.setKeepAlive(request->getKeepAlive() && !gate_.stopping());

@@ -64,6 +64,9 @@ class RawConnection {
     return true;
   }
 
+  // Ends what this side sends (a half-close); the answer can still be read.
+  void CloseSending() { ::shutdown(fd_, SHUT_WR); }
+
   // Everything the server sends until it closes the connection. `closed` tells whether it did
   // within `limit`.
   std::string ReadUntilClosed(bool& closed, std::chrono::milliseconds limit = kReadLimit) {
@@ -188,6 +191,20 @@ TEST_F(LimitsTest, HeadFarBeyondTheLimitIs431) {
   RawAnswer answer = ParseAnswer(connection.ReadUntilClosed(closed));
   EXPECT_EQ(answer.status, 431);
   ExpectOutcome(answer.body, "http.headers-too-large");
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(LimitsTest, AHeadCutShortByTheClientIsRefusedNotServed) {
+  ASSERT_TRUE(server().ok());
+  RawConnection connection(Port());
+  ASSERT_TRUE(connection.ok());
+  // No blank line: the client closes its side before the head ended.
+  ASSERT_TRUE(connection.Send("GET /fhir/metadata HTTP/1.1\r\nHost: x\r\n"));
+  connection.CloseSending();
+  bool closed = false;
+  RawAnswer answer = ParseAnswer(connection.ReadUntilClosed(closed));
+  EXPECT_EQ(answer.status, 400);
+  ExpectOutcome(answer.body, "http.malformed-request");
   EXPECT_TRUE(closed);
 }
 
