@@ -25,26 +25,20 @@
 #include "connectors/mllp/mllp_frame.h"
 #include "mappings/hl7v2/er7.h"
 #include "tests/support/http_client.h"
+#include "tests/support/mllp_messages.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_definitions.h"
 
 namespace {
 
 using connectors::mllp::MllpClient;
+using testing_support::AckCode;
+using testing_support::Adt;
 using testing_support::Answer;
 using testing_support::Call;
+using testing_support::Count;
 using testing_support::ServerProcess;
 using namespace std::chrono_literals;
-
-std::string Adt(const std::string& control_id, const std::string& patient) {
-  return "MSH|^~\\&|HIS|HOSP|FHIRHUB|CENTER|20240102030405||ADT^A01^ADT_A01|" + control_id +
-         "|P|2.5.1\r"
-         "EVN|A01|20240102030405\r"
-         "PID|1||" +
-         patient +
-         "^^^HOSP^MR||Zhang^San||19491231|F\r"
-         "PV1|1|I\r";
-}
 
 // An ORU^R01 with `observations` OBX segments; its DiagnosticReport is identified by `order`
 // (OBR-3, the filler order number) and its Observations by "<order>-<OBX ordinal>".
@@ -65,11 +59,6 @@ std::string Oru(const std::string& control_id, const std::string& patient, const
   return message;
 }
 
-std::string AckCode(const std::string& ack) {
-  auto parsed = mappings::hl7v2::Parse(ack);
-  return parsed.ok() ? parsed->Get("MSA-1") : "unparseable: " + ack;
-}
-
 std::string ServerArgsPackage() { return testing_support::PackageDir().string(); }
 
 std::vector<std::string> ServerArgs(std::vector<std::string> extra = {}) {
@@ -79,17 +68,6 @@ std::vector<std::string> ServerArgs(std::vector<std::string> extra = {}) {
       "--mappings",     std::string(FHIRHUB_SOURCE_DIR) + "/mappings/hl7v2/conceptmaps"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
-}
-
-// The number of resources a search finds (its Bundle's total).
-int Count(int port, const std::string& query) {
-  const Answer answer = Call(port, "GET", "/fhir/" + query + "&_summary=count");
-  std::smatch m;
-  if (answer.status != 200 || !std::regex_search(answer.body, m, std::regex(R"("total":(\d+))"))) {
-    ADD_FAILURE() << query << ": " << answer.status << " " << answer.body;
-    return -1;
-  }
-  return std::stoi(m[1]);
 }
 
 std::unique_ptr<MllpClient> Connect(int port) {

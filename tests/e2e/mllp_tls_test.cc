@@ -20,6 +20,7 @@
 #include "mappings/hl7v2/er7.h"
 #include "server/security/tls.h"
 #include "tests/support/http_client.h"
+#include "tests/support/mllp_messages.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_certificates.h"
 #include "tests/support/test_definitions.h"
@@ -29,39 +30,16 @@ namespace {
 using connectors::mllp::MllpClient;
 using server::security::TlsClientOptions;
 using server::security::TlsContext;
+using testing_support::AckCode;
+using testing_support::Adt;
 using testing_support::Answer;
 using testing_support::Call;
+using testing_support::Count;
 using testing_support::IssueTestCertificate;
 using testing_support::MakeTestAuthorities;
 using testing_support::RunCommand;
 using testing_support::ServerProcess;
 using namespace std::chrono_literals;
-
-std::string Adt(const std::string& control_id, const std::string& patient) {
-  return "MSH|^~\\&|HIS|HOSP|FHIRHUB|CENTER|20240102030405||ADT^A01^ADT_A01|" + control_id +
-         "|P|2.5.1\r"
-         "EVN|A01|20240102030405\r"
-         "PID|1||" +
-         patient +
-         "^^^HOSP^MR||Zhang^San||19491231|F\r"
-         "PV1|1|I\r";
-}
-
-std::string AckCode(const std::string& ack) {
-  auto parsed = mappings::hl7v2::Parse(ack);
-  return parsed.ok() ? parsed->Get("MSA-1") : "unparseable: " + ack;
-}
-
-// The number of resources a search finds (its Bundle's total).
-int Count(int port, const std::string& query) {
-  const Answer answer = Call(port, "GET", "/fhir/" + query + "&_summary=count");
-  std::smatch m;
-  if (answer.status != 200 || !std::regex_search(answer.body, m, std::regex(R"("total":(\d+))"))) {
-    ADD_FAILURE() << query << ": " << answer.status << " " << answer.body;
-    return -1;
-  }
-  return std::stoi(m[1]);
-}
 
 class MllpTlsTest : public ::testing::Test {
  protected:
