@@ -246,6 +246,17 @@ fhir::Result<void> RequestGate::MayCount(store::Transaction& tx, const std::stri
 fhir::Result<void> RequestGate::MayWrite(store::Transaction& tx, const fhir::Resource& resource) {
   std::vector<std::string> owners =
       search::CompartmentOwners(registry_, compartments_, "Patient", resource);
+  if (principal_.patient) {
+    // A resource of the Patient compartment written in a patient context must stay in it, however
+    // the request came to write it (a create, an update, a patch moving its subject).
+    const std::string type(resource.resource_type());
+    const bool shared = type != "Patient" && compartments_.Params("Patient", type) == nullptr;
+    if (!shared && std::find(owners.begin(), owners.end(), *principal_.patient) == owners.end()) {
+      return fhir::Error::Forbidden(
+          "auth.patient-context",
+          "A write in this patient context must belong to Patient/" + *principal_.patient);
+    }
+  }
   if (owners.empty() || !options_.consent) return {};
   if (auto loaded = LoadPolicies(tx, std::set<std::string>(owners.begin(), owners.end()));
       !loaded.ok()) {

@@ -53,9 +53,10 @@ class RequestGate : public rest::ResourceGate {
   // for the patient context and consent even when the token may not read the type.
   void Writes(const std::string& type) { written_types_.insert(type); }
 
-  // The consent decision on writing `resource` (a create, update or patch): 403 consent.denied
-  // when a Consent of one of its patients forbids it.
-  fhir::Result<void> MayWrite(store::Transaction& tx, const fhir::Resource& resource);
+  // The decision on storing `resource` (what a create, update or patch writes): 403
+  // auth.patient-context when a patient context's token would write outside that patient's
+  // compartment, 403 consent.denied when a Consent of one of its patients forbids it.
+  fhir::Result<void> MayWrite(store::Transaction& tx, const fhir::Resource& resource) override;
 
   // For the audit record: the patients whose resources were released or written (ids), the
   // resources released ("Type/id"), and whether a break-glass purpose overrode a deny.

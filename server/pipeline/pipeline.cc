@@ -12,7 +12,6 @@
 #include "server/rest/interaction_support.h"
 #include "server/rest/registry_source.h"
 #include "server/rest/search_params.h"
-#include "server/search/extract.h"
 
 namespace server::pipeline {
 
@@ -233,24 +232,6 @@ fhir::Result<rest::FhirResponse> Pipeline::Run(rest::FhirRequest& request, const
       if (auto target = CheckTarget(request, what, *grant, gate); !target.ok()) {
         return std::move(target).error();
       }
-    }
-    if (request.body && (what.code == "create" || what.code == "update")) {
-      if (principal.patient) {
-        std::vector<std::string> owners = search::CompartmentOwners(
-            rest::RegistryFor(request, fixed_), compartments_, "Patient", *request.body);
-        const std::string type(request.body->resource_type());
-        const bool shared = type != "Patient" && compartments_.Params("Patient", type) == nullptr;
-        if (!shared &&
-            std::find(owners.begin(), owners.end(), *principal.patient) == owners.end()) {
-          return fhir::Error::Forbidden(
-              "auth.patient-context",
-              "A write in this patient context must belong to Patient/" + *principal.patient);
-        }
-      }
-      auto consented = rest::InTransaction(store_, request, [&](store::Transaction& tx) {
-        return gate.MayWrite(tx, *request.body);
-      });
-      if (!consented.ok()) return std::move(consented).error();
     }
   }
   request.gate = &gate;

@@ -31,6 +31,7 @@ fhir::Result<FhirResponse> CreateHandler::Handle(const FhirRequest& request,
         return ScreenMatch(request.gate, tx, stored, "If-None-Exist");
       }
     }
+    if (auto permitted = ScreenWrite(request.gate, tx, **body); !permitted.ok()) return permitted;
     stored.id = request.assigned_id.empty() ? ids_.NewId() : request.assigned_id;
     auto written = tx.Write({.type = type,
                              .id = stored.id,

@@ -122,6 +122,10 @@ fhir::Result<store::WriteResult> ApplyAndWrite(store::Transaction& tx, const Fhi
     return fhir::Error::Unprocessable(
         "patch.id-changed", "A patch must not change the resource's type or id", type + ".id");
   }
+  // The consent decision is on the patched resource, what would be stored.
+  if (auto permitted = ScreenWrite(request.gate, tx, *patched); !permitted.ok()) {
+    return std::move(permitted).error();
+  }
   // Conditional on the version just read: a writer that got in between makes this fail
   // rather than have its update silently overwritten.
   auto write = tx.Write({.type = type,

@@ -27,4 +27,10 @@ fhir::Result<void> ScreenMatch(ResourceGate* gate, store::Transaction& tx,
   return fhir::Error(status, std::move(issues));
 }
 
+fhir::Result<void> ScreenWrite(ResourceGate* gate, store::Transaction& tx,
+                               const fhir::Resource& resource) {
+  if (gate == nullptr) return {};
+  return gate->MayWrite(tx, resource);
+}
+
 }  // namespace server::rest

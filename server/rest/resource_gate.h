@@ -1,6 +1,8 @@
-// ResourceGate: the last check on what leaves the server. Handlers hand it every resource they are
-// about to send (a read, the matches and includes of a search page, history entries) and send
-// only what it releases, possibly in a reduced (masked) form. The pipeline implements it with the
+// ResourceGate: the last check on what leaves the server, and on what the residents' consent lets
+// a request write. Handlers hand it every resource they are about to send (a read, the matches and
+// includes of a search page, history entries) and send only what it releases, possibly in a
+// reduced (masked) form; and every resource they are about to store, in the transaction that
+// stores it. The pipeline implements it with the
 // request's principal (scopes, patient context) and the residents' consent; rest/ only declares
 // it, so handlers stay free of policy.
 #ifndef SERVER_REST_RESOURCE_GATE_H_
@@ -9,6 +11,7 @@
 #include <span>
 #include <string>
 
+#include "fhir/element.h"
 #include "fhir/result.h"
 #include "server/store/store.h"
 
@@ -42,6 +45,11 @@ class ResourceGate {
   // `_total=accurate`): not when screening could withhold some of them, since the number would
   // tell what was withheld. Fails with the error to answer.
   virtual fhir::Result<void> MayCount(store::Transaction& tx, const std::string& type) = 0;
+
+  // Whether the request may store `resource` (what a create, update or patch would write), read
+  // through `tx`, the transaction that writes it, so that a Consent committed before it is
+  // decided on. Fails with the error to answer.
+  virtual fhir::Result<void> MayWrite(store::Transaction& tx, const fhir::Resource& resource) = 0;
 };
 
 // Screens one resource read directly: the error to answer when it is withheld.
@@ -52,6 +60,10 @@ fhir::Result<void> ScreenOne(ResourceGate* gate, store::Transaction& tx,
 // The error to answer names the criteria, not the resource, whose id the sender did not know.
 fhir::Result<void> ScreenMatch(ResourceGate* gate, store::Transaction& tx,
                                store::ResourceVersion& version, std::string_view where);
+
+// The gate's decision on storing `resource`; no gate permits everything.
+fhir::Result<void> ScreenWrite(ResourceGate* gate, store::Transaction& tx,
+                               const fhir::Resource& resource);
 
 }  // namespace server::rest
 

@@ -23,11 +23,15 @@ fhir::Error IdMismatch(const std::string& type, const char* text) {
 }  // namespace
 
 fhir::Result<store::WriteResult> UpdateHandler::Write(store::Transaction& tx,
-                                                      const search::Registry& registry,
+                                                      const FhirRequest& request,
                                                       const fhir::Resource& body,
                                                       const std::string& id,
                                                       std::optional<std::int64_t> expected,
                                                       store::ResourceVersion* stored) const {
+  if (auto permitted = ScreenWrite(request.gate, tx, body); !permitted.ok()) {
+    return std::move(permitted).error();
+  }
+  const search::Registry& registry = RegistryFor(request, registry_);
   stored->id = id;
   auto written = tx.Write({.type = stored->type,
                            .id = id,
@@ -61,7 +65,7 @@ fhir::Result<FhirResponse> UpdateHandler::Handle(const FhirRequest& request,
 
   store::ResourceVersion stored{.type = type};
   auto written = InTransaction(store_, request, [&](store::Transaction& tx) {
-    return Write(tx, RegistryFor(request, registry_), **body, id, *expected, &stored);
+    return Write(tx, request, **body, id, *expected, &stored);
   });
   if (!written.ok()) return std::move(written).error();
   return WriteAnswer(request, written->created ? 201 : 200, stored, defs_);
@@ -98,12 +102,12 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
                 "store.version-conflict",
                 type + "/" + match.id + " is at version " + std::to_string(match.stamp.version));
           }
-          return Write(tx, RegistryFor(request, registry_), **body, match.id, match.stamp.version,
+          return Write(tx, request, **body, match.id, match.stamp.version,
                        &stored);
         }
         if (body_id == nullptr) {
           const std::string id = request.assigned_id.empty() ? ids_.NewId() : request.assigned_id;
-          return Write(tx, RegistryFor(request, registry_), **body, id, std::nullopt, &stored);
+          return Write(tx, request, **body, id, std::nullopt, &stored);
         }
         const std::string id(body_id->value);
         auto existing = tx.Read(type, id);
@@ -114,7 +118,7 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
         if (!existing.ok() && existing.error().http_status() != 404) {
           return std::move(existing).error();
         }
-        return Write(tx, RegistryFor(request, registry_), **body, id, std::nullopt, &stored);
+        return Write(tx, request, **body, id, std::nullopt, &stored);
       });
   if (!written.ok()) return std::move(written).error();
   return WriteAnswer(request, written->created ? 201 : 200, stored, defs_);

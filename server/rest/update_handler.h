@@ -39,9 +39,9 @@ class UpdateHandler {
                                          const PathParams& params) const;
 
  private:
-  // Writes `body` as `id`, expecting `expected` as the current version, indexed by `registry`;
-  // fills `stored`.
-  fhir::Result<store::WriteResult> Write(store::Transaction& tx, const search::Registry& registry,
+  // Writes `body` as `id`, expecting `expected` as the current version, once the request's gate
+  // permits it, indexed by the request's registry; fills `stored`.
+  fhir::Result<store::WriteResult> Write(store::Transaction& tx, const FhirRequest& request,
                                          const fhir::Resource& body, const std::string& id,
                                          std::optional<std::int64_t> expected,
                                          store::ResourceVersion* stored) const;

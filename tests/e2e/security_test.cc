@@ -307,6 +307,75 @@ TEST_F(SecurityTest, PatientContextKeepsEveryQueryInTheCompartment) {
   EXPECT_EQ(Send("GET", "/fhir/Observation/pa-derived", *admin_).status, 404);
 }
 
+// A write is decided on what it would store, in the transaction that stores it: a create, an
+// update, a patch (on its result) and a transaction entry alike.
+TEST_F(SecurityTest, WritesAreDecidedOnWhatWouldBeStored) {
+  ASSERT_TRUE(server().ok());
+  const auto move_to = [](const std::string& patient) {
+    return R"({"resourceType":"Parameters","parameter":[{"name":"operation","part":[)"
+           R"({"name":"type","valueCode":"replace"},{"name":"path","valueString":)"
+           R"("Observation.subject"},{"name":"value","valueReference":{"reference":"Patient/)" +
+           patient + R"("}}]}]})";
+  };
+  // A patient context's token cannot move a resource out of its patient's compartment.
+  const std::string own = Token("--role clinician --patient pa --scope patient/*.cruds");
+  Answer escaped = Send("PATCH", "/fhir/Observation/pa-glu", own, move_to("pb"));
+  EXPECT_EQ(escaped.status, 403) << escaped.body;
+  EXPECT_NE(escaped.body.find("auth.patient-context"), std::string::npos) << escaped.body;
+  EXPECT_NE(Send("GET", "/fhir/Observation/pa-glu", *admin_).body.find("Patient/pa"),
+            std::string::npos);
+
+  // The resident forbids the hospital to record anything about them.
+  const std::string no_hospital_writes =
+      R"({"type":"permit","provision":[{"type":"deny","actor":[{"role":{"coding":[{"system":)"
+      R"("http://terminology.hl7.org/CodeSystem/v3-ParticipationType","code":"IRCP"}]},)"
+      R"("reference":{"reference":"Organization/hospital"}}],"action":[{"coding":[{"system":)"
+      R"("http://terminology.hl7.org/CodeSystem/consentaction","code":"collect"}]},)"
+      R"({"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentaction",)"
+      R"("code":"correct"}]}]}]})";
+  ASSERT_EQ(Send("PUT", "/fhir/Consent/c-write", *admin_,
+                 Consent("c-write", "active", no_hospital_writes))
+                .status,
+            201);
+  const std::string hospital = Token("--role clinician --organization Organization/hospital");
+  const std::string station = Token("--role clinician --organization Organization/station");
+  Answer created = Send("POST", "/fhir/Observation", hospital,
+                        Observation("x", "pa", "vital-signs", "8867-4", "2026-03-01"));
+  EXPECT_EQ(created.status, 403) << created.body;
+  EXPECT_NE(created.body.find("consent.denied"), std::string::npos) << created.body;
+  EXPECT_EQ(Send("PUT", "/fhir/Observation/pa-w1", hospital,
+                 Observation("pa-w1", "pa", "vital-signs", "8867-4", "2026-03-02"))
+                .status,
+            403);
+  // Patching another resident's Observation onto this one is a write about this one.
+  EXPECT_EQ(Send("PATCH", "/fhir/Observation/pb-hr", hospital, move_to("pa")).status, 403);
+  EXPECT_NE(Send("GET", "/fhir/Observation/pb-hr", *admin_).body.find("Patient/pb"),
+            std::string::npos);
+  const std::string transaction =
+      R"({"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"PUT",)"
+      R"("url":"Observation/pa-w2"},"resource":)" +
+      Observation("pa-w2", "pa", "vital-signs", "8867-4", "2026-03-03") + "}]}";
+  Answer refused = Send("POST", "/fhir", hospital, transaction);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_NE(refused.body.find("consent.denied"), std::string::npos) << refused.body;
+  for (const char* id : {"pa-w1", "pa-w2"}) {
+    EXPECT_EQ(Send("GET", std::string("/fhir/Observation/") + id, *admin_).status, 404) << id;
+  }
+  EXPECT_TRUE(
+      Entries(Send("GET", "/fhir/Observation?subject=Patient/pa&date=ge2026-03-01", *admin_))
+          .empty());
+  // Another organization may, and so may the hospital once the Consent is withdrawn.
+  EXPECT_EQ(Send("PUT", "/fhir/Observation/pa-w1", station,
+                 Observation("pa-w1", "pa", "vital-signs", "8867-4", "2026-03-02"))
+                .status,
+            201);
+  ASSERT_EQ(Send("PUT", "/fhir/Consent/c-write", *admin_,
+                 Consent("c-write", "inactive", no_hospital_writes))
+                .status,
+            200);
+  EXPECT_EQ(Send("POST", "/fhir", hospital, transaction).status, 200);
+}
+
 TEST_F(SecurityTest, QueryConstraintsOfV2ScopesApply) {
   ASSERT_TRUE(server().ok());
   const std::string vitals =
