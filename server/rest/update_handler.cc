@@ -102,8 +102,7 @@ fhir::Result<FhirResponse> UpdateHandler::Conditional(const FhirRequest& request
                 "store.version-conflict",
                 type + "/" + match.id + " is at version " + std::to_string(match.stamp.version));
           }
-          return Write(tx, request, **body, match.id, match.stamp.version,
-                       &stored);
+          return Write(tx, request, **body, match.id, match.stamp.version, &stored);
         }
         if (body_id == nullptr) {
           const std::string id = request.assigned_id.empty() ? ids_.NewId() : request.assigned_id;

@@ -290,6 +290,95 @@ TEST_F(PgStoreTest, ReverseChainsGiveTheSameAnswerWalkedOrJoined) {
   EXPECT_EQ(page->entries.size(), 4u);
 }
 
+// Lookups (reuse_plan: conditional criteria, Consents) are driven from the rows of their first
+// required condition; they must find what the same search finds.
+TEST_F(PgStoreTest, LookupsFindWhatTheSameSearchFinds) {
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  PgStore store(PoolOptions{conninfo_, 2, 1000ms}, clock_);
+  auto write = [&](const std::string& id, IndexEntries index, bool is_delete = false) {
+    auto tx = store.Begin();
+    ASSERT_TRUE(tx.ok());
+    auto written = (*tx)->Write({.type = "Observation",
+                                 .id = id,
+                                 .is_delete = is_delete,
+                                 .render = [&](const VersionStamp&) -> fhir::Result<Rendered> {
+                                   return Rendered{.json = "{}", .index = index};
+                                 }});
+    ASSERT_TRUE(written.ok()) << written.error().text();
+    ASSERT_TRUE((*tx)->Commit().ok());
+  };
+  auto coded = [](std::vector<std::pair<std::string, std::string>> codings, bool test_data) {
+    IndexEntries index;
+    for (auto& [system, code] : codings) {
+      index.tokens.push_back({.param = "code", .system = system, .code = code});
+    }
+    if (test_data) {
+      index.tokens.push_back({.param = "_tag",
+                              .system = "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                              .code = "HTEST"});
+    }
+    return index;
+  };
+  // Two codings that both match "hit" give one match, not two.
+  write("o1", coded({{"http://loinc.org", "hit"}, {"urn:local", "hit"}}, false));
+  write("o2", coded({{"http://loinc.org", "hit"}}, true));
+  write("o3", coded({{"http://loinc.org", "miss"}}, false));
+  write("o4", coded({{"http://loinc.org", "hit"}}, false));
+  write("o5", coded({{"http://loinc.org", "hit"}}, false));
+  write("o5", {}, /*is_delete=*/true);
+  write("o6", coded({{"urn:local", "hit"}}, false));
+
+  auto code = [](std::optional<std::string> system, std::string value, bool negate = false) {
+    return IndexCondition{.kind = IndexKind::kToken,
+                          .param = "code",
+                          .any = {TokenTest{.system = std::move(system), .code = std::move(value)}},
+                          .negate = negate};
+  };
+  const IndexCondition not_test{
+      .kind = IndexKind::kToken,
+      .param = "_tag",
+      .any = {TokenTest{.system = "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+                        .code = "HTEST"}},
+      .negate = true};
+  std::vector<SearchQuery> queries = {
+      {.type = "Observation", .conditions = {code(std::nullopt, "hit")}},
+      {.type = "Observation", .conditions = {code("http://loinc.org", "hit"), not_test}},
+      {.type = "Observation", .conditions = {not_test, code("urn:local", "hit")}},
+      {.type = "Observation", .conditions = {code(std::nullopt, "hit"), code("urn:local", "hit")}},
+      {.type = "Observation", .conditions = {code(std::nullopt, "other")}},
+      {.type = "Observation", .conditions = {code(std::nullopt, "miss", true)}},
+      {.type = "Observation", .ids = std::vector<std::string>{"o1", "o5"}},
+      {.type = "Observation", .conditions = {code(std::nullopt, "hit")}, .count = 2},
+      {.type = "Observation", .conditions = {code(std::nullopt, "hit")}, .count = 2, .after = "o2"},
+  };
+  auto ids = [&](SearchQuery query, bool lookup) {
+    query.reuse_plan = lookup;
+    std::vector<std::string> out;
+    auto tx = store.Begin();
+    EXPECT_TRUE(tx.ok());
+    if (!tx.ok()) return out;
+    auto page = (*tx)->Search(query);
+    EXPECT_TRUE(page.ok()) << page.error().text();
+    if (!page.ok()) return out;
+    for (const ResourceVersion& entry : page->entries) out.push_back(entry.id);
+    if (page->next) out.push_back("next:" + *page->next);
+    return out;
+  };
+  using List = std::vector<std::string>;
+  EXPECT_EQ(ids(queries[0], false), (List{"o1", "o2", "o4", "o6"}));
+  EXPECT_EQ(ids(queries[1], false), (List{"o1", "o4"}));
+  EXPECT_EQ(ids(queries[7], false), (List{"o1", "o2", "next:o2"}));
+  for (size_t i = 0; i < queries.size(); ++i) {
+    EXPECT_EQ(ids(queries[i], true), ids(queries[i], false)) << "query " << i;
+  }
+  // The lookup's statement starts from the index rows of its first required condition.
+  SearchQuery lookup = queries[2];
+  lookup.reuse_plan = true;
+  auto statement = SearchStatement(std::string(kDefaultTenant), lookup, {});
+  ASSERT_TRUE(statement.ok());
+  EXPECT_NE(statement->sql.find("FROM search_token d WHERE"), std::string::npos) << statement->sql;
+}
+
 TEST_F(PgStoreTest, EveryRowCarriesTheTenant) {
   ASSERT_TRUE(Migrate(conninfo_).ok());
   PgStore station_a(PoolOptions{conninfo_, 2, 1000ms}, clock_, "station-a");

@@ -633,6 +633,31 @@ fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQ
                       OrderBy(TieColumns(order, "m")) + " LIMIT " + limit;
     return Statement{std::move(sql), b.TakeParams()};
   }
+  auto driver = FirstRequiredRows(query);
+  if (order.keys.empty() && query.reuse_plan && driver != query.conditions.end() &&
+      query.last_updated.empty()) {
+    // A lookup (conditional criteria, Consents) expects a few matches and runs a plan made once
+    // per connection, possibly while the tables were nearly empty and the planner took every
+    // table for a row or two. Driven from the rows of its first required condition (which exist
+    // only for current, undeleted resources), no such plan reads more than the resources of
+    // those rows; left to choose, it may walk every resource of the type for each of them.
+    SearchQuery rest = query;
+    rest.conditions.erase(rest.conditions.begin() + (driver - query.conditions.begin()));
+    std::string page = "SELECT DISTINCT d.tenant, d.type, d.id FROM " +
+                       std::string(IndexTable(driver->kind)) + " d WHERE d.tenant = " + b.tenant() +
+                       " AND d.type = " + b.Bind(query.type, "::text") + " AND " +
+                       b.RowMatches(*driver, "d") + b.Filters(rest, "d", &walk_has);
+    if (query.after) {
+      page += " AND d.id " + std::string(order.id_descending ? "<" : ">") + " " +
+              b.Bind(*query.after, "::text");
+    }
+    page += " ORDER BY d.id" + id_direction + " LIMIT " + limit;
+    std::string sql = std::string("SELECT ") + kVersionColumnList + " FROM (" + page +
+                      ") m JOIN resource_current c USING (tenant, type, id) JOIN resource_version "
+                      "v USING (tenant, type, id, version) ORDER BY m.id" +
+                      id_direction;
+    return Statement{std::move(sql), b.TakeParams()};
+  }
   if (order.keys.empty()) {
     // The page is chosen on resource_current alone; only its rows then read their text.
     std::string page = "SELECT c.tenant, c.type, c.id, c.version FROM resource_current c WHERE " +
