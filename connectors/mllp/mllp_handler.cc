@@ -1,6 +1,7 @@
 #include "connectors/mllp/mllp_handler.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -26,9 +27,27 @@ std::vector<hl7::AckError> MessageErrors(const fhir::Error& error) {
   return hl7::AckErrorsFor(error);
 }
 
+// The HL7 position of the Bundle entry a FHIRPath location is in ("Bundle.entry[2].request" is
+// in entry 2), from the positions the mapping gave each entry; "" when the location is not in an
+// entry.
+std::string EntrySource(std::string_view expression, const std::vector<std::string>& sources) {
+  constexpr std::string_view kEntry = "Bundle.entry[";
+  if (!expression.starts_with(kEntry)) return {};
+  expression.remove_prefix(kEntry.size());
+  std::size_t index = 0;
+  auto [end, ec] = std::from_chars(expression.data(), expression.data() + expression.size(), index);
+  if (ec != std::errc() || end == expression.data() + expression.size() || *end != ']' ||
+      index >= sources.size()) {
+    return {};
+  }
+  return sources[index];
+}
+
 // The faults of an error about the mapped data or the server (the pipeline, the database): its
-// locations are FHIRPath ones, which go into the text, since ERR-2 names places in the message.
-std::vector<hl7::AckError> ServerErrors(const fhir::Error& error) {
+// locations are FHIRPath ones, which go into the text; ERR-2 names the position in the message
+// of the Bundle entry a fault is in (`sources`, one per entry), and is empty for the others.
+std::vector<hl7::AckError> ServerErrors(const fhir::Error& error,
+                                        const std::vector<std::string>& sources = {}) {
   std::vector<hl7::AckError> errors;
   for (const fhir::Issue& issue : error.issues()) {
     if (issue.severity != fhir::Severity::kError && issue.severity != fhir::Severity::kFatal) {
@@ -36,7 +55,8 @@ std::vector<hl7::AckError> ServerErrors(const fhir::Error& error) {
     }
     std::string text = issue.message_id + ": " + issue.text;
     if (!issue.expression.empty()) text += " (at " + issue.expression + ")";
-    errors.push_back({"", std::string(kInternalError), std::move(text)});
+    errors.push_back(
+        {EntrySource(issue.expression, sources), std::string(kInternalError), std::move(text)});
   }
   if (errors.empty()) errors.push_back({"", std::string(kInternalError), error.message_id()});
   return errors;
@@ -215,9 +235,10 @@ std::string MllpHandler::HandleMessage(const std::string& raw, std::string_view 
     return Refuse(raw, &message, sender, control_id, Rejected(mapped.error()) ? "AR" : "AE",
                   MessageErrors(mapped.error()));
   }
-  auto bundle = fhir::json::Parse(*mapped, defs_);
+  const std::vector<std::string>& sources = mapped->entry_sources;
+  auto bundle = fhir::json::Parse(mapped->bundle_json, defs_);
   if (!bundle.ok()) {
-    return Refuse(raw, &message, sender, control_id, "AE", ServerErrors(bundle.error()));
+    return Refuse(raw, &message, sender, control_id, "AE", ServerErrors(bundle.error(), sources));
   }
 
   server::rest::Principal principal;
@@ -235,9 +256,9 @@ std::string MllpHandler::HandleMessage(const std::string& raw, std::string_view 
     if (Transient(response.error())) {
       std::fprintf(stderr, "fhirhub: MLLP message %s from %s not stored (%s); answered AE\n",
                    control_id.c_str(), sender.c_str(), response.error().message_id().c_str());
-      return Ack(message, "AE", ServerErrors(response.error()));
+      return Ack(message, "AE", ServerErrors(response.error(), sources));
     }
-    return Refuse(raw, &message, sender, control_id, "AE", ServerErrors(response.error()));
+    return Refuse(raw, &message, sender, control_id, "AE", ServerErrors(response.error(), sources));
   }
   if (response->status >= 400) {
     // A transaction answers its failures as errors; any other answer of that kind is a fault.

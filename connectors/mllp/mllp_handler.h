@@ -9,8 +9,10 @@
 //       being processed again. sender = MSH-3 "^" MSH-4 as received.
 //   AE  the message cannot be processed as it is: it does not parse, lacks MSH-10, cannot be
 //       mapped, or the pipeline refused its data (4xx: invalid, forbidden). The message goes to
-//       the dead letters with the reasons; ERR segments name each fault's location. Not cached:
-//       the same message sent again after a fix of the mapping is processed anew.
+//       the dead letters with the reasons; ERR segments name each fault's location: ERR-2 the
+//       HL7 position, for a refusal of the pipeline that of the Bundle entry it concerns (the
+//       mapping's entry_sources), ERR-8 the FHIRPath location too. Not cached: the same message
+//       sent again after a fix of the mapping is processed anew.
 //   AE  a transient failure (the database is unavailable, a write conflict, 5xx): neither cached
 //       nor dead-lettered, so the sender's retry succeeds once the cause is gone.
 //   AR  the message is refused whatever its content: a processing id (MSH-11) not accepted, a
@@ -40,6 +42,7 @@
 #include "fhir/model/definitions.h"
 #include "mappings/hl7v2/ack.h"
 #include "mappings/hl7v2/er7.h"
+#include "mappings/hl7v2/mapper.h"
 #include "server/store/connector_log.h"
 #include "server/store/store.h"
 
@@ -62,11 +65,11 @@ struct HandlerOptions {
   std::string facility;
 };
 
-// Turns a parsed message into the JSON of a transaction Bundle (the server binds
-// mappings::hl7v2::Mapper::Map). Errors locate their faults as HL7 positions (ack.h,
-// AckErrorsFor). Thread-safe.
+// Turns a parsed message into the JSON of a transaction Bundle and the HL7 position of each of
+// its entries (the server binds mappings::hl7v2::Mapper::Map). Errors locate their faults as HL7
+// positions (ack.h, AckErrorsFor). Thread-safe.
 using MapToBundle =
-    std::function<fhir::Result<std::string>(const mappings::hl7v2::Message& message)>;
+    std::function<fhir::Result<mappings::hl7v2::Mapped>(const mappings::hl7v2::Message& message)>;
 
 class MllpHandler final : public MessageHandler {
  public:

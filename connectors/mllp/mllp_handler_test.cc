@@ -92,10 +92,13 @@ class FixedClock : public server::store::Clock {
 
 constexpr std::string_view kBundle =
     R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":{"resourceType":)"
-    R"("Patient","id":"p1"},"request":{"method":"PUT","url":"Patient/p1"}}]})";
+    R"("Patient","id":"p1"},"request":{"method":"PUT","url":"Patient/p1"}},)"
+    R"({"resource":{"resourceType":"Patient","id":"p2"},)"
+    R"("request":{"method":"PUT","url":"Patient/p2"}}]})";
 
-// Maps ADT messages; a PID without a name is an error at PID-5, a ZZZ message is unsupported.
-fhir::Result<std::string> FakeMap(const hl7::Message& message) {
+// Maps ADT messages to two entries, from PID-3 and MRG-1; a PID without a name is an error at
+// PID-5, a ZZZ message is unsupported.
+fhir::Result<hl7::Mapped> FakeMap(const hl7::Message& message) {
   if (message.Get("MSH-9") == "ZZZ") {
     return fhir::Error::Unprocessable("hl7v2.unsupported-message-type", "ZZZ is not mapped",
                                       "MSH-9");
@@ -103,7 +106,9 @@ fhir::Result<std::string> FakeMap(const hl7::Message& message) {
   if (message.Get("PID-5").empty()) {
     return fhir::Error::Unprocessable("hl7v2.required-field-missing", "no name", "PID-5");
   }
-  return std::string(kBundle);
+  return hl7::Mapped{.bundle_json = std::string(kBundle),
+                     .warnings = {},
+                     .entry_sources = {"PID-3[1].1", "MRG-1[2].1"}};
 }
 
 class MllpHandlerTest : public ::testing::Test {
@@ -216,6 +221,53 @@ TEST_F(MllpHandlerTest, DataThePipelineRefusesIsDeadLettered) {
   ASSERT_EQ(log_.letters.size(), 1u);
   EXPECT_NE(log_.letters[0].reasons[0].find("auth.scope"), std::string::npos);
   EXPECT_EQ(log_.ack_count(), 0u);
+}
+
+// The server locates what it refuses in the Bundle; the ACK names the HL7 position of the entry.
+TEST_F(MllpHandlerTest, ARefusedEntryIsLocatedWhereItWasMappedFrom) {
+  sink_.failure =
+      fhir::Error(404, std::vector<fhir::Issue>{{.type = fhir::IssueType::kNotFound,
+                                                 .message_id = "rest.no-match",
+                                                 .text = "No Patient matches the criteria",
+                                                 .expression = "Bundle.entry[1].request"},
+                                                {.type = fhir::IssueType::kInvalid,
+                                                 .message_id = "rest.invalid",
+                                                 .text = "not an entry's fault",
+                                                 .expression = "Bundle.type"},
+                                                {.type = fhir::IssueType::kInvalid,
+                                                 .message_id = "rest.invalid",
+                                                 .text = "an entry the Bundle does not have",
+                                                 .expression = "Bundle.entry[7].resource"}});
+  const std::string raw = Message("M9");
+  Answer(raw);
+  const hl7::Message ack = *hl7::Parse(last_);
+  EXPECT_EQ(ack.Get("MSA-1"), "AE");
+  // ERR-2 (ERL): segment ^ sequence ^ field ^ repetition ^ component.
+  EXPECT_EQ(ack.Get("ERR-2"), "MRG") << last_;
+  EXPECT_EQ(ack.Get("ERR-2.2"), "1");
+  EXPECT_EQ(ack.Get("ERR-2.3"), "1");
+  EXPECT_EQ(ack.Get("ERR-2.4"), "2");
+  EXPECT_EQ(ack.Get("ERR-2.5"), "1");
+  EXPECT_EQ(ack.Get("ERR-3"), "207");
+  // The FHIRPath location stays in the text.
+  EXPECT_NE(ack.Get("ERR-8").find("(at Bundle.entry[1].request)"), std::string::npos);
+  // Faults outside the entries are not located in the message.
+  EXPECT_EQ(ack.Get("ERR(2)-2"), "");
+  EXPECT_EQ(ack.Get("ERR(3)-2"), "");
+  EXPECT_NE(ack.Get("ERR(3)-8").find("Bundle.entry[7]"), std::string::npos);
+  ASSERT_EQ(log_.letters.size(), 1u);
+  EXPECT_TRUE(log_.letters[0].reasons[0].starts_with("MRG-1[2].1: 207 rest.no-match"))
+      << log_.letters[0].reasons[0];
+
+  // A transient failure of an entry is located the same way.
+  sink_.failure = fhir::Error(409, fhir::Issue{.type = fhir::IssueType::kConflict,
+                                               .message_id = "store.conflict",
+                                               .text = "a concurrent write",
+                                               .expression = "Bundle.entry[0].resource"});
+  const hl7::Message retry = Answer(Message("M10"));
+  EXPECT_EQ(retry.Get("MSA-1"), "AE");
+  EXPECT_EQ(retry.Get("ERR-2"), "PID");
+  EXPECT_EQ(retry.Get("ERR-2.3"), "3");
 }
 
 TEST(PrintableKey, EscapesWhatIsNotPrintableAscii) {

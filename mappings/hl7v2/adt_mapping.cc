@@ -19,8 +19,13 @@ std::string Digest(std::string_view key) {
 void MapRelatedPerson(Context& context, const Segment& nk1, const PatientEntry& patient) {
   Json person = Json::Object().Set("resourceType", "RelatedPerson");
   Json identifiers = Json::Array();
+  // The entry's source: the identifier it is found by, else the segment.
+  std::string source;
   for (std::size_t r = 1; r <= nk1.RepetitionCount(33); ++r) {
-    identifiers.Push(context.Identifier(FieldRef{nk1, 33, r}));
+    const FieldRef cx{nk1, 33, r};
+    Json identifier = context.Identifier(cx);
+    if (source.empty() && !identifier.empty()) source = cx.Location(1);
+    identifiers.Push(std::move(identifier));
   }
   std::string system, value;
   if (!identifiers.items().empty()) {
@@ -33,6 +38,7 @@ void MapRelatedPerson(Context& context, const Segment& nk1, const PatientEntry& 
     value = Digest(patient.system + "|" + patient.value + "|" + std::string(nk1.Raw(2)) + "|" +
                    nk1.Get(3));
     identifiers.Push(Json::Object().Set("system", system).Set("value", value));
+    source = nk1.Location();
   }
   person.Set("identifier", std::move(identifiers));
   person.Set("active", Json::Bool(true));
@@ -70,7 +76,7 @@ void MapRelatedPerson(Context& context, const Segment& nk1, const PatientEntry& 
   person.Set("address", std::move(addresses));
   const std::string query = context.IdentifierQuery(system, value);
   context.Add(std::move(person), "PUT", "RelatedPerson?" + query, "",
-              "RelatedPerson|" + system + "|" + value);
+              "RelatedPerson|" + system + "|" + value, std::move(source));
 }
 
 std::string LocationDisplay(const Segment& pv1, std::size_t field) {
@@ -100,6 +106,7 @@ std::string MapEncounter(Context& context, const Segment& pv1, const PatientEntr
   Json identifier = context.Identifier(visit);
   std::string system, value;
   std::string method = "PUT";
+  std::string source = visit.Location(1);
   if (!identifier.empty()) {
     identifier.Set(
         "type",
@@ -114,6 +121,7 @@ std::string MapEncounter(Context& context, const Segment& pv1, const PatientEntr
     value = context.message().Get("MSH-10");
     identifier = Json::Object().Set("system", system).Set("value", value);
     method = "POST";
+    source = pv1.Location();
   }
   encounter.Set(
       "identifier",
@@ -174,8 +182,8 @@ std::string MapEncounter(Context& context, const Segment& pv1, const PatientEntr
   const std::string query = context.IdentifierQuery(system, value);
   const std::string key = "Encounter|" + system + "|" + value;
   if (method == "PUT")
-    return context.Add(std::move(encounter), "PUT", "Encounter?" + query, "", key);
-  return context.Add(std::move(encounter), "POST", "Encounter", query, key);
+    return context.Add(std::move(encounter), "PUT", "Encounter?" + query, "", key, source);
+  return context.Add(std::move(encounter), "POST", "Encounter", query, key, source);
 }
 
 void MapAllergy(Context& context, const Segment& al1, const PatientEntry& patient) {
@@ -216,7 +224,7 @@ void MapAllergy(Context& context, const Segment& al1, const PatientEntry& patien
   }
   const std::string query = context.IdentifierQuery(system, value);
   context.Add(std::move(allergy), "POST", "AllergyIntolerance", query,
-              "AllergyIntolerance|" + system + "|" + value);
+              "AllergyIntolerance|" + system + "|" + value, al1.Location());
 }
 
 void MapCondition(Context& context, const Segment& dg1, const PatientEntry& patient,
@@ -230,8 +238,11 @@ void MapCondition(Context& context, const Segment& dg1, const PatientEntry& pati
     context.Warn(dg1.Location(3) + ": diagnosis code missing; diagnosis left out");
     return;
   }
-  Json identifier = context.Identifier(FieldRef{dg1, 20});
+  const FieldRef diagnosis_id{dg1, 20};
+  Json identifier = context.Identifier(diagnosis_id);
+  std::string source = diagnosis_id.Location(1);
   if (identifier.empty()) {
+    source = dg1.Location();
     identifier =
         Json::Object()
             .Set("system", context.SourceSystem("condition"))
@@ -253,8 +264,8 @@ void MapCondition(Context& context, const Segment& dg1, const PatientEntry& pati
   condition.Set("onsetDateTime", context.DateTime(dg1.Get(5), dg1.Location(5)));
   condition.Set("recorder", context.PractitionerReference(FieldRef{dg1, 16}));
   const std::string query = context.IdentifierQuery(system, value);
-  context.Add(std::move(condition), "POST", "Condition", query,
-              "Condition|" + system + "|" + value);
+  context.Add(std::move(condition), "POST", "Condition", query, "Condition|" + system + "|" + value,
+              std::move(source));
 }
 
 }  // namespace

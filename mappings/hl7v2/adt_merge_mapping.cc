@@ -25,12 +25,6 @@ struct Group {
   std::vector<Merged> merged;
 };
 
-std::string SegmentLocation(const Segment& segment) {
-  std::string out(segment.name());
-  if (segment.ordinal() > 1) out += "(" + std::to_string(segment.ordinal()) + ")";
-  return out;
-}
-
 // A FHIRPath string literal.
 std::string FhirPathString(std::string_view text) {
   std::string out = "'";
@@ -147,7 +141,7 @@ fhir::Result<void> MapAdtMerge(Context& context) {
       if (by_patient.contains(key)) {
         return fhir::Error::Invalid("hl7v2.duplicate-key-identifier",
                                     "MRG-1 names a surviving patient of this message (" +
-                                        SegmentLocation(group.pid) + " or an earlier PID)",
+                                        group.pid.Location() + " or an earlier PID)",
                                     segment.Location(1));
       }
       if (!merged_keys.insert(key).second) {
@@ -165,26 +159,27 @@ fhir::Result<void> MapAdtMerge(Context& context) {
   for (const Group& group : groups) {
     if (group.merged.empty()) {
       return fhir::Error::Invalid("hl7v2.segment-sequence",
-                                  "ADT^A40 needs an MRG after the PID of " +
-                                      SegmentLocation(group.pid) + ": the patient to merge",
+                                  "ADT^A40 needs an MRG after the PID of " + group.pid.Location() +
+                                      ": the patient to merge",
                                   "MRG");
     }
   }
   for (const Group& group : groups) {
     // A PID after the MRG that merged its patient away.
     if (merged_keys.contains(group.ids.system + "|" + group.ids.value)) {
-      return fhir::Error::Invalid("hl7v2.duplicate-key-identifier",
-                                  "the surviving patient of " + SegmentLocation(group.pid) +
-                                      " is merged away in this message",
-                                  group.pid.Location(3));
+      return fhir::Error::Invalid(
+          "hl7v2.duplicate-key-identifier",
+          "the surviving patient of " + group.pid.Location() + " is merged away in this message",
+          group.pid.Location(3));
     }
     context.AddPatch(SurvivorPatch(context, group),
                      "Patient?" + context.IdentifierQuery(group.ids.system, group.ids.value),
-                     "Patient-survivor|" + group.ids.system + "|" + group.ids.value);
+                     "Patient-survivor|" + group.ids.system + "|" + group.ids.value,
+                     group.ids.location);
     for (const Merged& m : group.merged) {
       context.AddPatch(RetirePatch(context, group),
                        "Patient?" + context.IdentifierQuery(m.ids.system, m.ids.value),
-                       "Patient-merged|" + m.ids.system + "|" + m.ids.value);
+                       "Patient-merged|" + m.ids.system + "|" + m.ids.value, m.ids.location);
     }
   }
   return {};

@@ -119,7 +119,8 @@ Context::Context(const Message& message, const ConceptMaps& maps) : message_(mes
 std::string Context::FullUrl(std::string_view key) { return "urn:uuid:" + KeyUuid(key); }
 
 std::string Context::Add(Json resource, std::string_view method, std::string url,
-                         std::string if_none_exist, std::string_view key, bool test_data) {
+                         std::string if_none_exist, std::string_view key, std::string source,
+                         bool test_data) {
   if (test_data_ || test_data) {
     // After resourceType, where readers look for it first.
     resource.Insert(1, "meta",
@@ -131,17 +132,20 @@ std::string Context::Add(Json resource, std::string_view method, std::string url
   }
   std::string full_url = FullUrl(key);
   entries_.push_back({full_url, std::move(resource), std::string(method), std::move(url),
-                      std::move(if_none_exist)});
+                      std::move(if_none_exist), std::move(source)});
   return full_url;
 }
 
-void Context::AddPatch(Json parameters, std::string url, std::string_view key) {
-  entries_.push_back({FullUrl(key), std::move(parameters), "PATCH", std::move(url), ""});
+void Context::AddPatch(Json parameters, std::string url, std::string_view key, std::string source) {
+  entries_.push_back(
+      {FullUrl(key), std::move(parameters), "PATCH", std::move(url), "", std::move(source)});
 }
 
-std::string Context::BundleJson() {
+Mapped Context::Finish() {
+  Mapped out;
   Json entries = Json::Array();
   for (Entry& e : entries_) {
+    out.entry_sources.push_back(std::move(e.source));
     Json request = Json::Object().Set("method", e.method).Set("url", e.url);
     request.Set("ifNoneExist", e.if_none_exist);
     entries.Push(Json::Object()
@@ -150,11 +154,13 @@ std::string Context::BundleJson() {
                      .Set("request", std::move(request)));
   }
   entries_.clear();
-  return Json::Object()
-      .Set("resourceType", "Bundle")
-      .Set("type", "transaction")
-      .Set("entry", std::move(entries))
-      .Dump(true);
+  out.bundle_json = Json::Object()
+                        .Set("resourceType", "Bundle")
+                        .Set("type", "transaction")
+                        .Set("entry", std::move(entries))
+                        .Dump(true);
+  out.warnings = std::move(warnings_);
+  return out;
 }
 
 std::string Context::IdentifierQuery(std::string_view system, std::string_view value,

@@ -14,6 +14,7 @@
 #include "mappings/hl7v2/concept_maps.h"
 #include "mappings/hl7v2/er7.h"
 #include "mappings/hl7v2/json_value.h"
+#include "mappings/hl7v2/mapper.h"
 
 namespace mappings::hl7v2 {
 
@@ -39,23 +40,26 @@ class Context {
   const Message& message() const { return message_; }
   const ConceptMaps& maps() const { return maps_; }
   void Warn(std::string text) { warnings_.push_back(std::move(text)); }
-  std::vector<std::string> TakeWarnings() { return std::move(warnings_); }
   // MSH-11 is T (training) or D (debugging): everything written is test data.
   bool test_data() const { return test_data_; }
 
   // Adds an entry; returns its fullUrl, a urn:uuid derived from `key` (so the same message gives
   // the same Bundle). `url` is the request URL ("Patient?identifier=..." for a conditional
-  // update, "Observation" for a create); `if_none_exist` the create's condition. Test data (the
-  // whole message, or this resource when `test_data`) get the HTEST security label.
+  // update, "Observation" for a create); `if_none_exist` the create's condition. `source` is the
+  // HL7 position the entry is mapped from (see Mapped::entry_sources): what an ACK names when
+  // the server refuses the entry. Test data (the whole message, or this resource when
+  // `test_data`) get the HTEST security label.
   std::string Add(Json resource, std::string_view method, std::string url,
-                  std::string if_none_exist, std::string_view key, bool test_data = false);
-  // Adds a PATCH entry: `parameters` a FHIRPath Patch, `url` its (conditional) target. Nothing is
-  // labelled: the patch changes a resource that already is what it is.
-  void AddPatch(Json parameters, std::string url, std::string_view key);
+                  std::string if_none_exist, std::string_view key, std::string source,
+                  bool test_data = false);
+  // Adds a PATCH entry: `parameters` a FHIRPath Patch, `url` its (conditional) target, `source`
+  // as for Add. Nothing is labelled: the patch changes a resource that already is what it is.
+  void AddPatch(Json parameters, std::string url, std::string_view key, std::string source);
   // The fullUrl an entry added with `key` has (or will have).
   static std::string FullUrl(std::string_view key);
-  // The Bundle of the entries added; the entries are moved into it.
-  std::string BundleJson();
+  // The result: the Bundle of the entries added, the source of each, the warnings. Everything
+  // is moved out.
+  Mapped Finish();
 
   // A search condition on one identifier ("identifier=system|value", percent-encoded), with
   // the test-data label condition that keeps test and clinical data apart (`test_data`: this
@@ -98,6 +102,7 @@ class Context {
     std::string method;
     std::string url;
     std::string if_none_exist;
+    std::string source;
   };
 
   const Message& message_;

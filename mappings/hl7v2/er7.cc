@@ -219,10 +219,15 @@ std::string Segment::Get(std::size_t field, std::size_t repetition, std::size_t 
   return message_->Unescape(Part(comp, message_->delimiters_.subcomponent, subcomponent));
 }
 
-std::string Segment::Location(std::size_t field, std::size_t repetition, std::size_t component,
-                              std::size_t subcomponent) const {
+std::string Segment::Location() const {
   std::string out(name());
   if (ordinal_ > 1) out += "(" + std::to_string(ordinal_) + ")";
+  return out;
+}
+
+std::string Segment::Location(std::size_t field, std::size_t repetition, std::size_t component,
+                              std::size_t subcomponent) const {
+  std::string out = Location();
   out += "-" + std::to_string(field);
   if (repetition > 0) out += "[" + std::to_string(repetition) + "]";
   if (component > 0) out += "." + std::to_string(component);

@@ -63,6 +63,8 @@ class Segment {
   // out.
   std::string Location(std::size_t field, std::size_t repetition = 0, std::size_t component = 0,
                        std::size_t subcomponent = 0) const;
+  // The terser path of the segment itself: "PID", "OBX(3)".
+  std::string Location() const;
 
  private:
   friend class Message;

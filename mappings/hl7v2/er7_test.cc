@@ -50,6 +50,8 @@ TEST(Er7Test, ReadsFieldsRepetitionsComponentsAndHeaderFields) {
   EXPECT_EQ(obx2.ordinal(), 2u);
   EXPECT_EQ(obx2.Location(5), "OBX(2)-5");
   EXPECT_EQ(pid.Location(3, 2, 1), "PID-3[2].1");
+  EXPECT_EQ(obx2.Location(), "OBX(2)");
+  EXPECT_EQ(pid.Location(), "PID");
   EXPECT_EQ(m.Find("NK1"), m.segment_count());
 }
 

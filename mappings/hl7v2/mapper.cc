@@ -68,7 +68,7 @@ fhir::Result<Mapped> Mapper::Map(const Message& message) const {
         "MSH-9");
   }
   if (!mapped.ok()) return std::move(mapped).error();
-  return Mapped{context.BundleJson(), context.TakeWarnings()};
+  return context.Finish();
 }
 
 }  // namespace mappings::hl7v2

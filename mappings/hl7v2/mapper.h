@@ -33,6 +33,12 @@ struct Mapped {
   // What was sent but could not be mapped as sent (a 身份证 with a wrong check digit, an unknown
   // code); each starts with the HL7 position ("PID-3[2].1: ..."). Never holds patient data.
   std::vector<std::string> warnings;
+  // For each entry of the Bundle, in order, the HL7 position it was mapped from, as errors name
+  // positions: the identifier field for a resource found by one ("PID-3[1].1" for the Patient,
+  // "MRG-1[1].1" for the patient an ADT^A40 merges, "PV1-19[1].1" for an Encounter by its visit
+  // number), else the segment ("OBX(3)", "AL1(2)"). The server locates what it refuses in the
+  // Bundle ("Bundle.entry[2].request"); this turns that back into a place in the message.
+  std::vector<std::string> entry_sources;
 };
 
 class Mapper {

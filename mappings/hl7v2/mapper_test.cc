@@ -10,8 +10,37 @@
 namespace mappings::hl7v2 {
 namespace {
 
-const Mapper& TheMapper() {
-  static const Mapper* mapper = new Mapper(*Mapper::Load(FHIRHUB_HL7V2_CONCEPTMAPS));
+std::size_t EntryCount(const std::string& bundle_json) {
+  std::size_t n = 0;
+  for (std::size_t at = bundle_json.find(R"("fullUrl")"); at != std::string::npos;
+       at = bundle_json.find(R"("fullUrl")", at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// The mapper, checking for every message the tests map what every mapping promises: the HL7
+// position of each Bundle entry.
+class CheckingMapper {
+ public:
+  explicit CheckingMapper(Mapper mapper) : mapper_(std::move(mapper)) {}
+  fhir::Result<Mapped> Map(const Message& message) const {
+    auto result = mapper_.Map(message);
+    if (result.ok()) {
+      EXPECT_EQ(result->entry_sources.size(), EntryCount(result->bundle_json))
+          << result->bundle_json;
+      for (const std::string& source : result->entry_sources) EXPECT_FALSE(source.empty());
+    }
+    return result;
+  }
+
+ private:
+  Mapper mapper_;
+};
+
+const CheckingMapper& TheMapper() {
+  static const CheckingMapper* mapper =
+      new CheckingMapper(*Mapper::Load(FHIRHUB_HL7V2_CONCEPTMAPS));
   return *mapper;
 }
 
@@ -360,6 +389,89 @@ TEST(MapperTest, ACompoundMeasurementDoesNotMixTestAndClinicalMembers) {
   const std::string list = json.substr(members, end - members);
   // One member: the systolic value; the diastolic one is test data.
   EXPECT_EQ(list.find(R"("reference")"), list.rfind(R"("reference")")) << list;
+}
+
+// The resource types of the Bundle's entries, in order.
+std::vector<std::string> EntryTypes(const std::string& bundle_json) {
+  std::vector<std::string> out;
+  constexpr std::string_view kFullUrl = R"("fullUrl")";
+  constexpr std::string_view kType = R"("resourceType": ")";
+  for (std::size_t at = bundle_json.find(kFullUrl); at != std::string::npos;
+       at = bundle_json.find(kFullUrl, at + 1)) {
+    const std::size_t begin = bundle_json.find(kType, at) + kType.size();
+    out.push_back(bundle_json.substr(begin, bundle_json.find('"', begin) - begin));
+  }
+  return out;
+}
+
+// "<resource type> <source>" of each entry.
+std::vector<std::string> Sources(const Mapped& mapped) {
+  std::vector<std::string> types = EntryTypes(mapped.bundle_json);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < types.size() && i < mapped.entry_sources.size(); ++i) {
+    out.push_back(types[i] + " " + mapped.entry_sources[i]);
+  }
+  return out;
+}
+
+TEST(MapperTest, EachEntryNamesThePositionItIsMappedFrom) {
+  // The identifier field it is found by (the matching repetition), else the segment.
+  auto adt = TheMapper().Map(MustParse(
+      Header("ADT^A01") + "PID|1||MR1^^^HOSP~11010519491231002X^^^^NNCHN||张^三\r" +
+      "NK1|1|Li^Si|SPO\r" + "NK1|2|Li^Wu|CHD||||||||||||||||||||||||||||||K9^^^HOSP\r" +
+      "PV1|1|I|W1^101^1||||||||||||||||V100^^^HOSP\r" + "AL1|1|DA|PEN^Penicillin\r" +
+      "DG1|1||I10^Hypertension^I10\r" + "DG1|2||E11^Diabetes^I10|||||||||||||||||D7^^^HOSP\r"));
+  ASSERT_TRUE(adt.ok()) << adt.error().text();
+  EXPECT_EQ(Sources(*adt), (std::vector<std::string>{
+                               "Patient PID-3[2].1", "Encounter PV1-19[1].1", "RelatedPerson NK1",
+                               "RelatedPerson NK1(2)-33[1].1", "AllergyIntolerance AL1",
+                               "Condition DG1", "Condition DG1(2)-20[1].1"}));
+  auto no_visit =
+      TheMapper().Map(MustParse(Header("ADT^A04") + "PID|1||MR1^^^HOSP\r" + "PV1|1|O\r"));
+  ASSERT_TRUE(no_visit.ok());
+  EXPECT_EQ(Sources(*no_visit), (std::vector<std::string>{"Patient PID-3[1].1", "Encounter PV1"}));
+
+  auto oru = TheMapper().Map(MustParse(
+      Header("ORU^R01") + "PID|1||MR1^^^HOSP\r" + "OBR|1||F1^LAB|2345-7^Glucose^LN\r" +
+      "OBX|1|NM|2345-7^Glucose^LN||5.6\r" + "OBR|2|||718-7^Hemoglobin^LN\r" +
+      "OBX|2|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC||98|||||||||||||0012345678ABCDEF^^^EUI-64\r"));
+  ASSERT_TRUE(oru.ok()) << oru.error().text();
+  EXPECT_EQ(Sources(*oru),
+            (std::vector<std::string>{"Patient PID-3[1].1", "Device OBX(2)-18[1].1",
+                                      "Observation OBX", "Observation OBX(2)",
+                                      "DiagnosticReport OBR-3[1].1", "DiagnosticReport OBR(2)"}));
+
+  auto orm = TheMapper().Map(MustParse(Header("ORM^O01") + "PID|1||MR1^^^HOSP\r" +
+                                       "ORC|NW|P100^HIS\r" + "OBR|1|||24627-2^Chest CT^LN\r" +
+                                       "ORC|NW\r" + "OBR|2|||30746-2^X-ray^LN\r"));
+  ASSERT_TRUE(orm.ok()) << orm.error().text();
+  EXPECT_EQ(Sources(*orm),
+            (std::vector<std::string>{"Patient PID-3[1].1", "ServiceRequest ORC-2[1].1",
+                                      "ServiceRequest OBR(2)"}));
+
+  auto rde =
+      TheMapper().Map(MustParse(Header("RDE^O11") + "PID|1||MR1^^^HOSP\r" + "ORC|NW||RX9^PHARM\r" +
+                                "RXE||86.0^Nifedipine^L\r" + "ORC|NW\r" + "RXE||87.0^Aspirin^L\r"));
+  ASSERT_TRUE(rde.ok()) << rde.error().text();
+  EXPECT_EQ(Sources(*rde),
+            (std::vector<std::string>{"Patient PID-3[1].1", "MedicationRequest ORC-3[1].1",
+                                      "MedicationRequest RXE(2)"}));
+
+  auto siu =
+      TheMapper().Map(MustParse(Header("SIU^S12") + "SCH||A7^HIS\r" + "PID|1||MR1^^^HOSP\r"));
+  ASSERT_TRUE(siu.ok()) << siu.error().text();
+  EXPECT_EQ(Sources(*siu),
+            (std::vector<std::string>{"Patient PID-3[1].1", "Appointment SCH-2[1].1"}));
+}
+
+TEST(MapperTest, AMergeLocatesTheMergedPatientAtMrg1) {
+  auto result = TheMapper().Map(MustParse(Header("ADT^A40") + std::string(kMerge) +
+                                          "PID|2||MR4^^^HOSP\r" + "MRG|X^^^^NNCHN~MR5^^^HOSP\r"));
+  ASSERT_TRUE(result.ok()) << result.error().text();
+  // The survivor by its 身份证, the second identifier of PID-3; the 身份证 of the last MRG-1 fails
+  // its check, so that patient is found by MR5.
+  EXPECT_EQ(result->entry_sources, (std::vector<std::string>{"PID-3[2].1", "MRG-1[1].1",
+                                                             "PID(2)-3[1].1", "MRG(2)-1[2].1"}));
 }
 
 }  // namespace

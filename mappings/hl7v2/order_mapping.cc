@@ -13,6 +13,7 @@ Json Reference(std::string_view url) { return Json::Object().Set("reference", ur
 struct Order {
   Json resource;
   std::string method, system, value;
+  std::string source;  // the order number it is found by, else the OBR
 };
 
 class OrmMapper {
@@ -30,7 +31,7 @@ class OrmMapper {
       } else if (name == "OBR") {
         if (!has_orc_) {
           return fhir::Error::Invalid("hl7v2.segment-sequence", "OBR without its ORC",
-                                      segment.Location(1).substr(0, 3));
+                                      segment.Location());
         }
         auto added = AddOrder(message.segment(orc_), segment);
         if (!added.ok()) return added;
@@ -53,17 +54,20 @@ class OrmMapper {
       const std::string query = context_.IdentifierQuery(order.system, order.value);
       const std::string key = "ServiceRequest|" + order.system + "|" + order.value;
       if (order.method == "PUT") {
-        context_.Add(std::move(order.resource), "PUT", "ServiceRequest?" + query, "", key);
+        context_.Add(std::move(order.resource), "PUT", "ServiceRequest?" + query, "", key,
+                     std::move(order.source));
       } else {
-        context_.Add(std::move(order.resource), "POST", "ServiceRequest", query, key);
+        context_.Add(std::move(order.resource), "POST", "ServiceRequest", query, key,
+                     std::move(order.source));
       }
     }
     return {};
   }
 
  private:
-  // The order number: ORC-2/OBR-2 placer, else ORC-3/OBR-3 filler.
-  Json OrderIdentifier(const Segment& orc, const Segment& obr, std::string* type) {
+  // The order number: ORC-2/OBR-2 placer, else ORC-3/OBR-3 filler; `location` where it is.
+  Json OrderIdentifier(const Segment& orc, const Segment& obr, std::string* type,
+                       std::string* location) {
     struct Source {
       const Segment& segment;
       std::size_t field;
@@ -77,6 +81,7 @@ class OrmMapper {
       std::string system = Context::AuthoritySystem(ei.Get(2), ei.Get(3), ei.Get(4));
       if (system.empty()) system = context_.SourceSystem(s.kind);
       *type = s.type;
+      *location = ei.Location(1);
       return Json::Object().Set("system", system).Set("value", ei.Get(1));
     }
     return {};
@@ -91,11 +96,12 @@ class OrmMapper {
     }
     Order order;
     std::string type;
-    Json identifier = OrderIdentifier(orc, obr, &type);
+    Json identifier = OrderIdentifier(orc, obr, &type, &order.source);
     // An order number makes the order updatable (a later ORM cancels or holds it); without one
     // the order of this message is created once.
     order.method = identifier.empty() ? "POST" : "PUT";
     if (identifier.empty()) {
+      order.source = obr.Location();
       identifier =
           Json::Object()
               .Set("system", context_.SourceSystem("order"))

@@ -27,6 +27,7 @@ struct Report {
   std::vector<std::size_t> results;  // indexes in observations_
   Json resource;
   std::string system, value;
+  std::string source;  // the order number it is found by, else the OBR
 };
 
 class OruMapper {
@@ -66,7 +67,7 @@ class OruMapper {
       const std::string query =
           context_.IdentifierQuery(observation.system, observation.value, observation.test_data);
       context_.Add(std::move(observation.resource), "POST", "Observation", query, observation.key,
-                   observation.test_data);
+                   std::move(observation.source), observation.test_data);
     }
     for (auto& report : reports_) {
       // A report of test results only is test data; otherwise it lists its clinical results
@@ -84,7 +85,8 @@ class OruMapper {
       report.resource.Set("result", std::move(results));
       const std::string query = context_.IdentifierQuery(report.system, report.value, test_data);
       context_.Add(std::move(report.resource), "POST", "DiagnosticReport", query,
-                   "DiagnosticReport|" + report.system + "|" + report.value, test_data);
+                   "DiagnosticReport|" + report.system + "|" + report.value,
+                   std::move(report.source), test_data);
     }
     return {};
   }
@@ -97,6 +99,7 @@ class OruMapper {
     // Test or demonstration data of the device (OBX-8), in a message that may be production.
     bool test_data = false;
     std::string location;
+    std::string source;  // the OBX
   };
 
   fhir::Result<void> StartReport(const Segment& obr) {
@@ -119,9 +122,11 @@ class OruMapper {
       if (system.empty()) system = context_.SourceSystem(field == 3 ? "filler" : "placer");
       identifier = Json::Object().Set("system", system).Set("value", ei.Get(1));
       type = field == 3 ? "FILL" : "PLAC";
+      report.source = ei.Location(1);
       break;
     }
     if (identifier.empty()) {
+      report.source = obr.Location();
       identifier =
           Json::Object()
               .Set("system", context_.SourceSystem("report"))
@@ -304,10 +309,12 @@ class OruMapper {
   // Devices of OBX-18: EUI-64 system ids and vendor ids. Returns the Device's fullUrl.
   std::string Device(const Segment& obx) {
     Json identifiers = Json::Array();
+    std::string source;  // the identifier the Device is found by
     for (std::size_t r = 1; r <= obx.RepetitionCount(18); ++r) {
       FieldRef ei{obx, 18, r};
       const std::string id = ei.Get(1);
       if (id.empty()) continue;
+      if (source.empty()) source = ei.Location(1);
       std::string system;
       if (ei.Get(4) == "EUI-64") {
         system = std::string(kEui64);
@@ -330,7 +337,7 @@ class OruMapper {
     // No Device.patient: monitors and station devices serve many residents in turn.
     device.Set("status", "active");
     const std::string query = context_.IdentifierQuery(system, value);
-    std::string url = context_.Add(std::move(device), "POST", "Device", query, key);
+    std::string url = context_.Add(std::move(device), "POST", "Device", query, key, source);
     devices_.emplace(key, url);
     return url;
   }
@@ -354,6 +361,7 @@ class OruMapper {
     observation.sub_id = sub_id;
     observation.panel_candidate = no_value;
     observation.location = obx.Location(4);
+    observation.source = obx.Location();
     const std::string base = report != nullptr ? report->base : context_.message().Get("MSH-10");
     observation.system = context_.SourceSystem("observation");
     observation.value = base + "-" + std::to_string(obx.ordinal());

@@ -64,7 +64,7 @@ fhir::Result<PatientIdentifiers> ReadPatientIdentifiers(Context& context, const 
                                                         std::size_t field) {
   PatientIdentifiers out;
   out.identifiers = Json::Array();
-  std::string first_system, first_value;
+  std::string first_system, first_value, first_location;
   const std::string message_date = context.message().Get("MSH-7").substr(0, 8);
   for (std::size_t r = 1; r <= segment.RepetitionCount(field); ++r) {
     FieldRef cx{segment, field, r};
@@ -75,6 +75,7 @@ fhir::Result<PatientIdentifiers> ReadPatientIdentifiers(Context& context, const 
       if (first_value.empty()) {
         first_system = id.Find("system")->text();
         first_value = value;
+        first_location = cx.Location(1);
       }
       out.identifiers.Push(std::move(id));
       continue;
@@ -98,6 +99,7 @@ fhir::Result<PatientIdentifiers> ReadPatientIdentifiers(Context& context, const 
     if (out.value.empty()) {
       out.system = std::string(kCnIdentitySystem);
       out.value = check.normalized;
+      out.location = cx.Location(1);
     }
     out.identifiers.Push(Json::Object()
                              .Set("use", "official")
@@ -108,6 +110,7 @@ fhir::Result<PatientIdentifiers> ReadPatientIdentifiers(Context& context, const 
   if (out.value.empty()) {
     out.system = first_system;
     out.value = first_value;
+    out.location = first_location;
   }
   if (out.value.empty()) {
     return fhir::Error::Invalid("hl7v2.required-field-missing",
@@ -123,6 +126,7 @@ fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool
   auto matched = ReadPatientIdentifiers(context, pid, 3);
   if (!matched.ok()) return std::move(matched).error();
   PatientEntry entry{.full_url = "", .system = matched->system, .value = matched->value};
+  const std::string source = matched->location;
   Json identifiers = std::move(matched->identifiers);
   // PID-2 and PID-4 (external and alternate ids of older versions) are identifiers too.
   for (std::size_t field : {2, 4}) {
@@ -176,9 +180,9 @@ fhir::Result<PatientEntry> MapPatient(Context& context, const Segment& pid, bool
   const std::string query = context.IdentifierQuery(entry.system, entry.value);
   const std::string key = "Patient|" + entry.system + "|" + entry.value;
   if (authoritative) {
-    entry.full_url = context.Add(std::move(patient), "PUT", "Patient?" + query, "", key);
+    entry.full_url = context.Add(std::move(patient), "PUT", "Patient?" + query, "", key, source);
   } else {
-    entry.full_url = context.Add(std::move(patient), "POST", "Patient", query, key);
+    entry.full_url = context.Add(std::move(patient), "POST", "Patient", query, key, source);
   }
   return entry;
 }

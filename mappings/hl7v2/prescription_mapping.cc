@@ -14,6 +14,7 @@ struct Prescription {
   Json resource;
   Json dosage;
   std::string method, system, value;
+  std::string source;  // the order number it is found by, else the RXE
 };
 
 class RdeMapper {
@@ -67,9 +68,11 @@ class RdeMapper {
       const std::string query = context_.IdentifierQuery(p.system, p.value);
       const std::string key = "MedicationRequest|" + p.system + "|" + p.value;
       if (p.method == "PUT") {
-        context_.Add(std::move(p.resource), "PUT", "MedicationRequest?" + query, "", key);
+        context_.Add(std::move(p.resource), "PUT", "MedicationRequest?" + query, "", key,
+                     std::move(p.source));
       } else {
-        context_.Add(std::move(p.resource), "POST", "MedicationRequest", query, key);
+        context_.Add(std::move(p.resource), "POST", "MedicationRequest", query, key,
+                     std::move(p.source));
       }
     }
     return {};
@@ -115,12 +118,14 @@ class RdeMapper {
                                              "http://terminology.hl7.org/CodeSystem/v2-0203"))))
               .Set("system", system)
               .Set("value", ei.Get(1));
+      p.source = ei.Location(1);
       break;
     }
     // An order number makes the prescription updatable (a later RDE discontinues it); without
     // one the prescription of this message is created once.
     p.method = identifier.empty() ? "POST" : "PUT";
     if (identifier.empty()) {
+      p.source = rxe.Location();
       identifier =
           Json::Object()
               .Set("system", context_.SourceSystem("prescription"))

@@ -45,12 +45,14 @@ fhir::Result<void> MapSiu(Context& context) {
 
   // The appointment number: SCH-1 placer, else SCH-2 filler; S12 to S26 all name the same one.
   Json identifier;
+  std::string source;
   for (std::size_t field : {1, 2}) {
     FieldRef ei{sch, field};
     if (ei.Get(1).empty()) continue;
     std::string system = Context::AuthoritySystem(ei.Get(2), ei.Get(3), ei.Get(4));
     if (system.empty()) system = context.SourceSystem(field == 1 ? "placer" : "filler");
     identifier = Json::Object().Set("system", system).Set("value", ei.Get(1));
+    source = ei.Location(1);
     break;
   }
   if (identifier.empty()) {
@@ -123,7 +125,7 @@ fhir::Result<void> MapSiu(Context& context) {
   appointment.Set("participant", std::move(participants));
   const std::string query = context.IdentifierQuery(system, value);
   context.Add(std::move(appointment), "PUT", "Appointment?" + query, "",
-              "Appointment|" + system + "|" + value);
+              "Appointment|" + system + "|" + value, std::move(source));
   return {};
 }
 

@@ -25,6 +25,7 @@ struct PatientIdentifiers {
   Json identifiers;
   std::string system;
   std::string value;
+  std::string location;  // the position of the matching one: "PID-3[2].1"
 };
 fhir::Result<PatientIdentifiers> ReadPatientIdentifiers(Context& context, const Segment& segment,
                                                         std::size_t field);

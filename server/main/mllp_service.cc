@@ -29,11 +29,7 @@ struct MllpService::Parts {
         sink(wiring.pipeline, wiring.registries, wiring.base_url),
         handler(
             options.handler,
-            [this](const mappings::hl7v2::Message& message) -> fhir::Result<std::string> {
-              auto mapped = mapper.Map(message);
-              if (!mapped.ok()) return std::move(mapped).error();
-              return std::move(mapped->bundle_json);
-            },
+            [this](const mappings::hl7v2::Message& message) { return mapper.Map(message); },
             wiring.defs, sink, log, wiring.clock),
         listener(options.listener, handler) {}
 };

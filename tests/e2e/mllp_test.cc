@@ -205,7 +205,19 @@ TEST(MllpTest, AMergeLinksBothPatientsAndKeepsTheMergedOnesData) {
   const std::string unknown = Exchange(*client, Merge("MRG-0", "KEEP-1", "NEVER-1"));
   EXPECT_EQ(AckCode(unknown), "AE") << unknown;
   EXPECT_NE(unknown.find("rest.no-match"), std::string::npos) << unknown;
+  // ERR-2 names where the unknown patient is in the message: MRG-1 (segment ^ sequence ^ field).
+  auto refused = mappings::hl7v2::Parse(unknown);
+  ASSERT_TRUE(refused.ok()) << unknown;
+  EXPECT_EQ(refused->Get("ERR-2"), "MRG") << unknown;
+  EXPECT_EQ(refused->Get("ERR-2.3"), "1") << unknown;
   EXPECT_TRUE(Links(ReadPatient(server.port(), "KEEP-1")).empty());
+  // An unknown survivor is named at PID-3.
+  auto no_survivor = mappings::hl7v2::Parse(Exchange(*client, Merge("MRG-0b", "NEVER-2", "DUP-1")));
+  ASSERT_TRUE(no_survivor.ok());
+  EXPECT_EQ(no_survivor->Get("MSA-1"), "AE");
+  EXPECT_EQ(no_survivor->Get("ERR-2"), "PID");
+  EXPECT_EQ(no_survivor->Get("ERR-2.3"), "3");
+  EXPECT_TRUE(Active(ReadPatient(server.port(), "DUP-1")));
 
   const std::string ack = Exchange(*client, Merge("MRG-1", "KEEP-1", "DUP-1"));
   ASSERT_EQ(AckCode(ack), "AA") << ack;

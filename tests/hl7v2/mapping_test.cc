@@ -98,6 +98,26 @@ void CheckBundle(const std::string& name, const std::string& json) {
   }
 }
 
+// Each entry has the HL7 position it was mapped from, one that is in the message: a segment
+// ("OBX(3)"), or an identifier field with a value ("PID-3[1].1").
+void CheckSources(const std::string& name, const Message& message, const hl7v2::Mapped& mapped) {
+  rapidjson::Document doc;
+  doc.Parse(mapped.bundle_json.data(), mapped.bundle_json.size());
+  ASSERT_FALSE(doc.HasParseError()) << name;
+  ASSERT_EQ(mapped.entry_sources.size(), doc["entry"].Size()) << name;
+  for (const std::string& source : mapped.entry_sources) {
+    const std::size_t dash = source.find('-');
+    if (dash != std::string::npos) {
+      EXPECT_FALSE(message.Get(source).empty()) << name << ": " << source;
+      continue;
+    }
+    std::string segment = source.substr(0, 3);
+    std::size_t ordinal = 1;
+    if (source.size() > 3) ordinal = std::stoul(source.substr(4));
+    EXPECT_NE(message.Find(segment, ordinal), message.segment_count()) << name << ": " << source;
+  }
+}
+
 void CheckGolden(const std::string& name, const std::string& json) {
   const auto path = testing_support::TestDataDir() / "hl7v2-golden" / (name + ".json");
   if (const char* update = std::getenv("FHIRHUB_UPDATE_GOLDEN"); update != nullptr) {
@@ -137,6 +157,7 @@ TEST(Hl7v2MappingTest, SamplesOfMappedTypesGiveValidBundles) {
     ASSERT_TRUE(result.ok()) << name << ": " << result.error().text() << " at "
                              << result.error().issues().front().expression;
     CheckBundle(name, result->bundle_json);
+    CheckSources(name, *message, *result);
     CheckGolden(name, result->bundle_json);
     ++mapped;
   }
@@ -151,6 +172,7 @@ TEST(Hl7v2MappingTest, ChineseAndDeviceMessagesGiveValidBundles) {
     const std::string name = path.stem().string();
     ASSERT_TRUE(result.ok()) << name << ": " << result.error().text();
     CheckBundle(name, result->bundle_json);
+    CheckSources(name, *message, *result);
     CheckGolden("cn-" + name, result->bundle_json);
   }
 }
