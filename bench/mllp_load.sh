@@ -22,8 +22,9 @@
 #   rest: the transaction Bundles the mapping makes of the same kind of messages (new
 #     identifiers), mapped beforehand by mllp_load and POSTed to the FHIR base, each sender on
 #     one keep-alive connection;
-# after a warm-up of 400 MLLP messages before the first run. Exits non-zero when any
-# message was not accepted in the end (after the senders' retries).
+# after a warm-up of 400 MLLP messages before the first run, whose rate it prints too: the first
+# messages a new database receives, while its tables are young. Exits non-zero when any message
+# was not accepted in the end (after the senders' retries).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="$(cd "${1:?usage: mllp_load.sh BUILD_DIR [RUNS [MESSAGES]]}" && pwd)"
@@ -61,9 +62,11 @@ load() {
     --messages "$messages" --concurrency "$senders" --observations "$observations"
 }
 
+warm=""
 if [[ "$messages" -gt 400 ]]; then
-  "$build/mllp_load" --host "$host" --port "$mllp_port" --mode mllp --run warm --messages 400 \
-    --concurrency "$senders" --observations "$observations" >/dev/null 2>&1 || true
+  warm="$("$build/mllp_load" --host "$host" --port "$mllp_port" --mode mllp --run warm \
+    --messages 400 --concurrency "$senders" --observations "$observations" 2>&1 |
+    grep '^RESULT' || true)"
 fi
 
 : >"$work/results"
@@ -77,6 +80,11 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 field() { grep "^RESULT mode=$1 " "$work/results" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
 echo
 echo "medians of $runs run(s), $messages messages of $observations OBX, $senders senders:"
+if [[ -n "$warm" ]]; then
+  field_of() { tr ' ' '\n' <<<"$warm" | grep "^$1=" | cut -d= -f2; }
+  printf '  new database, first 400 mllp messages: %s messages/s   p50 %s ms   p99 %s ms   errors %s\n' \
+    "$(field_of rate)" "$(field_of p50_ms)" "$(field_of p99_ms)" "$(field_of errors)"
+fi
 for mode in mllp rest; do
   printf '  %-4s  %8.1f messages/s   p50 %6.2f ms   p99 %6.2f ms   retries %s   errors %s\n' \
     "$mode" "$(field "$mode" rate | median)" "$(field "$mode" p50_ms | median)" \
