@@ -410,6 +410,23 @@ fhir::Result<void> BundleHandler::RunTransaction(store::Transaction& tx,
     if (request.body) ConditionalReferenceCriteria(request.body->root(), &keys);
   }
   if (auto locked = tx.LockCriteria(keys); !locked.ok()) return locked;
+  // Then every resource an entry names by id (an update, patch or delete of Type/id), in one
+  // statement and one order: their reads and writes below need no statements of their own, and
+  // Bundles naming some of the same resources take turns rather than deadlock.
+  std::vector<store::ResourceKey> named;
+  for (const Entry& entry : entries) {
+    const FhirRequest& request = entry.request;
+    if (request.method != Method::kPut && request.method != Method::kPatch &&
+        request.method != Method::kDelete) {
+      continue;
+    }
+    const std::string_view type = TypeOf(request);
+    const std::string_view id =
+        std::string_view(request.path).substr(std::min(request.path.size(), type.size() + 1));
+    if (id.empty() || id.find('/') != std::string_view::npos) continue;
+    named.push_back({std::string(type), std::string(id)});
+  }
+  if (auto locked = tx.LockResources(named); !locked.ok()) return locked;
 
   // 1. Settle the identity of every created or conditionally updated resource.
   std::map<std::string, std::string> moved;  // fullUrl -> "Type/id"

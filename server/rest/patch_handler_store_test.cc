@@ -77,6 +77,9 @@ class InterleavingStore final : public store::Store {
     fhir::Result<store::WriteResult> Write(const store::WriteOp& op) override {
       return inner_->Write(op);
     }
+    fhir::Result<void> LockResources(const std::vector<store::ResourceKey>& keys) override {
+      return inner_->LockResources(keys);
+    }
     fhir::Result<void> LockCriteria(const std::vector<std::string>& criteria) override {
       return inner_->LockCriteria(criteria);
     }

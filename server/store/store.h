@@ -406,6 +406,13 @@ class Transaction {
   // same criteria waits for the first to end and then sees what it wrote, and transactions with
   // other criteria never wait for it. Locking criteria held already costs nothing.
   virtual fhir::Result<void> LockCriteria(const std::vector<std::string>& criteria) = 0;
+  // Locks, in one statement and one order, the current rows of these resources, as their writes
+  // would one by one, and keeps what it read: until this transaction writes one of them, a Read
+  // of it (or the lock its Write takes) is answered from that, without a statement of its own.
+  // For a resource that did not exist, a Read answers store.not-found as it did then; its Write
+  // still finds a concurrent creator of the same resource and waits for it. Transactions locking
+  // some of the same resources this way take turns rather than deadlock.
+  virtual fhir::Result<void> LockResources(const std::vector<ResourceKey>& keys) = 0;
   // Returns only after the database has durably committed; then the writes are visible to all.
   virtual fhir::Result<void> Commit() = 0;
   virtual fhir::Result<void> Rollback() = 0;

@@ -1088,5 +1088,78 @@ TEST_F(StoreContractTest, OtherCriteriaDoNotWaitAndLockingAgainIsFree) {
   EXPECT_EQ(again.error().message_id(), "store.transaction-closed");
 }
 
+TEST_F(StoreContractTest, LockedResourcesAnswerTheirReadsAndWritesAsBefore) {
+  PutCommitted("Patient", "kept");
+  PutCommitted("Patient", "gone");
+  PutCommitted("Patient", "gone", /*is_delete=*/true);
+  auto tx = Begin();
+  ASSERT_TRUE(
+      tx->LockResources(
+            {{"Patient", "kept"}, {"Patient", "gone"}, {"Patient", "new"}, {"Patient", "kept"}})
+          .ok());
+  auto kept = tx->Read("Patient", "kept");
+  ASSERT_TRUE(kept.ok()) << kept.error().text();
+  EXPECT_EQ(kept->stamp.version, 1);
+  EXPECT_EQ(kept->json, Body("Patient", "kept", kept->stamp));
+  auto gone = tx->Read("Patient", "gone");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_TRUE(gone->deleted);
+  EXPECT_EQ(gone->stamp.version, 2);
+  auto missing = tx->Read("Patient", "new");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message_id(), "store.not-found");
+  // Writes take the version they locked, and a read after a write sees the write.
+  EXPECT_EQ(Put(*tx, "Patient", "kept", 2).error().message_id(), "store.version-conflict");
+  clock_.Advance(1s);
+  auto updated = Put(*tx, "Patient", "kept", 1);
+  ASSERT_TRUE(updated.ok()) << updated.error().text();
+  EXPECT_EQ(updated->stamp.version, 2);
+  EXPECT_EQ(tx->Read("Patient", "kept")->stamp.version, 2);
+  auto revived = Put(*tx, "Patient", "gone");
+  ASSERT_TRUE(revived.ok());
+  EXPECT_EQ(revived->stamp.version, 3);
+  auto created = Put(*tx, "Patient", "new");
+  ASSERT_TRUE(created.ok());
+  EXPECT_TRUE(created->created);
+  EXPECT_EQ(tx->Read("Patient", "new")->stamp.version, 1);
+  ASSERT_TRUE(tx->Commit().ok());
+  auto after = Begin();
+  EXPECT_EQ(after->Read("Patient", "kept")->stamp.version, 2);
+  EXPECT_EQ(after->Read("Patient", "gone")->stamp.version, 3);
+  EXPECT_EQ(after->Read("Patient", "new")->stamp.version, 1);
+}
+
+TEST_F(StoreContractTest, WritersOfLockedResourcesWaitForTheLocker) {
+  PutCommitted("Patient", "shared");
+  auto holder = Begin();
+  ASSERT_TRUE(holder->LockResources({{"Patient", "shared"}, {"Patient", "fresh"}}).ok());
+  std::atomic<bool> written{false};
+  std::thread other([&] {
+    auto tx = Begin();
+    auto put = Put(*tx, "Patient", "shared");
+    EXPECT_TRUE(put.ok());
+    // It waited for the holder's version, and wrote after it.
+    if (put.ok()) {
+      EXPECT_EQ(put->stamp.version, 3);
+    }
+    EXPECT_TRUE(tx->Commit().ok());
+    written = true;
+  });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(written.load());
+  clock_.Advance(1s);
+  ASSERT_TRUE(Put(*holder, "Patient", "shared", 1).ok());
+  // A creator of a resource that did not exist when it was locked is found by the insert.
+  std::thread creator([&] { PutCommitted("Patient", "fresh"); });
+  creator.join();
+  auto fresh = Put(*holder, "Patient", "fresh");
+  ASSERT_TRUE(fresh.ok()) << fresh.error().text();
+  EXPECT_FALSE(fresh->created);
+  EXPECT_EQ(fresh->stamp.version, 2);
+  ASSERT_TRUE(holder->Commit().ok());
+  other.join();
+  EXPECT_TRUE(written.load());
+}
+
 }  // namespace
 }  // namespace server::store

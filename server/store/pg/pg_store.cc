@@ -1,6 +1,7 @@
 #include "server/store/pg/pg_store.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -150,6 +151,15 @@ const std::string kUpdateSql =
 const std::string kReplaceIndexSql =
     "WITH" + IndexDeletes() + IndexInserts(kKeyFrom, 4) + " SELECT 1";
 
+// The current versions (deleted ones included) of the resources named by the arrays of types
+// $2 and ids $3, locked until the transaction ends, in the order of the primary key.
+constexpr const char* kLockResourcesSql =
+    "SELECT v.type, v.id, v.version, v.deleted, " FHIRHUB_MICROS("v.last_updated") ", v.json, "
+    "v.seq, v.method FROM resource_current c JOIN resource_version v"
+    " USING (tenant, type, id, version)"
+    " WHERE c.tenant = $1 AND (c.type, c.id) IN (SELECT * FROM unnest($2::text[], $3::text[]))"
+    " ORDER BY c.type, c.id FOR UPDATE OF c";
+
 // The current versions after a position, locked until the transaction ends.
 constexpr const char* kLockCurrentSql =
     "SELECT v.type, v.id, v.version, v.deleted, " FHIRHUB_MICROS("v.last_updated") ", v.json, "
@@ -298,6 +308,12 @@ class PgTransaction final : public Transaction {
   fhir::Result<ResourceVersion> Read(const std::string& type, const std::string& id) override {
     if (!open_) return Closed();
     if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    if (auto known = locked_rows_.find({type, id}); known != locked_rows_.end()) {
+      if (!known->second) {
+        return fhir::Error::NotFound("store.not-found", "no resource " + type + "/" + id);
+      }
+      return *known->second;
+    }
     auto rows = lease_->Exec("store_read", kReadSql, {tenant_, type, id});
     if (!rows.ok()) return std::move(rows).error();
     if (rows->rows() == 0) {
@@ -458,15 +474,32 @@ class PgTransaction final : public Transaction {
     // Loops only when a concurrent transaction created the same resource between our lock
     // attempt and our insert; the second pass finds and locks its row.
     for (;;) {
-      std::vector<Param> key = {tenant_, op.type, op.id};
-      auto current = begun_ ? lease_->Exec("store_lock", kLockSql, key)
-                            : lease_->ExecAfter(kBeginReadCommitted, "store_lock", kLockSql, key);
-      begun_ = true;
-      if (!current.ok()) return std::move(current).error();
-      bool exists = current->rows() > 0;
+      // The locked row: its version, whether it is deleted, and when it was written.
+      struct Current {
+        std::int64_t version = 0;
+        bool deleted = false;
+        Timestamp last_updated;
+      };
+      std::optional<Current> current;
+      if (auto known = locked_rows_.extract({op.type, op.id}); !known.empty()) {
+        if (const std::optional<ResourceVersion>& row = known.mapped()) {
+          current = Current{row->stamp.version, row->deleted, row->stamp.last_updated};
+        }
+      } else {
+        std::vector<Param> key = {tenant_, op.type, op.id};
+        auto rows = begun_ ? lease_->Exec("store_lock", kLockSql, key)
+                           : lease_->ExecAfter(kBeginReadCommitted, "store_lock", kLockSql, key);
+        begun_ = true;
+        if (!rows.ok()) return std::move(rows).error();
+        if (rows->rows() > 0) {
+          current = Current{rows->GetInt(0, 0), rows->GetBool(0, 1),
+                            Timestamp(std::chrono::microseconds(rows->GetInt(0, 2)))};
+        }
+      }
+      const bool exists = current.has_value();
       WriteResult result;
       result.created = !exists;
-      std::int64_t previous = exists ? current->GetInt(0, 0) : 0;
+      std::int64_t previous = exists ? current->version : 0;
       if (op.expected_version && *op.expected_version != previous) {
         return fhir::Error::PreconditionFailed("store.version-conflict",
                                                op.type + "/" + op.id + " is at version " +
@@ -474,16 +507,15 @@ class PgTransaction final : public Transaction {
                                                    std::to_string(*op.expected_version));
       }
       Timestamp now = clock_.Now();
-      if (exists) {
-        Timestamp last(std::chrono::microseconds(current->GetInt(0, 2)));
-        if (now <= last) now = last + std::chrono::microseconds(1);
+      if (exists && now <= current->last_updated) {
+        now = current->last_updated + std::chrono::microseconds(1);
       }
       if (op.is_delete) {
         if (!exists) {
           return fhir::Error::NotFound("store.not-found", "no resource " + op.type + "/" + op.id);
         }
-        if (current->GetBool(0, 1)) {
-          result.stamp = {previous, Timestamp(std::chrono::microseconds(current->GetInt(0, 2)))};
+        if (current->deleted) {
+          result.stamp = {previous, current->last_updated};
           result.changed = false;
           return result;
         }
@@ -528,6 +560,34 @@ class PgTransaction final : public Transaction {
                                              kLockCriteriaSql, params);
     begun_ = true;
     if (!locked.ok()) return std::move(locked).error();
+    return {};
+  }
+
+  fhir::Result<void> LockResources(const std::vector<ResourceKey>& keys) override {
+    if (!open_) return Closed();
+    std::vector<std::string> types;
+    std::vector<std::string> ids;
+    for (const ResourceKey& key : keys) {
+      if (locked_rows_.contains({key.type, key.id})) continue;
+      types.push_back(key.type);
+      ids.push_back(key.id);
+    }
+    if (types.empty()) return {};
+    if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
+    const std::vector<Param> params = {tenant_, TextArray(types), TextArray(ids)};
+    // Row locks outlive the statement only inside a transaction block.
+    auto rows = begun_ ? lease_->Exec("store_lock_resources", kLockResourcesSql, params)
+                       : lease_->ExecAfter(kBeginReadCommitted, "store_lock_resources",
+                                           kLockResourcesSql, params);
+    begun_ = true;
+    if (!rows.ok()) return std::move(rows).error();
+    for (size_t i = 0; i < types.size(); ++i) {
+      locked_rows_.emplace(std::pair(types[i], ids[i]), std::nullopt);
+    }
+    for (int row = 0; row < rows->rows(); ++row) {
+      ResourceVersion version = RowToVersion(*rows, row);
+      locked_rows_[{version.type, version.id}] = std::move(version);
+    }
     return {};
   }
 
@@ -660,6 +720,9 @@ class PgTransaction final : public Transaction {
   bool open_ = true;
   // The criteria this transaction has locked (LockCriteria).
   std::set<std::string> locked_;
+  // The resources LockResources locked and this transaction has not written since: their
+  // current version, or nullopt for one that did not exist.
+  std::map<std::pair<std::string, std::string>, std::optional<ResourceVersion>> locked_rows_;
   // A create with a new id (WriteOp::new_id) not sent yet: its statement's parameters.
   std::optional<std::vector<Param>> pending_;
 };
