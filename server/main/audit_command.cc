@@ -49,15 +49,7 @@ int Fail(const std::string& text) {
   return 3;
 }
 
-// Stops an embedded cluster before exit; its error only matters when all else went well.
-int Finish(Database& db, int code) {
-  if (db.cluster != nullptr) {
-    if (auto stopped = db.cluster->Stop(); !stopped.ok() && code == 0) {
-      return Fail(stopped.error().text());
-    }
-  }
-  return code;
-}
+int Finish(Database& db, int code) { return CloseDatabase(db, code, Fail); }
 
 std::unique_ptr<store::pg::PgAuditLog> OpenLog(const Database& db) {
   return std::make_unique<store::pg::PgAuditLog>(

@@ -43,14 +43,7 @@ int Fail(const std::string& text) {
   return 3;
 }
 
-int Finish(Database& db, int code) {
-  if (db.cluster != nullptr) {
-    if (auto stopped = db.cluster->Stop(); !stopped.ok() && code == 0) {
-      return Fail(stopped.error().text());
-    }
-  }
-  return code;
-}
+int Finish(Database& db, int code) { return CloseDatabase(db, code, Fail); }
 
 std::string Utc(store::Timestamp at) {
   const std::time_t seconds =

@@ -48,4 +48,13 @@ fhir::Result<Database> OpenDatabaseBesideServer(const CommandLine& cl) {
   return OpenDatabase(cl);
 }
 
+int CloseDatabase(Database& db, int code, int (*fail)(const std::string& text)) {
+  if (db.cluster != nullptr) {
+    if (auto stopped = db.cluster->Stop(); !stopped.ok() && code == 0) {
+      return fail(stopped.error().text());
+    }
+  }
+  return code;
+}
+
 }  // namespace server::main

@@ -29,6 +29,10 @@ fhir::Result<Database> OpenDatabase(const CommandLine& cl);
 // cluster of the running server that uses --data-dir (through its socket), else as OpenDatabase.
 fhir::Result<Database> OpenDatabaseBesideServer(const CommandLine& cl);
 
+// Stops the embedded cluster, if any, as a command ends with exit code `code`. Failing to stop
+// matters only when all else went well: then `fail` reports the error and gives the exit code.
+int CloseDatabase(Database& db, int code, int (*fail)(const std::string& text));
+
 }  // namespace server::main
 
 #endif  // SERVER_MAIN_DATABASE_H_
