@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -246,7 +248,7 @@ TEST_F(PgStoreTest, ReverseChainsGiveTheSameAnswerWalkedOrJoined) {
   auto conn = PgConnection::Connect(conninfo_);
   ASSERT_TRUE(conn.ok());
   auto ids = [&](const SearchQuery& query, bool walk) {
-    auto statement = SearchStatement(std::string(kDefaultTenant), query, {walk});
+    auto statement = SearchStatement(std::string(kDefaultTenant), query, {.walk_has = {walk}});
     EXPECT_TRUE(statement.ok());
     std::vector<std::string> out;
     if (!statement.ok()) return out;
@@ -372,11 +374,148 @@ TEST_F(PgStoreTest, LookupsFindWhatTheSameSearchFinds) {
     EXPECT_EQ(ids(queries[i], true), ids(queries[i], false)) << "query " << i;
   }
   // The lookup's statement starts from the index rows of its first required condition.
-  SearchQuery lookup = queries[2];
-  lookup.reuse_plan = true;
-  auto statement = SearchStatement(std::string(kDefaultTenant), lookup, {});
+  EXPECT_EQ(FirstRequiredCondition(queries[2]), 1u);
+  auto statement = SearchStatement(std::string(kDefaultTenant), queries[2], {.driver = 1});
   ASSERT_TRUE(statement.ok());
   EXPECT_NE(statement->sql.find("FROM search_token d WHERE"), std::string::npos) << statement->sql;
+}
+
+// A search page driven from the index rows of one condition (SearchPlan::driver) holds what the
+// page PostgreSQL plans on its own holds, in the same order and with the same cursors, whichever
+// condition drives: sorted or not, with several values, negations, a compartment and paging.
+TEST_F(PgStoreTest, DrivenPagesFindWhatPlannedPagesFind) {
+  ASSERT_TRUE(Migrate(conninfo_).ok());
+  PgStore store(PoolOptions{conninfo_, 2, 1000ms}, clock_);
+  const Timestamp day0 = Timestamp(std::chrono::sys_days(std::chrono::year(2024) / 1 / 1));
+  for (int i = 0; i < 40; ++i) {
+    IndexEntries index;
+    index.references.push_back(
+        {.param = "patient", .target_type = "Patient", .target_id = "p" + std::to_string(i % 3)});
+    index.tokens.push_back(
+        {.param = "code", .system = "http://loinc.org", .code = i % 4 == 0 ? "bp" : "hr"});
+    if (i % 5 == 0) index.tokens.push_back({.param = "code", .system = "urn:local", .code = "bp"});
+    if (i % 7 == 0) index.tokens.push_back({.param = "status", .code = "cancelled"});
+    // Every fourth has no date (sorted last); others share dates in pairs (ties broken by id).
+    if (i % 4 != 3) {
+      const Timestamp from = day0 + std::chrono::days(i / 2);
+      index.dates.push_back({.param = "date", .from = from, .before = from + std::chrono::days(1)});
+    }
+    auto tx = store.Begin();
+    ASSERT_TRUE(tx.ok());
+    const std::string id = (i < 10 ? "o0" : "o") + std::to_string(i);
+    auto written = (*tx)->Write({.type = "Observation",
+                                 .id = id,
+                                 .render = [&](const VersionStamp&) -> fhir::Result<Rendered> {
+                                   return Rendered{.json = "{}", .index = index};
+                                 }});
+    ASSERT_TRUE(written.ok()) << written.error().text();
+    ASSERT_TRUE((*tx)->Commit().ok());
+  }
+  auto patient = [](std::vector<std::string> ids) {
+    IndexCondition condition{.kind = IndexKind::kReference, .param = "patient"};
+    for (std::string& id : ids) {
+      condition.any.push_back(ReferenceTest{.target_type = "Patient", .target_id = std::move(id)});
+    }
+    return condition;
+  };
+  auto code = [](std::optional<std::string> system, std::string value) {
+    return IndexCondition{
+        .kind = IndexKind::kToken,
+        .param = "code",
+        .any = {TokenTest{.system = std::move(system), .code = std::move(value)}}};
+  };
+  const IndexCondition not_cancelled{.kind = IndexKind::kToken,
+                                     .param = "status",
+                                     .any = {TokenTest{.code = "cancelled"}},
+                                     .negate = true};
+  // As `date=ge2024-01-05` reads: a range ending after the day, or starting in it or later.
+  const IndexCondition since{.kind = IndexKind::kDate,
+                             .param = "date",
+                             .any = {DateTest{.before_gt = day0 + std::chrono::days(4)},
+                                     DateTest{.from_ge = day0 + std::chrono::days(4)}}};
+  const IndexCondition in_first_week{
+      .kind = IndexKind::kDate,
+      .param = "date",
+      .any = {DateTest{.from_ge = day0, .from_lt = day0 + std::chrono::days(7)}}};
+  const SortKey by_date{.param = "date", .kind = IndexKind::kDate};
+  const SortKey by_date_descending{.param = "date", .kind = IndexKind::kDate, .descending = true};
+  std::vector<SearchQuery> queries = {
+      {.type = "Observation", .conditions = {patient({"p1"}), code(std::nullopt, "bp")}},
+      {.type = "Observation",
+       .conditions = {patient({"p0", "p2"}), code("http://loinc.org", "hr"), not_cancelled},
+       .count = 4},
+      {.type = "Observation",
+       .conditions = {code(std::nullopt, "hr"), patient({"p0"}), since},
+       .sort = {by_date},
+       .count = 3},
+      {.type = "Observation",
+       .conditions = {patient({"p1", "p2"}), code(std::nullopt, "bp")},
+       .sort = {by_date_descending},
+       .count = 2},
+      {.type = "Observation",
+       .conditions = {code(std::nullopt, "hr"), not_cancelled},
+       .compartment = CompartmentFilter{.type = "Patient", .id = "p2", .params = {"patient"}},
+       .sort = {by_date, {.param = "_id", .descending = true}},
+       .count = 5},
+      {.type = "Observation",
+       .conditions = {code(std::nullopt, "hr"), in_first_week},
+       .sort = {by_date_descending},
+       .count = 4},
+      {.type = "Observation", .conditions = {patient({"p0"}), code(std::nullopt, "none")}},
+  };
+  auto conn = PgConnection::Connect(conninfo_);
+  ASSERT_TRUE(conn.ok());
+  // Every page, following the cursors: the ids, then each cursor.
+  auto pages = [&](SearchQuery query, std::optional<size_t> driver) {
+    std::vector<std::string> out;
+    for (int page = 0; page < 50; ++page) {
+      auto statement = SearchStatement(std::string(kDefaultTenant), query, {.driver = driver});
+      EXPECT_TRUE(statement.ok()) << statement.error().text();
+      if (!statement.ok()) break;
+      EXPECT_EQ(statement->sql.find(" d WHERE") != std::string::npos, driver.has_value());
+      auto rows = (*conn)->ExecParams(statement->sql, statement->params);
+      EXPECT_TRUE(rows.ok()) << rows.error().text() << "\n" << statement->sql;
+      if (!rows.ok()) break;
+      const int n = std::min(rows->rows(), query.count);
+      for (int row = 0; row < n; ++row) out.emplace_back(rows->Get(row, 1));
+      if (rows->rows() <= query.count) break;
+      query.after = NextCursor(query, *rows, n - 1);
+      out.push_back("next:" + *query.after);
+    }
+    return out;
+  };
+  using List = std::vector<std::string>;
+  EXPECT_EQ(pages(queries[0], std::nullopt), (List{"o04", "o10", "o16", "o25", "o28"}));
+  for (size_t q = 0; q < queries.size(); ++q) {
+    const List planned = pages(queries[q], std::nullopt);
+    EXPECT_FALSE(q + 1 < queries.size() && planned.empty()) << "query " << q;
+    for (size_t driver = 0; driver < queries[q].conditions.size(); ++driver) {
+      if (queries[q].conditions[driver].negate) continue;
+      EXPECT_EQ(pages(queries[q], driver), planned) << "query " << q << ", driver " << driver;
+    }
+  }
+  // The store counts the candidates' rows and drives from the fewest: the patient's, here.
+  auto probe = DriverProbeStatement(std::string(kDefaultTenant), queries[2], 1000);
+  ASSERT_TRUE(probe.has_value());
+  EXPECT_EQ(probe->candidates, (std::vector<size_t>{0, 1}));  // not the date, an OR of ranges
+  auto counts = (*conn)->ExecParams(probe->statement.sql, probe->statement.params);
+  ASSERT_TRUE(counts.ok()) << counts.error().text();
+  EXPECT_EQ(counts->GetInt(0, 0), 30);  // "hr" in loinc
+  EXPECT_EQ(counts->GetInt(0, 1), 14);  // p0
+  auto capped = DriverProbeStatement(std::string(kDefaultTenant), queries[2], 10);
+  auto capped_counts = (*conn)->ExecParams(capped->statement.sql, capped->statement.params);
+  ASSERT_TRUE(capped_counts.ok());
+  EXPECT_EQ(capped_counts->GetInt(0, 0), 10);
+  EXPECT_EQ(capped_counts->GetInt(0, 1), 10);
+  EXPECT_EQ(DriverProbeStatement(std::string(kDefaultTenant), queries[5], 500)->candidates,
+            (std::vector<size_t>{0, 1}));
+  // Two conditions and no sort key: little to weigh.
+  EXPECT_FALSE(DriverProbeStatement(std::string(kDefaultTenant), queries[0], 1000).has_value());
+  auto tx = store.Begin();
+  ASSERT_TRUE(tx.ok());
+  auto page = (*tx)->Search(queries[2]);
+  ASSERT_TRUE(page.ok()) << page.error().text();
+  EXPECT_EQ(page->entries.size(), 3u);
 }
 
 TEST_F(PgStoreTest, EveryRowCarriesTheTenant) {

@@ -65,6 +65,11 @@ class Builder {
   const std::string& tenant() const { return tenant_; }
   std::vector<Param> TakeParams() { return std::move(params_); }
 
+  // From now on, every subquery of a condition ends with an optimisation fence (OFFSET 0): it
+  // stays a test evaluated on each row it is given, which PostgreSQL plans on its own and
+  // quickly, instead of a join whose order it searches for.
+  void Fence() { fence_ = " OFFSET 0"; }
+
   // What a current resource `c` (an alias of resource_current) of query.type, or of one of
   // query.types, must satisfy. `walk_has` as for Filters.
   std::string Where(const SearchQuery& query, const std::string& c,
@@ -218,7 +223,7 @@ class Builder {
     return std::string(condition.negate ? "NOT " : "") + "EXISTS (SELECT 1 FROM " +
            IndexTable(condition.kind) + " " + x + " WHERE " + x + ".tenant = " + c +
            ".tenant AND " + x + ".type = " + c + ".type AND " + x + ".id = " + c + ".id AND " +
-           RowMatches(condition, x) + ")";
+           RowMatches(condition, x) + fence_ + ")";
   }
 
   // `c` refers to the compartment's resource through one of its parameters.
@@ -228,7 +233,7 @@ class Builder {
            ".tenant AND " + x + ".type = " + c + ".type AND " + x + ".id = " + c + ".id AND " + x +
            ".param = ANY(" + Bind(TextArray(compartment.params), "::text[]") + ") AND " + x +
            ".target_type = " + Bind(compartment.type, "::text") + " AND " + x +
-           ".target_id = " + Bind(compartment.id, "::text") + ")";
+           ".target_id = " + Bind(compartment.id, "::text") + fence_ + ")";
   }
 
   // A row of the first component with rows of the others in its group.
@@ -255,7 +260,9 @@ class Builder {
              IndexTable(component.kind) + " " + x + " WHERE " + where;
     }
     // Close every EXISTS: each later one is nested in the first's WHERE.
-    return sql.empty() ? "false" : sql + std::string(test.components.size(), ')');
+    if (sql.empty()) return "false";
+    for (size_t i = 0; i < test.components.size(); ++i) sql += fence_ + ")";
+    return sql;
   }
 
   // Composites are answered by Composite(); no component is itself a composite.
@@ -279,7 +286,7 @@ class Builder {
            ".type = " + Bind(has.source_type, "::text") + " AND " + r +
            ".param = " + Bind(has.param, "::text") + " AND " + r + ".target_type = " + c +
            ".type AND " + r + ".target_id = " + c + ".id" + Filters(*has.source, source) +
-           (walk ? " OFFSET 0)" : ")");
+           (walk || !fence_.empty() ? " OFFSET 0)" : ")");
   }
 
   std::string Test(const StringTest& test, const std::string& x) {
@@ -355,7 +362,7 @@ class Builder {
       const std::string t = Alias("t");
       all.push_back(x + ".target_type = " + Bind(test.target->type, "::text"));
       all.push_back("EXISTS (SELECT 1 FROM resource_current " + t + " WHERE " + t + ".id = " + x +
-                    ".target_id AND " + Where(*test.target, t) + ")");
+                    ".target_id AND " + Where(*test.target, t) + fence_ + ")");
     }
     return And(all);
   }
@@ -419,6 +426,7 @@ class Builder {
   std::vector<Param> params_;
   std::string tenant_;
   int next_alias_ = 0;
+  std::string fence_;
 };
 
 // The sort keys that order a page: the query's, up to and without an _id key, whose direction
@@ -540,6 +548,37 @@ std::vector<IndexCondition>::const_iterator FirstRequiredRows(const SearchQuery&
                       });
 }
 
+// Whether every test of `condition` is one range of its parameter's value index (an exact code,
+// a referenced resource, a string's prefix, dates by their start, numbers), so that counting its
+// rows up to a cap reads about as many index entries as it counts: such a condition may drive a
+// page (SearchPlan::driver). Dates bounded only by their end (`ge` and `gt`, which are ORs of
+// ranges), exact and contained strings (the index holds the normalised form), full text,
+// quantities and chains may scan most rows of their parameter before they find any.
+bool NarrowsItsIndex(const IndexCondition& condition) {
+  if (condition.negate || condition.any.empty()) return false;
+  auto narrow = [](const RowTest& test) {
+    if (const auto* string = std::get_if<StringTest>(&test)) {
+      return string->mode == StringTest::Mode::kStartsWith;
+    }
+    if (const auto* token = std::get_if<TokenTest>(&test)) {
+      return token->code.has_value() && !token->text;
+    }
+    if (const auto* reference = std::get_if<ReferenceTest>(&test)) {
+      return !reference->target && (!reference->target_id.empty() || !reference->url.empty() ||
+                                    !reference->identifier_value.empty());
+    }
+    if (const auto* date = std::get_if<DateTest>(&test)) {
+      return !date->outside && (date->from_ge || date->from_lt);
+    }
+    if (const auto* number = std::get_if<NumberTest>(&test)) {
+      return !number->outside && (number->lower || number->upper);
+    }
+    if (const auto* uri = std::get_if<UriTest>(&test)) return uri->mode != UriTest::Mode::kAbove;
+    return false;
+  };
+  return std::all_of(condition.any.begin(), condition.any.end(), narrow);
+}
+
 fhir::Error InvalidCursor() {
   return fhir::Error::Invalid("store.invalid-cursor",
                               "The cursor does not continue this search; follow the next link as "
@@ -587,8 +626,42 @@ std::optional<Statement> ReverseChainDensity(const std::string& tenant, const Re
   return Statement{std::move(sql), b.TakeParams()};
 }
 
+std::optional<size_t> FirstRequiredCondition(const SearchQuery& query) {
+  auto driver = FirstRequiredRows(query);
+  if (driver == query.conditions.end()) return std::nullopt;
+  return static_cast<size_t>(driver - query.conditions.begin());
+}
+
+std::optional<DriverProbe> DriverProbeStatement(const std::string& tenant, const SearchQuery& query,
+                                                int cap) {
+  // Worth it only where PostgreSQL weighs many join orders: three tests or more on the
+  // resources, sort keys among them (4 to 5 ms of planning for a patient's observations by code
+  // and date, sorted). With one or two it plans in about half a millisecond, less than the
+  // counts would cost; `_id` is a primary-key lookup.
+  const size_t tests =
+      query.conditions.size() + (query.compartment ? 1 : 0) + OrderOf(query).keys.size();
+  if (query.type.empty() || !query.last_updated.empty() || !query.has.empty() || query.ids ||
+      tests < 3) {
+    return std::nullopt;
+  }
+  DriverProbe probe;
+  Builder b(tenant);
+  std::string counts;
+  for (size_t i = 0; i < query.conditions.size(); ++i) {
+    if (!NarrowsItsIndex(query.conditions[i])) continue;
+    counts += std::string(counts.empty() ? "" : ", ") + "(SELECT count(*) FROM (SELECT 1 FROM " +
+              IndexTable(query.conditions[i].kind) + " d WHERE d.tenant = " + b.tenant() +
+              " AND d.type = " + b.Bind(query.type, "::text") + " AND " +
+              b.RowMatches(query.conditions[i], "d") + " LIMIT " + std::to_string(cap) + ") s)";
+    probe.candidates.push_back(i);
+  }
+  if (probe.candidates.empty()) return std::nullopt;
+  probe.statement = Statement{"SELECT " + counts, b.TakeParams()};
+  return probe;
+}
+
 fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQuery& query,
-                                        const std::vector<bool>& walk_has) {
+                                        const SearchPlan& plan) {
   Builder b(tenant);
   const Order order = OrderOf(query);
   const std::string id_direction = order.id_descending ? " DESC" : "";
@@ -633,26 +706,27 @@ fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQ
                       OrderBy(TieColumns(order, "m")) + " LIMIT " + limit;
     return Statement{std::move(sql), b.TakeParams()};
   }
-  auto driver = FirstRequiredRows(query);
-  if (order.keys.empty() && query.reuse_plan && driver != query.conditions.end() &&
+  // Driven from the index rows of one condition (SearchPlan::driver), which exist only for
+  // current, undeleted resources: no plan, however made, reads more than those rows' resources,
+  // and each other condition is a fenced test on them that plans in microseconds.
+  std::string driven;
+  if (plan.driver && *plan.driver < query.conditions.size() && !query.type.empty() &&
       query.last_updated.empty()) {
-    // A lookup (conditional criteria, Consents) expects a few matches and runs a plan made once
-    // per connection, possibly while the tables were nearly empty and the planner took every
-    // table for a row or two. Driven from the rows of its first required condition (which exist
-    // only for current, undeleted resources), no such plan reads more than the resources of
-    // those rows; left to choose, it may walk every resource of the type for each of them.
+    const IndexCondition& driver = query.conditions[*plan.driver];
     SearchQuery rest = query;
-    rest.conditions.erase(rest.conditions.begin() + (driver - query.conditions.begin()));
-    std::string page = "SELECT DISTINCT d.tenant, d.type, d.id FROM " +
-                       std::string(IndexTable(driver->kind)) + " d WHERE d.tenant = " + b.tenant() +
-                       " AND d.type = " + b.Bind(query.type, "::text") + " AND " +
-                       b.RowMatches(*driver, "d") + b.Filters(rest, "d", &walk_has);
+    rest.conditions.erase(rest.conditions.begin() + static_cast<std::ptrdiff_t>(*plan.driver));
+    b.Fence();
+    driven = "SELECT DISTINCT d.tenant, d.type, d.id FROM " + std::string(IndexTable(driver.kind)) +
+             " d WHERE d.tenant = " + b.tenant() + " AND d.type = " + b.Bind(query.type, "::text") +
+             " AND " + b.RowMatches(driver, "d") + b.Filters(rest, "d", &plan.walk_has);
+  }
+  if (order.keys.empty() && !driven.empty()) {
     if (query.after) {
-      page += " AND d.id " + std::string(order.id_descending ? "<" : ">") + " " +
-              b.Bind(*query.after, "::text");
+      driven += " AND d.id " + std::string(order.id_descending ? "<" : ">") + " " +
+                b.Bind(*query.after, "::text");
     }
-    page += " ORDER BY d.id" + id_direction + " LIMIT " + limit;
-    std::string sql = std::string("SELECT ") + kVersionColumnList + " FROM (" + page +
+    driven += " ORDER BY d.id" + id_direction + " LIMIT " + limit;
+    std::string sql = std::string("SELECT ") + kVersionColumnList + " FROM (" + driven +
                       ") m JOIN resource_current c USING (tenant, type, id) JOIN resource_version "
                       "v USING (tenant, type, id, version) ORDER BY m.id" +
                       id_direction;
@@ -661,7 +735,7 @@ fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQ
   if (order.keys.empty()) {
     // The page is chosen on resource_current alone; only its rows then read their text.
     std::string page = "SELECT c.tenant, c.type, c.id, c.version FROM resource_current c WHERE " +
-                       b.Where(query, "c", &walk_has);
+                       b.Where(query, "c", &plan.walk_has);
     if (query.after) {
       page += " AND c.id " + std::string(order.id_descending ? "<" : ">") + " " +
               b.Bind(*query.after, "::text");
@@ -683,7 +757,11 @@ fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQ
     columns.push_back(
         {"m.k" + std::to_string(i), column.type, order.keys[i].descending, /*nullable=*/true});
   }
-  inner += " FROM resource_current c WHERE " + b.Where(query, "c");
+  if (driven.empty()) {
+    inner += " FROM resource_current c WHERE " + b.Where(query, "c");
+  } else {
+    inner += " FROM (" + driven + ") p JOIN resource_current c USING (tenant, type, id)";
+  }
   std::string sql = std::string("SELECT ") + kVersionColumnList;
   for (size_t i = 0; i < order.keys.size(); ++i) sql += ", m.k" + std::to_string(i) + "::text";
   sql += " FROM (" + inner + ") m JOIN resource_version v USING (tenant, type, id, version)";
