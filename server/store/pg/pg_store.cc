@@ -404,8 +404,12 @@ class PgTransaction final : public Transaction {
     plan.driver = *driver;
     auto statement = SearchStatement(tenant_, query, plan);
     if (!statement.ok()) return std::move(statement).error();
-    auto rows = query.reuse_plan ? lease_->ExecReused(statement->sql, statement->params)
-                                 : lease_->ExecParams(statement->sql, statement->params);
+    // A driven statement's shape is fixed by its fences (the driver's index range, then a probe
+    // per row for each other test), so its plan may be reused for other values; a search left to
+    // the planner is planned for its own values each time.
+    auto rows = query.reuse_plan || plan.driver
+                    ? lease_->ExecReused(statement->sql, statement->params)
+                    : lease_->ExecParams(statement->sql, statement->params);
     if (!rows.ok()) return std::move(rows).error();
     const int count = std::clamp(query.count, 1, kMaxHistoryCount);
     SearchPage page;
@@ -426,7 +430,7 @@ class PgTransaction final : public Transaction {
     if (query.reuse_plan) return FirstRequiredCondition(query);
     auto probe = DriverProbeStatement(tenant_, query, kDriverRows);
     if (!probe) return std::optional<size_t>();
-    auto rows = lease_->ExecParams(probe->statement.sql, probe->statement.params);
+    auto rows = lease_->ExecReused(probe->statement.sql, probe->statement.params);
     if (!rows.ok()) return std::move(rows).error();
     std::optional<size_t> driver;
     std::int64_t fewest = kDriverRows;
@@ -455,7 +459,7 @@ class PgTransaction final : public Transaction {
         walk[i] = true;
         continue;
       }
-      auto rows = lease_->ExecParams(density->sql, density->params);
+      auto rows = lease_->ExecReused(density->sql, density->params);
       if (!rows.ok()) return std::move(rows).error();
       walk[i] = rows->GetInt(0, 0) >= kDenseReverseChain;
     }
@@ -476,8 +480,10 @@ class PgTransaction final : public Transaction {
     if (auto flushed = Flush(); !flushed.ok()) return std::move(flushed).error();
     std::vector<ResourceVersion> out;
     if (query.from.empty() || query.limit <= 0) return out;
+    // Reused: the statement probes the index by the given resources whatever their number, a
+    // shape no generic plan turns around.
     const Statement statement = IncludeStatement(tenant_, query);
-    auto rows = lease_->ExecParams(statement.sql, statement.params);
+    auto rows = lease_->ExecReused(statement.sql, statement.params);
     if (!rows.ok()) return std::move(rows).error();
     out.reserve(rows->rows());
     for (int row = 0; row < rows->rows(); ++row) out.push_back(RowToVersion(*rows, row));

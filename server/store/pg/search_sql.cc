@@ -548,12 +548,13 @@ std::vector<IndexCondition>::const_iterator FirstRequiredRows(const SearchQuery&
                       });
 }
 
-// Whether every test of `condition` is one range of its parameter's value index (an exact code,
-// a referenced resource, a string's prefix, dates by their start, numbers), so that counting its
-// rows up to a cap reads about as many index entries as it counts: such a condition may drive a
-// page (SearchPlan::driver). Dates bounded only by their end (`ge` and `gt`, which are ORs of
-// ranges), exact and contained strings (the index holds the normalised form), full text,
-// quantities and chains may scan most rows of their parameter before they find any.
+// Whether every test of `condition` is one closed range of its parameter's value index (an
+// exact code, a referenced resource, a string's prefix, a day or a number with both bounds), so
+// that counting its rows up to a cap reads about as many index entries as it counts and may find
+// few: such a condition may drive a page (SearchPlan::driver). Dates bounded by their end (`ge`
+// and `gt`, which are ORs of ranges), exact and contained strings (the index holds the normalised
+// form), full text, quantities and chains may scan most rows of their parameter before they find
+// any; an open range (`lt` a day) rarely narrows a search and would cost the full count.
 bool NarrowsItsIndex(const IndexCondition& condition) {
   if (condition.negate || condition.any.empty()) return false;
   auto narrow = [](const RowTest& test) {
@@ -568,10 +569,10 @@ bool NarrowsItsIndex(const IndexCondition& condition) {
                                     !reference->identifier_value.empty());
     }
     if (const auto* date = std::get_if<DateTest>(&test)) {
-      return !date->outside && (date->from_ge || date->from_lt);
+      return !date->outside && date->from_ge && date->from_lt;
     }
     if (const auto* number = std::get_if<NumberTest>(&test)) {
-      return !number->outside && (number->lower || number->upper);
+      return !number->outside && number->lower && number->upper;
     }
     if (const auto* uri = std::get_if<UriTest>(&test)) return uri->mode != UriTest::Mode::kAbove;
     return false;

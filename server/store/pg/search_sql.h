@@ -58,9 +58,9 @@ fhir::Result<Statement> SearchStatement(const std::string& tenant, const SearchQ
 std::optional<size_t> FirstRequiredCondition(const SearchQuery& query);
 
 // A statement of one row that counts, up to `cap` each, the index rows of every condition of
-// `query` that could drive its page (SearchPlan::driver): those whose tests are each one range of
-// their index (an exact code, a referenced resource, a string's prefix, dates by their start,
-// numbers), so that each count reads about `cap` index entries at most. Its columns are in the
+// `query` that could drive its page (SearchPlan::driver): those whose tests are each one closed
+// range of their index (an exact code, a referenced resource, a string's prefix, a day or a number
+// with both bounds), so that each count reads about `cap` index entries at most. Its columns are in the
 // order of `candidates` (indexes into query.conditions). nullopt when there is no such condition,
 // or nothing to gain: a search across types, with _lastUpdated, _has or _id, or with fewer than
 // three tests (conditions, compartment and sort keys together), which PostgreSQL plans quickly as
